@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the x86-64 backend's files; not part of the public API. */
+#ifndef KVMDBG_ARCH_X86_H
+#define KVMDBG_ARCH_X86_H
+
+#include "kvmdbg/arch.h"
+
+/* What one vCPU's registers look like while it is stopped. */
+struct x86_regs {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	unsigned dirty;		/* X86_DIRTY_* parts to write back */
+};
+
+#define X86_DIRTY_REGS	1u
+#define X86_DIRTY_SREGS	2u
+#define X86_DIRTY_FPU	4u
+
+/* gdb register numbers of the target description. */
+enum {
+	X86_REG_RAX, X86_REG_RBX, X86_REG_RCX, X86_REG_RDX,
+	X86_REG_RSI, X86_REG_RDI, X86_REG_RBP, X86_REG_RSP,
+	X86_REG_R8, X86_REG_R15 = X86_REG_R8 + 7,
+	X86_REG_RIP, X86_REG_EFLAGS,
+	X86_REG_CS, X86_REG_SS, X86_REG_DS, X86_REG_ES, X86_REG_FS, X86_REG_GS,
+	X86_REG_ST0, X86_REG_FCTRL = X86_REG_ST0 + 8, X86_REG_FSTAT, X86_REG_FTAG,
+	X86_REG_FISEG, X86_REG_FIOFF, X86_REG_FOSEG, X86_REG_FOOFF, X86_REG_FOP,
+	X86_REG_XMM0, X86_REG_MXCSR = X86_REG_XMM0 + 16,
+	X86_REG_FS_BASE, X86_REG_GS_BASE,
+	X86_REG_CR0, X86_REG_CR2, X86_REG_CR3, X86_REG_CR4, X86_REG_CR8,
+	X86_REG_EFER,
+	X86_NREGS
+};
+
+#define X86_CR0_PE	(1ull << 0)
+#define X86_CR0_PG	(1ull << 31)
+#define X86_CR4_PSE	(1ull << 4)
+#define X86_CR4_PAE	(1ull << 5)
+#define X86_CR4_LA57	(1ull << 12)
+#define X86_EFER_LMA	(1ull << 10)
+#define X86_DR6_BS	(1ull << 14)
+#define X86_INT3	0xcc
+
+extern const char x86_target_xml[];
+
+int x86_regs_load(int vcpu_fd, void *regs);
+int x86_regs_store(int vcpu_fd, const void *regs);
+size_t x86_reg_size(unsigned regno);
+void x86_reg_get(const void *regs, unsigned regno, uint8_t *out);
+void x86_reg_set(void *regs, unsigned regno, const uint8_t *in);
+uint64_t x86_pc(const void *regs);
+void x86_set_pc(void *regs, uint64_t pc);
+
+bool x86_paging(const void *regs);
+int x86_translate(const void *regs, const struct kvmdbg_mem *mem,
+		  uint64_t gva, uint64_t *gpa, uint64_t *page_left);
+
+int x86_hw_check(enum kd_hw_type type, uint64_t addr, uint64_t len);
+unsigned x86_hw_pool(enum kd_hw_type type);
+void x86_encode_debug(struct kvm_guest_debug *dbg,
+		      const struct kd_hwslots pools[2], bool swbp, bool step,
+		      bool blockirq);
+enum kvmdbg_exit_class x86_decode_exit(const struct kvm_run *run,
+				       const void *regs,
+				       struct kd_debug_event *ev,
+				       unsigned *pool);
+int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
+		const struct kd_debug_event *ev);
+
+void x86_probe(int kvm_fd, struct kvmdbg_caps *caps);
+
+#endif

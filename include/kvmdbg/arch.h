@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Architecture backend interface.  Everything the generic stub must not
+ * know about an instruction set lives behind one table: trap instruction
+ * bytes, register layout and target description, debug-register encodings,
+ * decoding of debug exits, delivery of exceptions the stub does not own,
+ * guest page-table walks and the host capability probe.
+ */
+#ifndef KVMDBG_ARCH_H
+#define KVMDBG_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "kvmdbg/debug_core.h"
+
+/* Guest-physical memory as the embedding VMM exposes it. */
+struct kvmdbg_mem {
+	/* Host pointer for [gpa, gpa+len) when all of it is RAM, else NULL. */
+	void *(*gpa_to_hva)(void *opaque, uint64_t gpa, uint64_t len);
+	void *opaque;
+};
+
+enum kvmdbg_mechanism {
+	KVMDBG_MECH_NONE,	/* the host cannot do it */
+	KVMDBG_MECH_DEBUG_EXIT,	/* KVM_EXIT_DEBUG, as documented */
+	KVMDBG_MECH_EMULATION_EXIT, /* trap seen as an emulation failure exit */
+};
+
+/* What the host really does, learnt by running a probe guest. */
+struct kvmdbg_caps {
+	bool guest_debug;		/* KVM_CAP_SET_GUEST_DEBUG */
+	uint32_t debug_flags;		/* KVM_CAP_SET_GUEST_DEBUG2, 0 when absent */
+	unsigned hw_bps;		/* hardware breakpoint slots */
+	unsigned hw_wps;		/* hardware watchpoint slots */
+	bool hw_shared;			/* one pool serves both (x86 DR0-3) */
+	enum kvmdbg_mechanism swbp;	/* trap instruction */
+	enum kvmdbg_mechanism hwbp;	/* debug-register code breakpoint */
+	enum kvmdbg_mechanism watch;	/* debug-register data breakpoint */
+	enum kvmdbg_mechanism step;	/* single-step */
+	bool blockirq;			/* steps can keep interrupts out */
+	char note[160];			/* why a probe failed, for the user */
+};
+
+enum kvmdbg_exit_class {
+	KVMDBG_EXIT_OTHER,	/* not a debug event */
+	KVMDBG_EXIT_DEBUG,	/* a debug event; the decoded event is exact */
+	KVMDBG_EXIT_MAYBE_TRAP,	/* emulation failure at pc: a debug event only
+				 * if the trap instruction is there */
+};
+
+struct kvmdbg_arch_ops {
+	const char *name;
+	const char *target_xml;
+	const uint8_t *trap;		/* breakpoint instruction, target order */
+	size_t trap_len;
+	const char *trap_name;		/* for people: "int3" */
+	const char *hw_name;		/* for people: "DR0-DR3" */
+	unsigned nregs;			/* gdb register numbers 0..nregs-1 */
+	unsigned pc_regnum, sp_regnum, fp_regnum;
+	size_t regs_size;		/* bytes of the register cache */
+
+	/* Register cache <-> vCPU.  0 or -errno (errno from the ioctl). */
+	int (*regs_load)(int vcpu_fd, void *regs);
+	int (*regs_store)(int vcpu_fd, const void *regs);
+	/* Size of register regno in the 'g' layout, 0 when it does not exist. */
+	size_t (*reg_size)(unsigned regno);
+	void (*reg_get)(const void *regs, unsigned regno, uint8_t *out);
+	void (*reg_set)(void *regs, unsigned regno, const uint8_t *in);
+	uint64_t (*pc)(const void *regs);
+	void (*set_pc)(void *regs, uint64_t pc);
+
+	/* Virtual to physical through the guest's own page tables.  Returns 0,
+	 * or -EFAULT when unmapped.  *page_left is the bytes up to the end of
+	 * the mapping's page, so callers split accesses correctly. */
+	bool (*paging)(const void *regs);
+	int (*translate)(const void *regs, const struct kvmdbg_mem *mem,
+			 uint64_t gva, uint64_t *gpa, uint64_t *page_left);
+
+	/* -EINVAL when the hardware cannot express this breakpoint. */
+	int (*hw_check)(enum kd_hw_type type, uint64_t addr, uint64_t len);
+	/* Which pool a slot type draws from: 0 breakpoints, 1 watchpoints. */
+	unsigned (*hw_pool)(enum kd_hw_type type);
+	/* Fills *dbg: control flags for software breakpoints, single-step
+	 * (keeping interrupts out when blockirq) and the debug registers
+	 * from the pools (pools[1] unused when hw_shared). */
+	void (*encode_debug)(struct kvm_guest_debug *dbg,
+			     const struct kd_hwslots pools[2], bool swbp,
+			     bool step, bool blockirq);
+	/* Classifies a vCPU exit; fills ev for DEBUG and MAYBE_TRAP (then
+	 * ev->pc is the faulting instruction's address).  *pool tells which
+	 * pool ev->slots_hit refers to. */
+	enum kvmdbg_exit_class (*decode_exit)(const struct kvm_run *run,
+					      const void *regs,
+					      struct kd_debug_event *ev,
+					      unsigned *pool);
+	/* Gives a debug event the stub does not own to the guest, exactly as
+	 * the hardware would have, and updates regs to the vCPU's new state. */
+	int (*deliver)(int vcpu_fd, void *regs, const struct kvm_run *run,
+		       const struct kd_debug_event *ev);
+	/* Runs probe guests in scratch VMs; never fails the caller: what
+	 * cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
+	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);
+};
+
+/* The backend this library was built for. */
+const struct kvmdbg_arch_ops *kvmdbg_arch(void);
+
+#endif

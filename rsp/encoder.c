@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* Framing of outgoing packets: escapes, run-length encoding, checksum. */
+#include <kvmdbg/rsp.h>
+
+#include "hexdigit.h"
+
+/*
+ * A run of r equal bytes is sent as the byte, '*' and the count character
+ * 28 + r (the count says how many copies follow the first one, plus 29).
+ * "X*c" costs three bytes, so only runs of four or more save anything, and
+ * the count character must stay printable.
+ */
+#define RLE_MIN_RUN 4
+#define RLE_MAX_RUN ('~' - 28)
+#define RLE_COUNT_CHAR(run) ((uint8_t)((run) + 28))
+
+struct writer {
+	uint8_t *out;
+	size_t cap;
+	size_t len;
+	uint8_t sum;
+	bool overflow;
+};
+
+static void put(struct writer *w, uint8_t c)
+{
+	if (w->len < w->cap)
+		w->out[w->len++] = c;
+	else
+		w->overflow = true;
+}
+
+static void put_body(struct writer *w, uint8_t c)
+{
+	w->sum += c;
+	put(w, c);
+}
+
+/*
+ * '*' is escaped too: gdb expands runs before it undoes escapes, so a raw
+ * '*' in data would be read as a run marker.
+ */
+static bool needs_escape(uint8_t c)
+{
+	return c == '#' || c == '$' || c == '}' || c == '*';
+}
+
+/*
+ * '#' and '$' would end or restart the frame; '+' and '-' could pass for
+ * acknowledgements to a receiver that lost sync; '}' would make a receiver
+ * that undoes escapes while framing (as rsp_decode does) swallow the next
+ * byte, or leave a lone '}' before '#'.
+ */
+static bool count_char_ok(uint8_t c)
+{
+	return c != '#' && c != '$' && c != '+' && c != '-' && c != '}';
+}
+
+/* Length of the run to encode at p[0], or 0 to send p[0] as is. */
+static size_t encodable_run(const uint8_t *p, size_t n)
+{
+	size_t run = 1;
+
+	while (run < n && run < RLE_MAX_RUN && p[run] == p[0])
+		run++;
+	/* Shortening a run leaves the rest for the next one. */
+	while (run >= RLE_MIN_RUN && !count_char_ok(RLE_COUNT_CHAR(run)))
+		run--;
+	return run >= RLE_MIN_RUN ? run : 0;
+}
+
+size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
+			 uint8_t *out, size_t cap)
+{
+	const uint8_t *p = payload;
+	struct writer w = { .out = out, .cap = cap };
+	size_t i = 0;
+	uint8_t sum;
+
+	put(&w, '$');
+	while (i < len && !w.overflow) {
+		uint8_t c = p[i];
+		size_t run;
+
+		if (needs_escape(c)) {
+			/* Escaped pairs are never run-length encoded: a run
+			 * marker would repeat only the pair's second byte. */
+			put_body(&w, '}');
+			put_body(&w, c ^ 0x20);
+			i++;
+			continue;
+		}
+		run = rle ? encodable_run(p + i, len - i) : 0;
+		put_body(&w, c);
+		if (run) {
+			put_body(&w, '*');
+			put_body(&w, RLE_COUNT_CHAR(run));
+			i += run;
+		} else {
+			i++;
+		}
+	}
+	sum = w.sum;
+	put(&w, '#');
+	put(&w, (uint8_t)rsp_hex_digit(sum >> 4));
+	put(&w, (uint8_t)rsp_hex_digit(sum));
+	return w.overflow ? 0 : w.len;
+}
+
+uint8_t rsp_checksum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum += p[i];
+	return sum;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kvmdbg/stub.h"
+
+static void add(char *out, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+
+	if (used >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static const char *how(enum kvmdbg_mechanism m)
+{
+	switch (m) {
+	case KVMDBG_MECH_DEBUG_EXIT:
+		return "reported as KVM_EXIT_DEBUG";
+	case KVMDBG_MECH_EMULATION_EXIT:
+		return "reported as an emulation-failure exit with the pc on the trap";
+	default:
+		return "not reported by this host";
+	}
+}
+
+void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
+			  const struct kvmdbg_caps *c, char *out, size_t len)
+{
+	if (!len)
+		return;
+	out[0] = 0;
+	add(out, len, "arch: %s\n", arch->name);
+	add(out, len, "guest-debug: %s (KVM_CAP_SET_GUEST_DEBUG2 flags 0x%x)\n",
+	    c->guest_debug ? "yes" : "no", c->debug_flags);
+	if (c->swbp)
+		add(out, len, "sw-breakpoints: yes, unlimited: %s written into guest memory, %s\n",
+		    arch->trap_name, how(c->swbp));
+	else
+		add(out, len, "sw-breakpoints: no: %s\n", how(c->swbp));
+	if (c->hwbp)
+		add(out, len, "hw-breakpoints: yes, %u slots (%s), %s\n", c->hw_bps,
+		    arch->hw_name, how(c->hwbp));
+	else
+		add(out, len, "hw-breakpoints: no: %s\n", how(c->hwbp));
+	if (c->watch)
+		add(out, len, "watchpoints: yes, %u %s slots%s, %s\n", c->hw_wps,
+		    arch->hw_name, c->hw_shared ? " shared with hw-breakpoints" : "",
+		    how(c->watch));
+	else
+		add(out, len, "watchpoints: no: data breakpoints in %s %s\n",
+		    arch->hw_name, how(c->watch));
+	if (c->step)
+		add(out, len, "single-step: yes, %s%s\n", how(c->step),
+		    c->blockirq ? ", interrupts held off while stepping"
+				: ", interrupts may be taken while stepping");
+	else
+		add(out, len, "single-step: no: %s\n", how(c->step));
+	if (c->note[0])
+		add(out, len, "note: %s\n", c->note);
+}

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/* One handler per gdb request; replies are built in s->reply. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define E_FAULT		"E0e"
+#define E_INVAL		"E16"
+#define E_IO		"E05"
+#define E_SRCH		"E03"
+
+static void reply(struct kvmdbg_stub *s, const char *text)
+{
+	stub_send(s, text, strlen(text));
+}
+
+static void reply_buf(struct kvmdbg_stub *s, const struct rsp_buf *b)
+{
+	if (b->overflow)
+		reply(s, E_INVAL);
+	else
+		stub_send(s, b->data, b->len);
+}
+
+/* gdb thread ids are vCPU index + 1; 0 and -1 leave the choice to us. */
+static bool thread_vcpu(struct kvmdbg_stub *s, long tid, unsigned *vcpu)
+{
+	if (tid <= 0 || (unsigned long)tid > s->nvcpus)
+		return false;
+	*vcpu = (unsigned)tid - 1;
+	return true;
+}
+
+static enum rsp_stop_reason stop_reason(enum kd_stop_kind k)
+{
+	switch (k) {
+	case KD_STOP_SWBREAK: return RSP_REASON_SWBREAK;
+	case KD_STOP_HWBREAK: return RSP_REASON_HWBREAK;
+	case KD_STOP_WATCH: return RSP_REASON_WATCH;
+	case KD_STOP_RWATCH: return RSP_REASON_RWATCH;
+	case KD_STOP_AWATCH: return RSP_REASON_AWATCH;
+	default: return RSP_REASON_NONE;
+	}
+}
+
+void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
+{
+	const struct kvmdbg_arch_ops *a = s->arch;
+	const unsigned regnos[] = { a->pc_regnum, a->sp_regnum, a->fp_regnum };
+	uint8_t vals[3][16];
+	struct rsp_stop st = {
+		.code = ev->kind == KD_STOP_SIGNAL ? (uint8_t)ev->signal : 5,
+		.reason = stop_reason(ev->kind),
+		.watch_addr = ev->addr,
+		.thread = (long)ev->vcpu + 1,
+	};
+	const void *regs = stub_regs(s, ev->vcpu);
+	struct rsp_buf b;
+
+	for (unsigned i = 0; regs && i < 3; i++) {
+		size_t n = a->reg_size(regnos[i]);
+
+		if (!n || n > sizeof(vals[i]))
+			continue;
+		a->reg_get(regs, regnos[i], vals[i]);
+		st.expedited[st.n_expedited++] =
+			(struct rsp_expedited){ .regno = regnos[i], .val = vals[i], .len = n };
+	}
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_stop(&b, &st);
+	reply_buf(s, &b);
+}
+
+void stub_report_stop(struct kvmdbg_stub *s, int signal)
+{
+	struct kd_stop_event ev;
+	bool have;
+
+	pthread_mutex_lock(&s->lock);
+	have = kd_stopq_pop(s->stopq, &ev);
+	pthread_mutex_unlock(&s->lock);
+	if (!have)
+		ev = (struct kd_stop_event){ .vcpu = s->last_stop,
+					     .kind = KD_STOP_SIGNAL,
+					     .signal = signal };
+	s->last_event = ev;
+	s->last_stop = ev.vcpu;
+	s->cur_g = ev.vcpu;
+	stub_send_stop(s, &ev);
+}
+
+static void read_regs(struct kvmdbg_stub *s)
+{
+	const struct kvmdbg_arch_ops *a = s->arch;
+	const void *regs = stub_regs(s, s->cur_g);
+	struct rsp_buf b;
+	uint8_t val[16];
+
+	if (!regs) {
+		reply(s, E_IO);
+		return;
+	}
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	for (unsigned i = 0; i < a->nregs; i++) {
+		a->reg_get(regs, i, val);
+		rsp_put_hex_bytes(&b, val, a->reg_size(i));
+	}
+	reply_buf(s, &b);
+}
+
+static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	const struct kvmdbg_arch_ops *a = s->arch;
+	void *regs = stub_regs(s, s->cur_g);
+	size_t total = 0, off = 0;
+
+	for (unsigned i = 0; i < a->nregs; i++)
+		total += a->reg_size(i);
+	if (!regs || c->data_len != 2 * total ||
+	    rsp_hex_decode((const char *)c->data, c->data_len, s->scratch,
+			   STUB_PACKET_SIZE) != (long)total) {
+		reply(s, regs ? E_INVAL : E_IO);
+		return;
+	}
+	for (unsigned i = 0; i < a->nregs; i++) {
+		a->reg_set(regs, i, s->scratch + off);
+		off += a->reg_size(i);
+	}
+	reply(s, "OK");
+}
+
+static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	const struct kvmdbg_arch_ops *a = s->arch;
+	const void *regs = stub_regs(s, s->cur_g);
+	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
+	uint8_t val[16];
+	struct rsp_buf b;
+
+	if (!n || !regs) {
+		reply(s, !n ? E_INVAL : E_IO);
+		return;
+	}
+	a->reg_get(regs, c->regno, val);
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_hex_bytes(&b, val, n);
+	reply_buf(s, &b);
+}
+
+static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	const struct kvmdbg_arch_ops *a = s->arch;
+	void *regs = stub_regs(s, s->cur_g);
+	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
+	uint8_t val[16];
+
+	if (!n || !regs || c->data_len != 2 * n ||
+	    rsp_hex_decode((const char *)c->data, c->data_len, val, sizeof(val)) != (long)n) {
+		reply(s, regs ? E_INVAL : E_IO);
+		return;
+	}
+	a->reg_set(regs, c->regno, val);
+	reply(s, "OK");
+}
+
+static void read_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	struct rsp_buf b;
+	long n;
+
+	if (c->len > STUB_PACKET_SIZE / 2 - 8) {
+		reply(s, E_INVAL);
+		return;
+	}
+	n = stub_read_mem(s, s->cur_g, c->addr, s->scratch, c->len);
+	if (n < 0 && c->len) {
+		reply(s, E_FAULT);
+		return;
+	}
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_hex_bytes(&b, s->scratch, n > 0 ? (size_t)n : 0);
+	reply_buf(s, &b);
+}
+
+static void write_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	if (c->len > STUB_PACKET_SIZE) {
+		reply(s, E_INVAL);
+		return;
+	}
+	if (c->kind == RSP_CMD_WRITE_MEM) {
+		if (rsp_hex_decode((const char *)c->data, c->data_len, s->scratch,
+				   STUB_PACKET_SIZE) != (long)c->len) {
+			reply(s, E_INVAL);
+			return;
+		}
+	} else {
+		memcpy(s->scratch, c->data, c->len);
+	}
+	if (c->len && stub_write_mem(s, s->cur_g, c->addr, s->scratch, c->len) < 0) {
+		reply(s, E_FAULT);
+		return;
+	}
+	reply(s, "OK");
+}
+
+static void breakpoint(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	const char *why = "";
+	int err;
+
+	if (c->kind == RSP_CMD_REMOVE_BP) {
+		stub_remove_bp(s, c->bp_type, c->addr, c->bp_kind);
+		reply(s, "OK");
+		return;
+	}
+	err = stub_insert_bp(s, c->bp_type, c->addr, c->bp_kind, &why);
+	if (!err) {
+		reply(s, "OK");
+		return;
+	}
+	fprintf(stderr, "kvmdbg: Z%u at 0x%llx refused: %s\n", c->bp_type,
+		(unsigned long long)c->addr, why);
+	reply(s, err == -EFAULT ? E_FAULT : err == -ENOSPC ? "E1c" : E_INVAL);
+}
+
+static void set_thread(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	unsigned v;
+
+	if (c->thread == RSP_TID_ALL || c->thread == RSP_TID_ANY) {
+		if (c->hop == 'c')
+			s->cur_c = UINT_MAX;
+		reply(s, "OK");
+		return;
+	}
+	if (!thread_vcpu(s, c->thread, &v)) {
+		reply(s, E_SRCH);
+		return;
+	}
+	if (c->hop == 'g')
+		s->cur_g = v;
+	else
+		s->cur_c = v;
+	reply(s, "OK");
+}
+
+static void thread_list(struct kvmdbg_stub *s)
+{
+	struct rsp_buf b;
+
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_str(&b, "m");
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		if (i)
+			rsp_put_str(&b, ",");
+		rsp_put_hex_u64(&b, i + 1);
+	}
+	reply_buf(s, &b);
+}
+
+static void thread_extra(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	char text[64];
+	struct rsp_buf b;
+	unsigned v;
+
+	if (!thread_vcpu(s, c->thread, &v)) {
+		reply(s, E_SRCH);
+		return;
+	}
+	snprintf(text, sizeof(text), "vCPU %u", v);
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_hex_bytes(&b, text, strlen(text));
+	reply_buf(s, &b);
+}
+
+static void xfer(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	const char *doc = s->arch->target_xml;
+	size_t total = strlen(doc), n;
+	struct rsp_buf b;
+
+	if (strcmp(c->object, "features")) {
+		reply(s, "");
+		return;
+	}
+	if (strcmp(c->annex, "target.xml")) {
+		reply(s, "E00");
+		return;
+	}
+	n = c->offset >= total ? 0 : total - c->offset;
+	if (n > c->len)
+		n = c->len;
+	if (n > STUB_PACKET_SIZE / 2)
+		n = STUB_PACKET_SIZE / 2;
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_str(&b, c->offset + n >= total ? "l" : "m");
+	if (n)
+		rsp_put_mem(&b, doc + c->offset, n);
+	reply_buf(s, &b);
+}
+
+static void monitor(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	char line[256];
+	long n = rsp_hex_decode((const char *)c->data, c->data_len,
+				(uint8_t *)line, sizeof(line) - 1);
+
+	if (n < 0) {
+		reply(s, E_INVAL);
+		return;
+	}
+	line[n] = 0;
+	stub_monitor(s, line);
+}
+
+static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	if (stub_resume(s, c) < 0)
+		reply(s, E_IO);
+}
+
+static void detach(struct kvmdbg_stub *s)
+{
+	reply(s, "OK");
+	stub_disconnect(s);
+}
+
+static void supported(struct kvmdbg_stub *s)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text),
+		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
+		 "vContSupported+;QStartNoAckMode+", STUB_PACKET_SIZE);
+	reply(s, text);
+}
+
+void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
+{
+	struct rsp_cmd *c = &s->cmd;
+	char text[32];
+
+	rsp_parse(pkt, len, c);
+	switch (c->kind) {
+	case RSP_CMD_UNKNOWN: reply(s, ""); break;
+	case RSP_CMD_MALFORMED: reply(s, E_INVAL); break;
+	case RSP_CMD_QSUPPORTED: supported(s); break;
+	case RSP_CMD_START_NOACK:
+		reply(s, "OK");
+		s->noack = true;
+		break;
+	case RSP_CMD_HALT_REASON: stub_send_stop(s, &s->last_event); break;
+	case RSP_CMD_READ_REGS: read_regs(s); break;
+	case RSP_CMD_WRITE_REGS: write_regs(s, c); break;
+	case RSP_CMD_READ_REG: read_reg(s, c); break;
+	case RSP_CMD_WRITE_REG: write_reg(s, c); break;
+	case RSP_CMD_READ_MEM: read_mem(s, c); break;
+	case RSP_CMD_WRITE_MEM:
+	case RSP_CMD_WRITE_MEM_BIN: write_mem(s, c); break;
+	case RSP_CMD_CONTINUE:
+	case RSP_CMD_STEP:
+	case RSP_CMD_VCONT: resume(s, c); break;
+	case RSP_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S"); break;
+	case RSP_CMD_INSERT_BP:
+	case RSP_CMD_REMOVE_BP: breakpoint(s, c); break;
+	case RSP_CMD_KILL:
+		reply(s, "OK");
+		s->cfg.kill(s->cfg.opaque);
+		break;
+	case RSP_CMD_DETACH: detach(s); break;
+	case RSP_CMD_SET_THREAD: set_thread(s, c); break;
+	case RSP_CMD_THREAD_ALIVE: {
+		unsigned v;
+
+		reply(s, thread_vcpu(s, c->thread, &v) ? "OK" : E_SRCH);
+		break;
+	}
+	case RSP_CMD_QATTACHED: reply(s, "1"); break;
+	case RSP_CMD_QC:
+		snprintf(text, sizeof(text), "QC%x", s->last_stop + 1);
+		reply(s, text);
+		break;
+	case RSP_CMD_QFTHREADINFO: thread_list(s); break;
+	case RSP_CMD_QSTHREADINFO: reply(s, "l"); break;
+	case RSP_CMD_QTHREAD_EXTRA: thread_extra(s, c); break;
+	case RSP_CMD_QXFER_READ: xfer(s, c); break;
+	case RSP_CMD_QRCMD: monitor(s, c); break;
+	}
+}

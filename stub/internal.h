@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* The stub's private state, shared by the files of stub/. */
+#ifndef KVMDBG_STUB_INTERNAL_H
+#define KVMDBG_STUB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvmdbg/debug_core.h"
+#include "kvmdbg/rsp.h"
+#include "kvmdbg/stub.h"
+
+/* Advertised to gdb; the buffers below are sized from it. */
+#define STUB_PACKET_SIZE	0x20000
+
+struct stub_vcpu {
+	unsigned idx;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_known;
+	void *regs;		/* arch register cache */
+	bool regs_valid;	/* matches the stopped vCPU */
+	bool runnable;		/* the stub lets it enter KVM_RUN */
+	bool parked;		/* waiting in kvmdbg_vcpu_pre_run */
+	bool step;		/* gdb asked for one instruction */
+	bool stepping_over;	/* stepping off the stub's breakpoint at */
+	uint64_t step_over_addr; /* ... this address, trap removed */
+	bool io_pending;	/* last exit needs KVM_RUN to complete */
+	bool debug_applied;	/* last_debug is what KVM has */
+	struct kvm_guest_debug last_debug;
+};
+
+struct kvmdbg_stub {
+	struct kvmdbg_stub_config cfg;
+	const struct kvmdbg_arch_ops *arch;
+
+	pthread_mutex_t lock;	/* everything below the vCPU threads touch */
+	pthread_cond_t cond;
+	struct stub_vcpu *vcpus;
+	unsigned nvcpus;
+	bool stopping;		/* every vCPU must park */
+	unsigned nparked;
+	struct kd_stopq *stopq;
+	struct kd_bptable *bps;
+	struct kd_hwslots pools[2];
+	bool exited;
+	int exit_status;
+	bool exit_reported;
+	int wake_fd;		/* eventfd: a vCPU has news for the stub thread */
+
+	/* Stub thread only. */
+	pthread_t thread;
+	bool thread_started;
+	int listen_fd;
+	char unix_path[108];
+	int conn_fd;
+	bool running;		/* vCPUs resumed, a stop reply is owed */
+	bool noack;
+	bool phys;		/* monitor phys on: addresses are physical */
+	unsigned cur_g;		/* vCPU for register access (Hg) */
+	unsigned cur_c;		/* vCPU for c/s (Hc); UINT_MAX = all */
+	unsigned last_stop;	/* vCPU of the last stop reply */
+	struct kd_stop_event last_event; /* for '?' */
+	uint8_t *scratch;	/* decoded M/X/G data */
+	struct rsp_decoder dec;
+	uint8_t *inbuf;
+	char *reply;		/* payload under construction */
+	uint8_t *framed;	/* framed packet, kept for '-' resends */
+	size_t framed_len;
+	struct rsp_cmd cmd;
+};
+
+/* runctl.c: stopping and resuming vCPUs (called with lock held where noted) */
+void stub_request_stop_locked(struct kvmdbg_stub *s);
+void stub_wait_parked_locked(struct kvmdbg_stub *s);
+void stub_wake(struct kvmdbg_stub *s);
+void stub_release_all_locked(struct kvmdbg_stub *s);
+int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
+void stub_regs_flush(struct kvmdbg_stub *s);
+void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
+
+/* guestmem.c: guest memory as gdb sees it */
+long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
+		   uint8_t *out, size_t len);
+long stub_write_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
+		    uint8_t *in, size_t len);
+int stub_translate(struct kvmdbg_stub *s, const void *regs, bool phys,
+		   uint64_t addr, uint64_t *gpa, uint64_t *page_left);
+uint8_t *stub_hva(struct kvmdbg_stub *s, uint64_t gpa, uint64_t len);
+
+/* breakpoints.c */
+int stub_insert_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
+		   uint64_t kind, const char **why);
+int stub_remove_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
+		   uint64_t kind);
+void stub_remove_all_bps(struct kvmdbg_stub *s);
+void stub_trap_write(struct kvmdbg_stub *s, uint64_t gpa);
+void stub_trap_restore(struct kvmdbg_stub *s, const struct kd_swbp *bp);
+void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
+			struct kvm_guest_debug *dbg);
+
+/* session.c */
+void *stub_thread_main(void *arg);
+void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len);
+void stub_console(struct kvmdbg_stub *s, const char *text);
+void stub_disconnect(struct kvmdbg_stub *s);
+
+/* commands.c */
+void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);
+void stub_report_stop(struct kvmdbg_stub *s, int signal);
+void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
+
+/* monitor.c */
+void stub_monitor(struct kvmdbg_stub *s, const char *line);
+
+/* listen.c */
+void stub_close_listener(struct kvmdbg_stub *s);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
+{
+	struct kvmdbg_stub *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->arch = cfg->arch;
+	s->listen_fd = s->conn_fd = s->wake_fd = -1;
+	s->cur_c = UINT_MAX;
+	/* Held from the start when gdb must see the first instruction. */
+	s->stopping = cfg->wait;
+	s->bps = kd_bptable_new();
+	s->inbuf = malloc(STUB_PACKET_SIZE);
+	s->reply = malloc(STUB_PACKET_SIZE);
+	s->scratch = malloc(STUB_PACKET_SIZE);
+	/* Worst case every byte escaped, plus framing. */
+	s->framed = malloc(2 * STUB_PACKET_SIZE + 8);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!s->bps || !s->inbuf || !s->reply || !s->scratch || !s->framed || s->wake_fd < 0)
+		goto fail;
+	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->cond, NULL))
+		goto fail;
+	kd_hwslots_init(&s->pools[0], cfg->caps->hw_bps);
+	kd_hwslots_init(&s->pools[1], cfg->caps->hw_shared ? 0 : cfg->caps->hw_wps);
+	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
+	return s;
+fail:
+	kvmdbg_stub_free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void kvmdbg_stub_free(struct kvmdbg_stub *s)
+{
+	if (!s)
+		return;
+	stub_close_listener(s);
+	if (s->conn_fd >= 0)
+		close(s->conn_fd);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		free(s->vcpus[i].regs);
+	free(s->vcpus);
+	kd_stopq_free(s->stopq);
+	kd_bptable_free(s->bps);
+	free(s->inbuf);
+	free(s->reply);
+	free(s->scratch);
+	free(s->framed);
+	free(s);
+}
+
+int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run)
+{
+	struct stub_vcpu *v;
+	struct kd_stopq *q;
+
+	if (s->thread_started)
+		return -EBUSY;
+	v = realloc(s->vcpus, (s->nvcpus + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->vcpus = v;
+	q = kd_stopq_new(s->nvcpus + 1);
+	if (!q)
+		return -ENOMEM;
+	kd_stopq_free(s->stopq);
+	s->stopq = q;
+	v = &s->vcpus[s->nvcpus];
+	memset(v, 0, sizeof(*v));
+	v->idx = s->nvcpus;
+	v->fd = vcpu_fd;
+	v->run = run;
+	v->runnable = true;
+	v->regs = calloc(1, s->arch->regs_size);
+	if (!v->regs)
+		return -ENOMEM;
+	return s->nvcpus++;
+}
+
+int kvmdbg_stub_start(struct kvmdbg_stub *s)
+{
+	int err;
+
+	if (s->listen_fd < 0 || !s->nvcpus)
+		return -EINVAL;
+	err = pthread_create(&s->thread, NULL, stub_thread_main, s);
+	if (err)
+		return -err;
+	s->thread_started = true;
+	return 0;
+}

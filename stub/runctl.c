@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * All-stop run control.  vCPU threads park in kvmdbg_vcpu_pre_run while
+ * the VM is stopped; the stub thread stops them by setting `stopping` and
+ * kicking each one out of KVM_RUN (immediate_exit covers the window before
+ * KVM_RUN, the signal the time inside it), and resumes them per gdb's
+ * request, first stepping each vCPU that sits on one of the stub's own
+ * breakpoints past it while every other vCPU stays parked.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SIGTRAP_NR 5
+
+static void kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	if (v->thread_known)
+		pthread_kill(v->thread, s->cfg.signo);
+}
+
+void stub_request_stop_locked(struct kvmdbg_stub *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		if (!s->vcpus[i].parked)
+			kick(s, &s->vcpus[i]);
+}
+
+void stub_wait_parked_locked(struct kvmdbg_stub *s)
+{
+	while (s->nparked < s->nvcpus && !s->exited)
+		pthread_cond_wait(&s->cond, &s->lock);
+}
+
+void stub_wake(struct kvmdbg_stub *s)
+{
+	uint64_t one = 1;
+
+	/* Only fails when the counter would overflow: the stub already has
+	 * an unread wake-up then, which is all this is for. */
+	if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "kvmdbg: cannot wake the gdb stub: %s\n", strerror(errno));
+}
+
+void stub_release_all_locked(struct kvmdbg_stub *s)
+{
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		s->vcpus[i].runnable = true;
+		s->vcpus[i].step = false;
+	}
+	s->stopping = false;
+	pthread_cond_broadcast(&s->cond);
+}
+
+void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu)
+{
+	struct stub_vcpu *v = &s->vcpus[vcpu];
+	int err;
+
+	if (!v->regs_valid) {
+		err = s->arch->regs_load(v->fd, v->regs);
+		if (err) {
+			fprintf(stderr, "kvmdbg: cannot read vCPU %u registers: %s\n",
+				vcpu, strerror(-err));
+			return NULL;
+		}
+		v->regs_valid = true;
+	}
+	return v->regs;
+}
+
+void stub_regs_flush(struct kvmdbg_stub *s)
+{
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		struct stub_vcpu *v = &s->vcpus[i];
+		int err;
+
+		if (!v->regs_valid)
+			continue;
+		err = s->arch->regs_store(v->fd, v->regs);
+		if (err)
+			fprintf(stderr, "kvmdbg: cannot write vCPU %u registers: %s\n",
+				i, strerror(-err));
+		v->regs_valid = false;
+	}
+}
+
+static void apply_debug(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	struct kvm_guest_debug dbg;
+
+	if (!s->cfg.caps->guest_debug)
+		return;
+	stub_debug_control(s, v, &dbg);
+	if (v->debug_applied && !memcmp(&dbg, &v->last_debug, sizeof(dbg)))
+		return;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		fprintf(stderr, "kvmdbg: KVM_SET_GUEST_DEBUG on vCPU %u failed: %s\n",
+			v->idx, strerror(errno));
+		return;
+	}
+	v->last_debug = dbg;
+	v->debug_applied = true;
+}
+
+void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
+{
+	struct stub_vcpu *v = &s->vcpus[vcpu];
+
+	pthread_mutex_lock(&s->lock);
+	if (!v->thread_known) {
+		v->thread = pthread_self();
+		v->thread_known = true;
+	}
+	while (s->stopping || !v->runnable) {
+		/* Registers are only coherent once KVM has finished the
+		 * instruction that exited for I/O: let it, then park. */
+		if (v->io_pending) {
+			v->run->immediate_exit = 1;
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		if (!v->parked) {
+			v->parked = true;
+			s->nparked++;
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_cond_wait(&s->cond, &s->lock);
+	}
+	if (v->parked) {
+		v->parked = false;
+		s->nparked--;
+	}
+	v->regs_valid = false;
+	apply_debug(s, v);
+	v->run->immediate_exit = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		      enum kd_stop_kind kind, uint64_t addr)
+{
+	struct kd_stop_event ev = {
+		.vcpu = v->idx, .kind = kind, .addr = addr, .signal = SIGTRAP_NR,
+	};
+
+	v->step = false;
+	if (kd_stopq_push(s->stopq, &ev) < 0)
+		fprintf(stderr, "kvmdbg: vCPU %u stopped twice without a report\n", v->idx);
+	stub_request_stop_locked(s);
+	stub_wake(s);
+}
+
+/* The bytes at pc as the guest sees them, through its own page tables. */
+static bool trap_at(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
+{
+	uint64_t gpa, left;
+	const uint8_t *p;
+
+	if (stub_translate(s, v->regs, false, pc, &gpa, &left) < 0 ||
+	    left < s->arch->trap_len)
+		return false;
+	p = stub_hva(s, gpa, s->arch->trap_len);
+	return p && !memcmp(p, s->arch->trap, s->arch->trap_len);
+}
+
+static void deliver(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		    const struct kd_debug_event *ev)
+{
+	int err = s->arch->deliver(v->fd, v->regs, v->run, ev);
+
+	if (err)
+		fprintf(stderr, "kvmdbg: cannot deliver the guest's own debug exception on vCPU %u: %s\n",
+			v->idx, strerror(-err));
+}
+
+static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			     const struct kd_debug_event *ev)
+{
+	struct kd_swbp *bp = kd_bptable_find(s->bps, v->step_over_addr);
+
+	v->stepping_over = false;
+	if (bp)
+		stub_trap_write(s, bp->gpa);
+	/* The instruction itself raised the guest's own exception. */
+	if (!ev->stepped)
+		deliver(s, v, ev);
+	if (v->step) {
+		push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
+		return;
+	}
+	v->runnable = false;
+	pthread_cond_broadcast(&s->cond);
+}
+
+static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			 const struct kd_debug_event *ev, unsigned pool)
+{
+	struct kd_verdict vd;
+
+	if (v->stepping_over) {
+		finish_step_over(s, v, ev);
+		return;
+	}
+	vd = kd_decide(s->bps, &s->pools[pool], v->step, ev);
+	if (vd.mine) {
+		bool watch = vd.kind == KD_STOP_WATCH || vd.kind == KD_STOP_RWATCH ||
+			     vd.kind == KD_STOP_AWATCH;
+
+		push_stop(s, v, vd.kind, watch ? vd.addr : ev->pc);
+		return;
+	}
+	if (vd.deliver)
+		deliver(s, v, ev);
+	/* A step that ran into the guest's own exception ends in its
+	 * handler, as on hardware. */
+	if (v->step)
+		push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
+}
+
+bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
+{
+	struct stub_vcpu *v = &s->vcpus[vcpu];
+	struct kvm_run *run = v->run;
+	struct kd_debug_event ev;
+	enum kvmdbg_exit_class cls;
+	unsigned pool;
+	int lerr;
+
+	if (err == EINTR) {
+		v->io_pending = false;
+		return true;
+	}
+	if (err)
+		return false;
+	v->io_pending = run->exit_reason == KVM_EXIT_IO ||
+			run->exit_reason == KVM_EXIT_MMIO;
+	if (run->exit_reason != KVM_EXIT_DEBUG &&
+	    run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+		return false;
+	lerr = s->arch->regs_load(v->fd, v->regs);
+	if (lerr) {
+		fprintf(stderr, "kvmdbg: cannot read vCPU %u registers: %s\n", vcpu,
+			strerror(-lerr));
+		return false;
+	}
+	v->regs_valid = true;
+	cls = s->arch->decode_exit(run, v->regs, &ev, &pool);
+	if (cls == KVMDBG_EXIT_OTHER)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	if (cls == KVMDBG_EXIT_MAYBE_TRAP && !trap_at(s, v, ev.pc)) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	handle_event(s, v, &ev, pool);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
+{
+	struct timespec deadline;
+
+	pthread_mutex_lock(&s->lock);
+	s->exited = true;
+	s->exit_status = status;
+	pthread_cond_broadcast(&s->cond);
+	stub_wake(s);
+	/* Give gdb its exit report before the process goes away. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 2;
+	while (s->thread_started && !s->exit_reported &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == 0)
+		;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* How gdb's resume request applies to one vCPU. */
+enum action { ACT_HOLD, ACT_CONT, ACT_STEP };
+
+static enum action vcont_action(const struct rsp_cmd *cmd, unsigned vcpu)
+{
+	for (size_t i = 0; i < cmd->n_actions; i++) {
+		const struct rsp_vcont_action *a = &cmd->actions[i];
+
+		if (a->thread != RSP_TID_ALL && a->thread != (long)vcpu + 1)
+			continue;
+		switch (a->action) {
+		case 'c': case 'C': return ACT_CONT;
+		case 's': case 'S': case 'r': return ACT_STEP;
+		default: return ACT_HOLD;
+		}
+	}
+	return ACT_HOLD;
+}
+
+static enum action plain_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+				unsigned vcpu)
+{
+	unsigned target = s->cur_c < s->nvcpus ? s->cur_c : s->last_stop;
+
+	if (cmd->kind == RSP_CMD_CONTINUE)
+		return ACT_CONT;
+	return vcpu == target ? ACT_STEP : ACT_HOLD;
+}
+
+static bool on_own_breakpoint(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			      uint64_t pc)
+{
+	const struct kd_hwslots *pool = &s->pools[s->arch->hw_pool(KD_HW_EXEC)];
+
+	if (kd_bptable_find(s->bps, pc))
+		return true;
+	for (unsigned i = 0; i < pool->n; i++)
+		if (pool->slot[i].used && pool->slot[i].type == KD_HW_EXEC &&
+		    pool->slot[i].addr == pc)
+			return true;
+	return false;
+}
+
+/* Runs v alone for one instruction with the stub's breakpoint at its pc
+ * out of the way.  false when that produced a stop to report. */
+static bool step_over(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
+{
+	struct kd_swbp *bp = kd_bptable_find(s->bps, pc);
+
+	if (bp)
+		stub_trap_restore(s, bp);
+	v->stepping_over = true;
+	v->step_over_addr = pc;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		s->vcpus[i].runnable = &s->vcpus[i] == v;
+	s->stopping = false;
+	pthread_cond_broadcast(&s->cond);
+	while (v->stepping_over && !s->stopping && !s->exited)
+		pthread_cond_wait(&s->cond, &s->lock);
+	return !s->stopping && !s->exited;
+}
+
+int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
+{
+	enum action act[s->nvcpus];
+
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		act[i] = cmd->kind == RSP_CMD_VCONT ? vcont_action(cmd, i)
+						     : plain_action(s, cmd, i);
+	if (cmd->has_addr && cmd->kind != RSP_CMD_VCONT) {
+		unsigned t = s->cur_c < s->nvcpus ? s->cur_c : s->last_stop;
+		void *regs = stub_regs(s, t);
+
+		if (!regs)
+			return -EIO;
+		s->arch->set_pc(regs, cmd->addr);
+	}
+	pthread_mutex_lock(&s->lock);
+	s->running = true;
+	/* Events that happened together with the last one reported go to
+	 * gdb before anything runs again. */
+	if (kd_stopq_count(s->stopq)) {
+		pthread_mutex_unlock(&s->lock);
+		stub_wake(s);
+		return 0;
+	}
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		struct stub_vcpu *v = &s->vcpus[i];
+		void *regs;
+
+		v->step = act[i] == ACT_STEP;
+		if (act[i] == ACT_HOLD)
+			continue;
+		regs = stub_regs(s, i);
+		if (regs && on_own_breakpoint(s, v, s->arch->pc(regs))) {
+			uint64_t pc = s->arch->pc(regs);
+
+			stub_regs_flush(s);
+			if (!step_over(s, v, pc)) {
+				pthread_mutex_unlock(&s->lock);
+				return 0;
+			}
+			stub_wait_parked_locked(s);
+		}
+	}
+	stub_regs_flush(s);
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		s->vcpus[i].runnable = act[i] != ACT_HOLD;
+	s->stopping = false;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stub thread: accepts one gdb at a time, frames packets, and turns
+ * vCPU news (a stop, the guest's exit) into replies.  A gdb that goes
+ * away, however abruptly, leaves no trace in the guest.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SIGINT_NR 2
+
+void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
+{
+	size_t off = 0;
+
+	s->framed_len = rsp_encode_packet(payload, len, true, s->framed,
+					  2 * STUB_PACKET_SIZE + 8);
+	while (s->conn_fd >= 0 && off < s->framed_len) {
+		ssize_t n = send(s->conn_fd, s->framed + off, s->framed_len - off,
+				 MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			stub_disconnect(s);
+			return;
+		}
+		off += n;
+	}
+}
+
+static void send_raw(struct kvmdbg_stub *s, const char *bytes, size_t len)
+{
+	if (s->conn_fd >= 0 && send(s->conn_fd, bytes, len, MSG_NOSIGNAL) < 0 &&
+	    errno != EINTR)
+		stub_disconnect(s);
+}
+
+void stub_console(struct kvmdbg_stub *s, const char *text)
+{
+	struct rsp_buf b;
+
+	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_put_str(&b, "O");
+	rsp_put_hex_bytes(&b, text, strlen(text));
+	stub_send(s, b.data, b.len);
+}
+
+void stub_disconnect(struct kvmdbg_stub *s)
+{
+	if (s->conn_fd < 0)
+		return;
+	close(s->conn_fd);
+	s->conn_fd = -1;
+	pthread_mutex_lock(&s->lock);
+	/* Memory may only be patched with every vCPU parked. */
+	stub_request_stop_locked(s);
+	stub_wait_parked_locked(s);
+	stub_remove_all_bps(s);
+	stub_regs_flush(s);
+	s->running = false;
+	stub_release_all_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_connect(struct kvmdbg_stub *s, int fd)
+{
+	int one = 1;
+
+	/* Latency matters more than throughput for a debugger session. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 &&
+	    errno != EOPNOTSUPP)
+		fprintf(stderr, "kvmdbg: TCP_NODELAY on the gdb connection: %s\n",
+			strerror(errno));
+	s->conn_fd = fd;
+	s->noack = false;
+	s->phys = false;
+	s->framed_len = 0;
+	s->cur_c = UINT_MAX;
+	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
+	pthread_mutex_lock(&s->lock);
+	stub_request_stop_locked(s);
+	stub_wait_parked_locked(s);
+	s->running = false;
+	pthread_mutex_unlock(&s->lock);
+	s->last_event = (struct kd_stop_event){ .vcpu = s->last_stop,
+						.kind = KD_STOP_SIGNAL,
+						.signal = 5 };
+	s->cur_g = s->last_stop;
+}
+
+static void interrupt(struct kvmdbg_stub *s)
+{
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	stub_request_stop_locked(s);
+	stub_wait_parked_locked(s);
+	s->running = false;
+	pthread_mutex_unlock(&s->lock);
+	stub_report_stop(s, SIGINT_NR);
+}
+
+static void handle_input(struct kvmdbg_stub *s, const uint8_t *in, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n && s->conn_fd >= 0) {
+		enum rsp_event ev;
+
+		off += rsp_decode(&s->dec, in + off, n - off, &ev);
+		switch (ev) {
+		case RSP_EV_PACKET:
+			if (!s->noack)
+				send_raw(s, "+", 1);
+			if (s->running)
+				stub_send(s, "E10", 3);	/* EBUSY: all-stop */
+			else
+				stub_dispatch(s, s->dec.buf, s->dec.len);
+			break;
+		case RSP_EV_BAD_CHECKSUM:
+			if (!s->noack)
+				send_raw(s, "-", 1);
+			break;
+		case RSP_EV_OVERSIZE:
+			if (!s->noack)
+				send_raw(s, "+", 1);
+			fprintf(stderr, "kvmdbg: gdb sent a packet over %u bytes; refused\n",
+				STUB_PACKET_SIZE);
+			stub_send(s, "E07", 3);	/* E2BIG */
+			break;
+		case RSP_EV_NACK:
+			if (s->framed_len)
+				send_raw(s, (const char *)s->framed, s->framed_len);
+			break;
+		case RSP_EV_INTERRUPT:
+			interrupt(s);
+			break;
+		case RSP_EV_ACK:
+		case RSP_EV_NONE:
+			break;
+		}
+	}
+}
+
+/* A vCPU stopped or the guest ended; false once the stub is done. */
+static bool handle_wake(struct kvmdbg_stub *s)
+{
+	uint64_t count;
+
+	if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "kvmdbg: reading the stub's wake-up: %s\n", strerror(errno));
+	pthread_mutex_lock(&s->lock);
+	if (s->exited) {
+		pthread_mutex_unlock(&s->lock);
+		if (s->conn_fd >= 0) {
+			char w[8];
+
+			snprintf(w, sizeof(w), "W%02x", s->exit_status & 0xff);
+			stub_send(s, w, strlen(w));
+		}
+		pthread_mutex_lock(&s->lock);
+		s->exit_reported = true;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	if (s->running && s->stopping) {
+		stub_wait_parked_locked(s);
+		s->running = false;
+		pthread_mutex_unlock(&s->lock);
+		if (s->conn_fd >= 0)
+			stub_report_stop(s, 5);
+		return true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+void *stub_thread_main(void *arg)
+{
+	struct kvmdbg_stub *s = arg;
+	uint8_t rx[4096];
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = s->wake_fd, .events = POLLIN },
+			{ .fd = s->conn_fd >= 0 ? s->conn_fd : s->listen_fd,
+			  .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "kvmdbg: gdb stub poll failed: %s\n", strerror(errno));
+			return NULL;
+		}
+		if ((p[0].revents & POLLIN) && !handle_wake(s))
+			return NULL;
+		if (!(p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (s->conn_fd < 0) {
+			int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd < 0) {
+				if (errno != EINTR && errno != ECONNABORTED)
+					fprintf(stderr, "kvmdbg: accepting gdb: %s\n",
+						strerror(errno));
+				continue;
+			}
+			on_connect(s, fd);
+			continue;
+		}
+		ssize_t n = recv(s->conn_fd, rx, sizeof(rx), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			stub_disconnect(s);
+			continue;
+		}
+		handle_input(s, rx, n);
+	}
+}

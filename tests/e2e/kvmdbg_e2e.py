@@ -1,0 +1,598 @@
+# SPDX-License-Identifier: MIT
+"""End-to-end test support: drives kvmdbg with a real gdb.
+
+Test files are gdb scripts run as ``gdb -batch -nx -q -x test_X.py`` with
+KVMDBG (the binary), KVMDBG_GUESTS (the built guests) and KVMDBG_ARCH set.
+A file defines functions decorated with @test and calls main(), which runs
+them in order, each against fresh kvmdbg processes that are always torn
+down afterwards, and prints one line per test:
+
+    PLAN: <number of tests>
+    PASS: <name>
+    FAIL: <name>: <why>
+    SKIP: <name>: <why>
+"""
+
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import traceback
+
+import gdb
+
+KVMDBG = os.environ.get("KVMDBG", "")
+GUESTS = os.environ.get("KVMDBG_GUESTS", "")
+ARCH = os.environ.get("KVMDBG_ARCH", "x86_64")
+
+STARTUP_TIMEOUT = 10    # kvmdbg up and listening
+RUN_TIMEOUT = 30    # one continue, or a whole guest run
+LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:127\.0\.0\.1:(\d+)|unix:(\S+))$",
+                       re.M)
+
+
+class TestFailure(Exception):
+    pass
+
+
+class TestSkip(Exception):
+    pass
+
+
+# ---- assertions -------------------------------------------------------------
+
+def check(cond, why):
+    if not cond:
+        raise TestFailure(why)
+
+
+def check_eq(actual, expected, what):
+    if actual != expected:
+        raise TestFailure("%s: expected %s, got %s" % (what, _show(expected), _show(actual)))
+
+
+def _show(v):
+    if isinstance(v, int) and not isinstance(v, bool):
+        return hex(v)
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).hex()
+    return repr(v)
+
+
+def check_raises(fn, what, pattern=None):
+    """fn() must raise gdb.error/gdb.MemoryError (optionally matching pattern)."""
+    try:
+        fn()
+    except (gdb.error, gdb.MemoryError) as e:
+        if pattern and not re.search(pattern, str(e)):
+            raise TestFailure("%s: error %r does not match %r" % (what, str(e), pattern))
+        return str(e)
+    raise TestFailure("%s: succeeded, expected an error" % what)
+
+
+# ---- guest images -----------------------------------------------------------
+
+def guest_path(name):
+    path = os.path.join(GUESTS, name)
+    if not os.path.isfile(path):
+        raise TestFailure("guest image %s is missing (make guests)" % path)
+    return path
+
+
+class Elf:
+    """The few facts tests need from an ELF image: symbols and file bytes."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            self.data = f.read()
+        d = self.data
+        if d[:4] != b"\x7fELF":
+            raise TestFailure("%s is not an ELF file" % path)
+        self.is64 = d[4] == 2
+        if self.is64:
+            (self.entry, phoff, shoff) = struct.unpack_from("<QQQ", d, 24)
+            (phentsize, phnum, shentsize, shnum, _) = struct.unpack_from("<HHHHH", d, 54)
+        else:
+            (self.entry, phoff, shoff) = struct.unpack_from("<III", d, 24)
+            (phentsize, phnum, shentsize, shnum, _) = struct.unpack_from("<HHHHH", d, 42)
+        self.segments = []
+        for i in range(phnum):
+            o = phoff + i * phentsize
+            if self.is64:
+                (ptype, _, off, vaddr, _, filesz, memsz, _) = \
+                    struct.unpack_from("<IIQQQQQQ", d, o)
+            else:
+                (ptype, off, vaddr, _, filesz, memsz, _, _) = \
+                    struct.unpack_from("<IIIIIIII", d, o)
+            if ptype == 1:
+                self.segments.append((vaddr, off, filesz, memsz))
+        self.symbols = {}
+        sections = []
+        for i in range(shnum):
+            o = shoff + i * shentsize
+            if self.is64:
+                (_, stype, _, _, off, size, link, _, _, entsize) = \
+                    struct.unpack_from("<IIQQQQIIQQ", d, o)
+            else:
+                (_, stype, _, _, off, size, link, _, _, entsize) = \
+                    struct.unpack_from("<IIIIIIIIII", d, o)
+            sections.append((stype, off, size, link, entsize))
+        for (stype, off, size, link, entsize) in sections:
+            if stype != 2:  # SHT_SYMTAB
+                continue
+            stroff = sections[link][1]
+            for o in range(off, off + size, entsize):
+                if self.is64:
+                    (name, _, _, _, value, symsize) = struct.unpack_from("<IBBHQQ", d, o)
+                else:
+                    (name, value, symsize, _, _, _) = struct.unpack_from("<IIIBBH", d, o)
+                if name:
+                    end = d.index(b"\0", stroff + name)
+                    self.symbols[d[stroff + name:end].decode()] = (value, symsize)
+
+    def sym(self, name):
+        if name not in self.symbols:
+            raise TestFailure("symbol %s not in %s" % (name, self.path))
+        return self.symbols[name][0]
+
+    def sym_size(self, name):
+        self.sym(name)
+        return self.symbols[name][1]
+
+    def bytes_at(self, addr, n):
+        """The loaded image's bytes at addr as the file holds them."""
+        for (vaddr, off, filesz, memsz) in self.segments:
+            if vaddr <= addr and addr + n <= vaddr + memsz:
+                out = bytearray(n)
+                avail = max(0, min(n, vaddr + filesz - addr))
+                out[:avail] = self.data[off + addr - vaddr:off + addr - vaddr + avail]
+                return bytes(out)
+        raise TestFailure("%#x+%d is not inside %s" % (addr, n, self.path))
+
+
+# ---- kvmdbg processes -------------------------------------------------------
+
+_live = []      # everything a test started, torn down by main()
+
+
+class Vm:
+    """One kvmdbg process, with its serial output and stderr in files."""
+
+    def __init__(self, argv):
+        self.dir = tempfile.mkdtemp(prefix="kvmdbg-e2e-")
+        self.out_path = os.path.join(self.dir, "stdout")
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.argv = argv
+        self.status = None
+        self.port = None
+        self.elf = None
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, start_new_session=True)
+        _live.append(self)
+
+    def serial(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_listening(self, timeout=STARTUP_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            m = LISTEN_RE.search(self.stderr())
+            if m:
+                self.port = int(m.group(2)) if m.group(2) else None
+                return m.group(1)
+            if self.proc.poll() is not None:
+                raise TestFailure("kvmdbg exited with status %d before listening: %s"
+                                  % (self.proc.returncode, self.stderr().strip()))
+            if time.monotonic() > deadline:
+                raise TestFailure("kvmdbg printed no listening line within %ds: %r"
+                                  % (timeout, self.stderr()))
+            time.sleep(0.02)
+
+    def wait(self, timeout=RUN_TIMEOUT):
+        """The exit status; a test failure if it does not come in time."""
+        try:
+            self.status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("kvmdbg still running after %ds; serial so far %r"
+                              % (timeout, self.serial()))
+        return self.status
+
+    def expect_exit(self, status, timeout=RUN_TIMEOUT):
+        got = self.wait(timeout)
+        if got != status:
+            raise TestFailure("kvmdbg exit status: expected %d, got %d; serial %r; stderr %r"
+                              % (status, got, self.serial(), self.stderr()))
+
+    def wait_serial(self, text, timeout=RUN_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while text not in self.serial():
+            if time.monotonic() > deadline:
+                raise TestFailure("serial never showed %r; got %r" % (text, self.serial()))
+            time.sleep(0.02)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for name in (self.out_path, self.err_path):
+            if os.path.exists(name):
+                os.unlink(name)
+        os.rmdir(self.dir)
+
+
+def exit_status(code):
+    """kvmdbg's exit status for a guest that wrote code to the exit port."""
+    return (code << 1) | 1
+
+
+def run(guest, args=(), guest_args=None, timeout=RUN_TIMEOUT):
+    """Runs kvmdbg without a debugger; returns the finished Vm."""
+    argv = [KVMDBG, "run"] + list(args) + [guest]
+    if guest_args is not None:
+        argv += ["--"] + list(guest_args)
+    vm = Vm(argv)
+    vm.wait(timeout)
+    return vm
+
+
+def kvmdbg(*args):
+    """Starts kvmdbg with exactly these arguments."""
+    return Vm([KVMDBG] + list(args))
+
+
+# ---- gdb sessions -------------------------------------------------------------
+
+class _Recorder:
+    def __init__(self):
+        self.stops = []
+        self.exits = []
+
+    def on_stop(self, ev):
+        entry = {"pc": None, "signal": None, "breakpoints": []}
+        try:
+            entry["pc"] = int(gdb.selected_frame().pc())
+        except gdb.error:
+            pass
+        if isinstance(ev, gdb.SignalEvent):
+            entry["signal"] = ev.stop_signal
+        if isinstance(ev, gdb.BreakpointEvent):
+            entry["signal"] = "SIGTRAP"
+            entry["breakpoints"] = [b.number for b in ev.breakpoints]
+        self.stops.append(entry)
+
+    def on_exit(self, ev):
+        self.exits.append(ev.exit_code if hasattr(ev, "exit_code") else None)
+
+    def reset(self):
+        self.stops.clear()
+        self.exits.clear()
+
+
+events = _Recorder()
+
+
+def gdb_run(cmd):
+    """A gdb command whose output is returned rather than printed."""
+    return gdb.execute(cmd, to_string=True)
+
+
+def debug(guest_name, extra=(), guest_args=None, symbols=True):
+    """Starts kvmdbg stopped before the first guest instruction and connects
+    gdb to it; returns the Vm (vm.elf holds the guest's symbols)."""
+    path = guest_path(guest_name)
+    argv = [KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S"] + list(extra) + [path]
+    if guest_args is not None:
+        argv += ["--"] + list(guest_args)
+    vm = Vm(argv)
+    vm.wait_listening()
+    check(vm.port is not None and 0 < vm.port < 65536, "no tcp port in the listening line")
+    vm.elf = Elf(path)
+    if symbols:
+        gdb_run("file " + path)
+    connect(vm.port)
+    return vm
+
+
+def connect(port):
+    gdb_run("target remote 127.0.0.1:%d" % port)
+    events.reset()
+
+
+def connected():
+    return gdb.selected_inferior().connection is not None and \
+        gdb.selected_inferior().pid != 0
+
+
+def resume(cmd="continue", timeout=RUN_TIMEOUT):
+    """Runs a resuming gdb command; if the target has not stopped after
+    timeout seconds, gdb is interrupted (as with Ctrl-C) and the test fails."""
+    fired = []
+
+    def expire():
+        fired.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    try:
+        out = gdb_run(cmd)
+    except KeyboardInterrupt:
+        out = ""
+    finally:
+        timer.cancel()
+    if fired:
+        raise TestFailure("%r did not stop within %ds" % (cmd, timeout))
+    return out
+
+
+def cont(timeout=RUN_TIMEOUT):
+    """continue; returns the stop it produced."""
+    before = len(events.stops)
+    resume("continue", timeout)
+    check(len(events.stops) > before, "continue produced no stop event (exits: %r)" % events.exits)
+    return events.stops[-1]
+
+
+def cont_to_exit(vm, code, timeout=RUN_TIMEOUT):
+    """continue until the guest exits through the exit port with code: gdb
+    must report the process exit and kvmdbg must exit with the status."""
+    before = len(events.stops)
+    resume("continue", timeout)
+    check(len(events.stops) == before, "guest stopped at %s instead of exiting"
+          % _describe_stops(events.stops[before:]))
+    check(events.exits, "gdb saw no process exit")
+    check_eq(events.exits[-1], exit_status(code), "exit code reported to gdb")
+    vm.expect_exit(exit_status(code))
+
+
+def _describe_stops(stops):
+    return ", ".join("%s@%s" % (s["signal"], hex(s["pc"]) if s["pc"] is not None else "?")
+                     for s in stops)
+
+
+def pc():
+    return reg("pc")
+
+
+def reg(name):
+    return int(gdb.parse_and_eval("(unsigned long long)$" + name)) & 0xffffffffffffffff
+
+
+def set_reg(name, value):
+    gdb_run("set $%s = %d" % (name, value))
+
+
+def xmm(n):
+    v = gdb.parse_and_eval("$xmm%d" % n)["v2_int64"]
+    return (int(v[0]) & 0xffffffffffffffff) | ((int(v[1]) & 0xffffffffffffffff) << 64)
+
+
+def read_mem(addr, n):
+    return gdb.selected_inferior().read_memory(addr, n).tobytes()
+
+
+def write_mem(addr, data):
+    gdb.selected_inferior().write_memory(addr, bytes(data))
+
+
+def read_u64(addr):
+    return struct.unpack("<Q", read_mem(addr, 8))[0]
+
+
+def read_u32(addr):
+    return struct.unpack("<I", read_mem(addr, 4))[0]
+
+
+def bp_address(bp):
+    """The address gdb resolved a breakpoint to."""
+    locs = bp.locations
+    check(len(locs) == 1, "breakpoint %s has %d locations" % (bp.location, len(locs)))
+    return int(locs[0].address)
+
+
+def frame_names():
+    names = []
+    f = gdb.newest_frame()
+    while f is not None:
+        names.append(f.name())
+        f = f.older()
+    return names
+
+
+def monitor(cmd):
+    return gdb_run("monitor " + cmd)
+
+
+def kill_session():
+    """Ends the gdb side of a test, whatever state it is in."""
+    try:
+        if connected():
+            gdb_run("kill")
+    except gdb.error:
+        pass
+    try:
+        if gdb.selected_inferior().connection is not None:
+            gdb_run("disconnect")
+    except gdb.error:
+        pass
+    try:
+        gdb_run("delete")
+    except gdb.error:
+        pass
+
+
+# ---- raw protocol client ------------------------------------------------------
+
+class Rsp:
+    """A minimal remote-protocol client for what gdb itself never sends."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        _live.append(self)
+
+    @staticmethod
+    def frame(payload):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        return b"$" + payload + b"#%02x" % (sum(payload) & 0xff)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _byte(self):
+        while not self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise TestFailure("stub closed the connection")
+            self.buf += chunk
+        b, self.buf = self.buf[:1], self.buf[1:]
+        return b
+
+    def read_ack(self):
+        """The next '+' or '-'."""
+        while True:
+            b = self._byte()
+            if b in (b"+", b"-"):
+                return b
+            raise TestFailure("expected an ack, got %r" % b)
+
+    def read_packet(self):
+        """The next packet's payload, run-length decoded; acknowledged."""
+        while self._byte() != b"$":
+            pass
+        body = b""
+        while True:
+            b = self._byte()
+            if b == b"#":
+                break
+            body += b
+        csum = self._byte() + self._byte()
+        check(int(csum, 16) == sum(body) & 0xff, "bad checksum from stub on %r" % body)
+        self.send_raw(b"+")
+        return _rle_decode(_unescape(body)).decode("latin-1")
+
+    def request(self, payload):
+        """Sends a packet, expects '+' and returns the reply payload."""
+        self.send_raw(self.frame(payload))
+        check_eq(self.read_ack(), b"+", "ack for %r" % payload[:40])
+        return self.read_packet()
+
+    def read_memory(self, addr, n, chunk=1024):
+        out = b""
+        while len(out) < n:
+            k = min(chunk, n - len(out))
+            r = self.request("m%x,%x" % (addr + len(out), k))
+            check(re.fullmatch(r"([0-9a-f]{2})+", r) is not None,
+                  "m%x,%x returned %r" % (addr + len(out), k, r[:40]))
+            out += bytes.fromhex(r)
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def kill(self):
+        self.close()
+
+
+def _unescape(body):
+    out = bytearray()
+    it = iter(body)
+    for c in it:
+        if c == 0x7d:
+            out.append(next(it) ^ 0x20)
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+def _rle_decode(body):
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        if body[i] == 0x2a and out:
+            out += out[-1:] * (body[i + 1] - 29)
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return bytes(out)
+
+
+# ---- the test driver ----------------------------------------------------------
+
+_tests = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def _cleanup():
+    kill_session()
+    while _live:
+        _live.pop().kill()
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def main():
+    for setting in ("pagination off", "confirm off", "height 0", "width 0",
+                    "tcp connect-timeout 10", "remotetimeout 10", "print pretty off"):
+        gdb_run("set " + setting)
+    gdb.events.stop.connect(events.on_stop)
+    gdb.events.exited.connect(events.on_exit)
+    print("PLAN: %d" % len(_tests), flush=True)
+    unusable = _kvm_unusable()
+    for fn in _tests:
+        name = fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
+        if unusable:
+            print("SKIP: %s: %s" % (name, unusable), flush=True)
+            continue
+        events.reset()
+        try:
+            fn()
+            result = "PASS: %s" % name
+        except TestSkip as e:
+            result = "SKIP: %s: %s" % (name, _one_line(e))
+        except TestFailure as e:
+            result = "FAIL: %s: %s" % (name, _one_line(e))
+        except (gdb.error, gdb.MemoryError) as e:
+            result = "FAIL: %s: gdb: %s" % (name, _one_line(e))
+        except Exception as e:
+            tb = traceback.extract_tb(e.__traceback__)[-1]
+            result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
+                                                   os.path.basename(tb.filename), tb.lineno)
+        finally:
+            _cleanup()
+        print(result, flush=True)
+
+
+def _kvm_unusable():
+    if not os.path.exists("/dev/kvm"):
+        return "/dev/kvm is absent"
+    return None

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvmdbg: a KVM machine monitor built for debugging its guest with gdb.
+ * Everything that can be wrong with the command line, the guest file, the
+ * KVM device or the gdb address is found before the guest's VM exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+#define KICK_SIGNAL	SIGUSR1
+#define DEFAULT_MEM	(64ull << 20)
+#define MAX_MEM		(3ull << 30)	/* below the 32-bit MMIO hole */
+
+static const char usage[] =
+	"usage: kvmdbg run [options] GUEST [-- guest arguments]\n"
+	"       kvmdbg probe [--kvm PATH]\n"
+	"\n"
+	"options:\n"
+	"  --mem SIZE            guest RAM, e.g. 64M or 1G (default 64M)\n"
+	"  --gdb tcp:HOST:PORT   gdb stub on a TCP address (PORT 0: any free port)\n"
+	"  --gdb unix:PATH       gdb stub on a unix socket\n"
+	"  -s                    same as --gdb tcp:127.0.0.1:1234\n"
+	"  -S, --wait            hold the guest before its first instruction until\n"
+	"                        gdb connects and continues\n"
+	"  --load-addr ADDR      load GUEST as a raw binary at ADDR (with --entry)\n"
+	"  --entry ADDR          entry point of a raw binary\n"
+	"  --kvm PATH            KVM device (default /dev/kvm)\n"
+	"  -h, --help            this text\n"
+	"  --version             version\n";
+
+struct options {
+	uint64_t mem;
+	const char *gdb;
+	bool wait;
+	bool have_load_addr, have_entry;
+	uint64_t load_addr, entry;
+	const char *kvm;
+	const char *guest;
+	char *cmdline;
+};
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvmdbg: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(VMM_EXIT_SETUP);
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return *s && *s != '-' && !*end && !errno;
+}
+
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t v, shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (!*s || *s == '-' || errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || v > (UINT64_MAX >> shift))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+static const char *need_arg(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		die("option %s needs a value; see kvmdbg --help", argv[*i]);
+	return argv[++*i];
+}
+
+/* The guest's command line: its file name and the words after "--". */
+static char *join_cmdline(const char *guest, int argc, char **argv)
+{
+	size_t len = strlen(guest) + 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		die("out of memory");
+	strcpy(s, guest);
+	for (int i = 0; i < argc; i++) {
+		strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void parse_run(int argc, char **argv, struct options *o)
+{
+	int i;
+
+	for (i = 2; i < argc && !o->guest; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--mem")) {
+			if (!parse_size(need_arg(argc, argv, &i), &o->mem) || !o->mem)
+				die("bad --mem '%s': expected a size like 64M or 1G", argv[i]);
+		} else if (!strcmp(a, "--gdb")) {
+			o->gdb = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "-s")) {
+			o->gdb = "tcp:127.0.0.1:1234";
+		} else if (!strcmp(a, "-S") || !strcmp(a, "--wait")) {
+			o->wait = true;
+		} else if (!strcmp(a, "--load-addr")) {
+			if (!parse_u64(need_arg(argc, argv, &i), &o->load_addr))
+				die("bad --load-addr '%s': expected an address", argv[i]);
+			o->have_load_addr = true;
+		} else if (!strcmp(a, "--entry")) {
+			if (!parse_u64(need_arg(argc, argv, &i), &o->entry))
+				die("bad --entry '%s': expected an address", argv[i]);
+			o->have_entry = true;
+		} else if (!strcmp(a, "--kvm")) {
+			o->kvm = need_arg(argc, argv, &i);
+		} else if (a[0] == '-' && a[1]) {
+			die("unknown option '%s'; see kvmdbg --help", a);
+		} else {
+			o->guest = a;
+		}
+	}
+	if (!o->guest)
+		die("no guest file given; see kvmdbg --help");
+	if (i < argc && strcmp(argv[i], "--"))
+		die("unexpected '%s' after the guest file; guest arguments go after '--'",
+		    argv[i]);
+	o->cmdline = join_cmdline(o->guest, i < argc ? argc - i - 1 : 0, argv + i + 1);
+	if (o->mem > MAX_MEM || o->mem < (2ull << 20))
+		die("--mem must be between 2M and 3G");
+	if (o->have_load_addr != o->have_entry)
+		die("a raw binary needs both --load-addr and --entry");
+	if (o->wait && !o->gdb)
+		die("--wait needs a gdb stub: add --gdb tcp:127.0.0.1:PORT or -s");
+}
+
+static int open_kvm(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), version;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			die("%s does not exist: this host has no KVM (load the kvm module, or enable virtualization)",
+			    path);
+		if (errno == EACCES)
+			die("no permission to open %s: run as root or join the group that owns it",
+			    path);
+		die("cannot open %s: %s", path, strerror(errno));
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION)
+		die("%s is not a usable KVM device (API version %d, need %d)", path,
+		    version, KVM_API_VERSION);
+	return fd;
+}
+
+static void read_guest(const char *path, struct guest_image *img)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("cannot open guest %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		die("cannot stat guest %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die("guest %s is not a regular file", path);
+	if (!st.st_size)
+		die("guest %s is empty, not a bootable guest", path);
+	if ((uint64_t)st.st_size > MAX_MEM)
+		die("guest %s is larger than any guest RAM kvmdbg provides", path);
+	buf = malloc(st.st_size);
+	if (!buf)
+		die("out of memory reading %s", path);
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("cannot read guest %s: %s", path, n ? strerror(errno) : "short read");
+		done += n;
+	}
+	close(fd);
+	img->path = path;
+	img->data = buf;
+	img->size = done;
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+
+	for (;;) {
+		int r, err;
+
+		kvmdbg_vcpu_pre_run(vm->stub, v->idx);
+		r = ioctl(v->fd, KVM_RUN, 0);
+		err = r < 0 ? errno : 0;
+		if (kvmdbg_vcpu_post_run(vm->stub, v->idx, err))
+			continue;
+		if (err) {
+			fprintf(stderr, "kvmdbg: KVM_RUN on vCPU %u failed: %s\n", v->idx,
+				strerror(err));
+			vmm_exit(vm, VMM_EXIT_CRASH);
+		}
+		arch_handle_exit(vm, v);
+	}
+	return NULL;
+}
+
+static void create_vcpu(struct vm *vm, struct vcpu *v, unsigned idx)
+{
+	char err[256];
+
+	v->vm = vm;
+	v->idx = idx;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, idx);
+	if (v->fd < 0)
+		die("cannot create vCPU %u: %s", idx, strerror(errno));
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED)
+		die("cannot map vCPU %u state: %s", idx, strerror(errno));
+	if (arch_vcpu_setup(vm, v, err, sizeof(err)) < 0)
+		die("%s", err);
+}
+
+static void kill_guest(void *opaque)
+{
+	fprintf(stderr, "kvmdbg: guest killed by gdb\n");
+	fflush(stdout);
+	_exit(0);
+}
+
+static void *gpa_to_hva(void *opaque, uint64_t gpa, uint64_t len)
+{
+	return vmm_gpa(opaque, gpa, len);
+}
+
+static void on_kick(int sig)
+{
+	/* Its only job is to interrupt KVM_RUN. */
+}
+
+static void install_kick_handler(void)
+{
+	struct sigaction sa = { .sa_handler = on_kick };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
+		die("cannot install the vCPU kick signal handler: %s", strerror(errno));
+}
+
+static int run(int argc, char **argv)
+{
+	struct options o = { .mem = DEFAULT_MEM, .kvm = "/dev/kvm" };
+	struct guest_image img = { 0 };
+	struct kvmdbg_caps caps;
+	struct vm vm = { .vm_fd = -1 };
+	struct kvm_userspace_memory_region region = { 0 };
+	const struct kvmdbg_arch_ops *arch = kvmdbg_arch();
+	char err[512], bound[300];
+	int sz;
+
+	parse_run(argc, argv, &o);
+	read_guest(o.guest, &img);
+	img.raw = o.have_load_addr;
+	img.load_addr = o.load_addr;
+	img.entry = o.entry;
+	img.cmdline = o.cmdline;
+	vm.kvm_fd = open_kvm(o.kvm);
+	vm.ram_size = o.mem;
+	vm.ram = mmap(NULL, vm.ram_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm.ram == MAP_FAILED)
+		die("cannot allocate %" PRIu64 " bytes of guest RAM: %s", vm.ram_size,
+		    strerror(errno));
+	if (arch_load(&vm, &img, err, sizeof(err)) < 0)
+		die("%s", err);
+	arch->probe(vm.kvm_fd, &caps);
+	install_kick_handler();
+	vm.stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
+		.arch = arch, .caps = &caps,
+		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = &vm },
+		.signo = KICK_SIGNAL, .wait = o.wait, .kill = kill_guest,
+	});
+	if (!vm.stub)
+		die("cannot create the gdb stub: %s", strerror(errno));
+	if (o.gdb && kvmdbg_stub_listen(vm.stub, o.gdb, bound, sizeof(bound), err,
+					sizeof(err)) < 0)
+		die("%s", err);
+	if (pthread_mutex_init(&vm.exit_lock, NULL))
+		die("cannot initialise a mutex");
+
+	vm.vm_fd = ioctl(vm.kvm_fd, KVM_CREATE_VM, 0);
+	if (vm.vm_fd < 0)
+		die("cannot create a VM: %s", strerror(errno));
+	region.memory_size = vm.ram_size;
+	region.guest_phys_addr = vm.ram_base;
+	region.userspace_addr = (uintptr_t)vm.ram;
+	if (ioctl(vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die("cannot give the guest its RAM: %s", strerror(errno));
+	if (arch_vm_create(&vm, err, sizeof(err)) < 0)
+		die("%s", err);
+	sz = ioctl(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < 0)
+		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	vm.run_size = sz;
+	vm.nvcpus = 1;
+	vm.vcpus = calloc(vm.nvcpus, sizeof(*vm.vcpus));
+	if (!vm.vcpus)
+		die("out of memory");
+	for (unsigned i = 0; i < vm.nvcpus; i++) {
+		int idx;
+
+		create_vcpu(&vm, &vm.vcpus[i], i);
+		idx = kvmdbg_stub_add_vcpu(vm.stub, vm.vcpus[i].fd, vm.vcpus[i].run);
+		if (idx < 0)
+			die("cannot register vCPU %u with the stub: %s", i, strerror(-idx));
+	}
+	if (o.gdb) {
+		int e = kvmdbg_stub_start(vm.stub);
+
+		if (e < 0)
+			die("cannot start the gdb stub: %s", strerror(-e));
+		fprintf(stderr, "kvmdbg: gdb stub listening on %s\n", bound);
+	}
+	for (unsigned i = 0; i < vm.nvcpus; i++) {
+		int e = pthread_create(&vm.vcpus[i].thread, NULL, vcpu_main, &vm.vcpus[i]);
+
+		if (e)
+			die("cannot start vCPU %u thread: %s", i, strerror(e));
+	}
+	for (unsigned i = 0; i < vm.nvcpus; i++)
+		pthread_join(vm.vcpus[i].thread, NULL);
+	return 0;
+}
+
+static int probe(int argc, char **argv)
+{
+	const char *path = "/dev/kvm";
+	struct kvmdbg_caps caps;
+	char out[2048];
+	int fd;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--kvm"))
+			path = need_arg(argc, argv, &i);
+		else
+			die("unknown probe option '%s'; see kvmdbg --help", argv[i]);
+	}
+	fd = open_kvm(path);
+	kvmdbg_arch()->probe(fd, &caps);
+	kvmdbg_caps_describe(kvmdbg_arch(), &caps, out, sizeof(out));
+	fputs(out, stdout);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		fputs(arch_vmm_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? VMM_EXIT_SETUP : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		puts("kvmdbg " KVMDBG_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return run(argc, argv);
+	if (!strcmp(argv[1], "probe"))
+		return probe(argc, argv);
+	die("unknown command '%s'; see kvmdbg --help", argv[1]);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* The machine monitor around the stub: shared between vmm/ and vmm/$(ARCH)/. */
+#ifndef KVMDBG_VMM_H
+#define KVMDBG_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "kvmdbg/stub.h"
+
+#define KVMDBG_VERSION	"0.1.0"
+
+#define VMM_EXIT_SETUP	2	/* kvmdbg could not start the guest */
+#define VMM_EXIT_CRASH	4	/* the guest crashed the virtual machine */
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned idx;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+};
+
+/* A guest file in memory, and how the user asked to load it. */
+struct guest_image {
+	const char *path;
+	const uint8_t *data;
+	size_t size;
+	bool raw;
+	uint64_t load_addr;
+	uint64_t entry;
+	const char *cmdline;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	uint8_t *ram;
+	uint64_t ram_base;	/* guest-physical address of ram[0] */
+	uint64_t ram_size;
+	size_t run_size;
+	unsigned nvcpus;
+	struct vcpu *vcpus;
+	struct kvmdbg_stub *stub;
+	void *arch;		/* the architecture's machine state */
+	pthread_mutex_t exit_lock;
+	bool exiting;
+};
+
+/* Message helpers: one line on stderr, prefixed "kvmdbg: ". */
+void vmm_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Guest RAM as a host pointer, NULL when [gpa, gpa+len) is not all RAM. */
+void *vmm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Copies into guest RAM; -1 (with err) when it does not fit. */
+int vmm_copy_in(struct vm *vm, uint64_t gpa, const void *src, size_t len,
+		char *err, size_t err_len);
+/* Ends the run: tells gdb, then exits the process with status. */
+void vmm_exit(struct vm *vm, int status) __attribute__((noreturn));
+
+/* elf.c: loads PT_LOAD segments at their physical addresses. */
+int elf_check(const struct guest_image *img, unsigned machine, char *err, size_t len);
+int elf_load(struct vm *vm, const struct guest_image *img, uint64_t *entry,
+	     char *err, size_t len);
+bool elf_is_elf(const struct guest_image *img);
+
+/* Architecture hooks, vmm/$(ARCH)/. */
+extern const char *const arch_vmm_usage;
+int arch_vm_create(struct vm *vm, char *err, size_t len);
+int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);
+int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len);
+/* Handles an exit the stub did not take; returns only if the guest goes on. */
+void arch_handle_exit(struct vm *vm, struct vcpu *v);
+
+#endif
