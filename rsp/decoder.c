@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Incremental packet framing for bytes arriving from the debugger. */
 #include <kvmdbg/rsp.h>
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Framing of outgoing packets: escapes, run-length encoding, checksum. */
 #include <kvmdbg/rsp.h>
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Classification and argument parsing of single-letter commands. */
 #include <limits.h>
 

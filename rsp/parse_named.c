@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Packets named by a word: q and Q queries, v packets. */
 #include <string.h>
 
@@ -69,16 +69,14 @@ static bool scan_name_field(struct rsp_scan *s, char *dst, size_t cap)
 /* qXfer:object:read:annex:offset,length */
 static enum rsp_cmd_kind parse_qxfer(struct rsp_scan *s, struct rsp_cmd *c)
 {
-	size_t op;
-
 	if (!rsp_scan_char(s, ':') ||
 	    !scan_name_field(s, c->object, sizeof(c->object)) ||
 	    c->object[0] == '\0')
 		return RSP_CMD_MALFORMED;
-	op = rsp_scan_span(s, ":");
-	if (op == s->n)
+	/* Any operation is well-formed if a ':' ends it ... */
+	if (rsp_scan_span(s, ":") == s->n)
 		return RSP_CMD_MALFORMED;
-	/* Writing objects is a different, unsupported packet. */
+	/* ... but only reading is supported. */
 	if (!rsp_scan_literal(s, "read:"))
 		return RSP_CMD_UNKNOWN;
 	if (!scan_name_field(s, c->annex, sizeof(c->annex)) ||

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* vCont? and vCont;action[:tid]... */
 #include <kvmdbg/rsp.h>
 

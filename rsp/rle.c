@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Decoding of run-length encoded packet bodies, for readers of replies. */
 #include <limits.h>
 

@@ -1,11 +1,16 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Stop replies: 'T' with thread, reason and expedited registers, or 'W'. */
 #include <kvmdbg/rsp.h>
 
+static void put_watch(struct rsp_buf *b, const char *name, uint64_t addr)
+{
+	rsp_put_str(b, name);
+	rsp_put_hex_u64(b, addr);
+	rsp_put_str(b, ";");
+}
+
 static void put_reason(struct rsp_buf *b, const struct rsp_stop *s)
 {
-	const char *watch;
-
 	switch (s->reason) {
 	case RSP_REASON_NONE:
 		return;
@@ -16,20 +21,15 @@ static void put_reason(struct rsp_buf *b, const struct rsp_stop *s)
 		rsp_put_str(b, "hwbreak:;");
 		return;
 	case RSP_REASON_WATCH:
-		watch = "watch:";
-		break;
+		put_watch(b, "watch:", s->watch_addr);
+		return;
 	case RSP_REASON_RWATCH:
-		watch = "rwatch:";
-		break;
+		put_watch(b, "rwatch:", s->watch_addr);
+		return;
 	case RSP_REASON_AWATCH:
-		watch = "awatch:";
-		break;
-	default:
+		put_watch(b, "awatch:", s->watch_addr);
 		return;
 	}
-	rsp_put_str(b, watch);
-	rsp_put_hex_u64(b, s->watch_addr);
-	rsp_put_str(b, ";");
 }
 
 void rsp_put_stop(struct rsp_buf *b, const struct rsp_stop *s)

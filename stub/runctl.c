@@ -269,6 +269,14 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	return true;
 }
 
+bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *s, unsigned vcpu)
+{
+	const struct stub_vcpu *v = &s->vcpus[vcpu];
+
+	/* Only this vCPU's thread changes these while it is running. */
+	return !v->step && !v->stepping_over;
+}
+
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 {
 	struct timespec deadline;

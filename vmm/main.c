@@ -19,7 +19,6 @@
 
 #include "vmm.h"
 
-#define KICK_SIGNAL	SIGUSR1
 #define DEFAULT_MEM	(64ull << 20)
 #define MAX_MEM		(3ull << 30)	/* below the 32-bit MMIO hole */
 
@@ -230,6 +229,7 @@ static void *vcpu_main(void *arg)
 		int r, err;
 
 		kvmdbg_vcpu_pre_run(vm->stub, v->idx);
+		arch_pre_run(vm, v);
 		r = ioctl(v->fd, KVM_RUN, 0);
 		err = r < 0 ? errno : 0;
 		if (kvmdbg_vcpu_post_run(vm->stub, v->idx, err))
@@ -282,7 +282,7 @@ static void install_kick_handler(void)
 	struct sigaction sa = { .sa_handler = on_kick };
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
+	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0)
 		die("cannot install the vCPU kick signal handler: %s", strerror(errno));
 }
 
@@ -317,7 +317,7 @@ static int run(int argc, char **argv)
 	vm.stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
 		.arch = arch, .caps = &caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = &vm },
-		.signo = KICK_SIGNAL, .wait = o.wait, .kill = kill_guest,
+		.signo = VMM_KICK_SIGNAL, .wait = o.wait, .kill = kill_guest,
 	});
 	if (!vm.stub)
 		die("cannot create the gdb stub: %s", strerror(errno));

@@ -4,6 +4,7 @@
 #define KVMDBG_VMM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,9 @@
 #include "kvmdbg/stub.h"
 
 #define KVMDBG_VERSION	"0.1.0"
+
+/* Interrupts KVM_RUN: the stub's kicks and the machine's timer. */
+#define VMM_KICK_SIGNAL	SIGUSR1
 
 #define VMM_EXIT_SETUP	2	/* kvmdbg could not start the guest */
 #define VMM_EXIT_CRASH	4	/* the guest crashed the virtual machine */
@@ -75,6 +79,8 @@ extern const char *const arch_vmm_usage;
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len);
+/* Just before KVM_RUN: inject what the machine's devices raised. */
+void arch_pre_run(struct vm *vm, struct vcpu *v);
 /* Handles an exit the stub did not take; returns only if the guest goes on. */
 void arch_handle_exit(struct vm *vm, struct vcpu *v);
 

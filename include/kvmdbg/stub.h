@@ -66,6 +66,13 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *stub, unsigned vcpu);
  */
 bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *stub, unsigned vcpu, int err);
 
+/*
+ * false while the vCPU executes single instructions for gdb: a VMM that
+ * injects interrupts itself holds them back then, so a step never lands
+ * in an interrupt handler.  Call from the vCPU thread after pre_run.
+ */
+bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *stub, unsigned vcpu);
+
 /* The guest ended with this status: tells gdb, then lets the stub end. */
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *stub, int status);
 

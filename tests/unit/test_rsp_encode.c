@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Packet encoding, run-length encoding and its decoder. */
 #include <setjmp.h>
 #include <stdarg.h>

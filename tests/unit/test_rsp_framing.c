@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Packet framing of incoming bytes: rsp_decode. */
 #include <setjmp.h>
 #include <stdarg.h>

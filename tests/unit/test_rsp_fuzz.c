@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * Robustness: hundreds of thousands of pseudo-random inputs (fixed seed,
  * so any failure reproduces) through rsp_decode and rsp_parse.  Most value

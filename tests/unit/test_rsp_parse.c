@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Command classification and argument parsing: rsp_parse. */
 #include <limits.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Hex helpers, the bounded reply builder and stop replies. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -78,6 +78,11 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 		return -1;
 	}
 	vm->arch = m;
+	if (pthread_mutex_init(&m->irq_lock, NULL) || pthread_cond_init(&m->irq_cond, NULL)) {
+		vmm_err(err, len, "cannot initialise the interrupt controller lock");
+		return -1;
+	}
+	pic_init(&m->pic);
 	if (!img->raw && multiboot_find(img, &hdr) == 0)
 		return multiboot_load(vm, m, img, hdr, err, len);
 	if (!img->raw && !elf_is_elf(img)) {
@@ -138,11 +143,24 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len)
 	return longmode_vcpu(vm, m, v, err, len);
 }
 
+static bool is_pic(uint16_t port)
+{
+	return port == PIC_MASTER || port == PIC_MASTER + 1 ||
+	       port == PIC_SLAVE || port == PIC_SLAVE + 1;
+}
+
 static uint32_t io_in(struct x86_machine *m, uint16_t port)
 {
+	uint32_t val = 0xffffffffu;	/* nothing there: a floating bus */
+
 	if (port >= UART_BASE && port < UART_BASE + 8)
 		return uart_in(&m->uart, port);
-	return 0xffffffffu;	/* nothing there: a floating bus */
+	if (is_pic(port)) {
+		pthread_mutex_lock(&m->irq_lock);
+		val = pic_in(&m->pic, port);
+		pthread_mutex_unlock(&m->irq_lock);
+	}
+	return val;
 }
 
 static void io_out(struct vm *vm, struct x86_machine *m, uint16_t port,
@@ -152,6 +170,60 @@ static void io_out(struct vm *vm, struct x86_machine *m, uint16_t port,
 		uart_out(&m->uart, port, (uint8_t)val);
 	else if (port == DEBUG_EXIT_PORT)
 		vmm_exit(vm, (int)((val << 1) | 1));
+	else if (is_pic(port) || (port >= PIT_BASE && port < PIT_BASE + 4)) {
+		pthread_mutex_lock(&m->irq_lock);
+		if (is_pic(port))
+			pic_out(&m->pic, port, (uint8_t)val);
+		else
+			pit_out(vm, &m->pit, port, (uint8_t)val);
+		pthread_mutex_unlock(&m->irq_lock);
+	}
+}
+
+void arch_pre_run(struct vm *vm, struct vcpu *v)
+{
+	struct x86_machine *m = vm->arch;
+	struct kvm_interrupt irq;
+	int pending;
+
+	if (v->idx)
+		return;		/* the PIC is wired to the first vCPU */
+	pthread_mutex_lock(&m->irq_lock);
+	if (!m->vcpu0_known) {
+		m->vcpu0 = pthread_self();
+		m->vcpu0_known = true;
+	}
+	pending = pic_next(&m->pic);
+	v->run->request_interrupt_window = 0;
+	if (pending >= 0 && kvmdbg_vcpu_may_interrupt(vm->stub, v->idx)) {
+		if (v->run->ready_for_interrupt_injection) {
+			irq.irq = pic_ack(&m->pic, pending);
+			if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
+				fprintf(stderr, "kvmdbg: KVM_INTERRUPT vector %u: %s\n",
+					irq.irq, strerror(errno));
+		} else {
+			v->run->request_interrupt_window = 1;
+		}
+	}
+	pthread_mutex_unlock(&m->irq_lock);
+}
+
+/* hlt with interrupts on: sleep until the timer raises something, but
+ * come back often so gdb can stop the vCPU meanwhile. */
+static void wait_for_interrupt(struct x86_machine *m)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 10000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_nsec -= 1000000000;
+		until.tv_sec++;
+	}
+	pthread_mutex_lock(&m->irq_lock);
+	if (pic_next(&m->pic) < 0)
+		pthread_cond_timedwait(&m->irq_cond, &m->irq_lock, &until);
+	pthread_mutex_unlock(&m->irq_lock);
 }
 
 static void handle_io(struct vm *vm, struct vcpu *v)
@@ -196,11 +268,10 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 		}
 		if (!(regs.rflags & RFLAGS_IF))
 			vmm_exit(vm, 0);
-		/* No interrupt can arrive from this machine's devices: treat
-		 * the halt as a wake-up after a moment, so the vCPU stays
-		 * interruptible by gdb. */
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		wait_for_interrupt(vm->arch);
 		return;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return;		/* arch_pre_run injects now */
 	case KVM_EXIT_SHUTDOWN:
 		fprintf(stderr, "kvmdbg: guest shut down (triple fault) on vCPU %u at rip 0x%llx\n",
 			v->idx, (unsigned long long)rip(v));

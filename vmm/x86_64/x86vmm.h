@@ -8,6 +8,26 @@
 #define UART_BASE	0x3f8
 #define DEBUG_EXIT_PORT	0xf4
 
+#define PIC_MASTER	0x20
+#define PIC_SLAVE	0xa0
+#define PIT_BASE	0x40
+
+struct pic8259 {
+	uint8_t irr, isr, imr, base, icw1;
+	unsigned init_step;	/* next ICW expected on the data port, 0: none */
+	bool auto_eoi;
+	bool read_isr;
+};
+
+struct pit8254 {
+	uint16_t reload;
+	uint8_t access, mode;
+	bool low_next;
+	bool running;
+	uint64_t period_ns;
+	pthread_t thread;
+};
+
 struct uart16550 {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 };
@@ -20,6 +40,12 @@ struct x86_machine {
 	uint64_t info;		/* multiboot info, or the command line (long) */
 	uint64_t boot_area;	/* long mode: page tables, GDT, stack top */
 	struct uart16550 uart;
+	pthread_mutex_t irq_lock;	/* pic, pit, vcpu0 */
+	pthread_cond_t irq_cond;
+	struct pic8259 pic;
+	struct pit8254 pit;
+	pthread_t vcpu0;		/* where timer interrupts go */
+	bool vcpu0_known;
 };
 
 /* Guest RAM kvmdbg keeps for long-mode boot structures: top of RAM. */
@@ -35,6 +61,16 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		  char *err, size_t len);
 int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		   char *err, size_t len);
+
+void pic_init(struct pic8259 *p);
+void pic_out(struct pic8259 *p, uint16_t port, uint8_t val);
+uint8_t pic_in(struct pic8259 *p, uint16_t port);
+void pic_raise(struct pic8259 *p, unsigned irq);
+/* The IRQ to deliver next, or -1. */
+int pic_next(struct pic8259 *p);
+/* Marks irq in service and returns its vector. */
+uint8_t pic_ack(struct pic8259 *p, unsigned irq);
+void pit_out(struct vm *vm, struct pit8254 *p, uint16_t port, uint8_t val);
 
 void uart_out(struct uart16550 *u, uint16_t port, uint8_t val);
 uint8_t uart_in(struct uart16550 *u, uint16_t port);
