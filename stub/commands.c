@@ -262,9 +262,30 @@ static void thread_list(struct kvmdbg_stub *s)
 	reply_buf(s, &b);
 }
 
+static const char *stop_words(enum kd_stop_kind k)
+{
+	switch (k) {
+	case KD_STOP_SWBREAK: return "at a breakpoint";
+	case KD_STOP_HWBREAK: return "at a hardware breakpoint";
+	case KD_STOP_WATCH: return "at a write watchpoint";
+	case KD_STOP_RWATCH: return "at a read watchpoint";
+	case KD_STOP_AWATCH: return "at an access watchpoint";
+	default: return "by a signal";
+	}
+}
+
+/* What gdb shows beside each thread in `info threads`. */
+static void describe_vcpu(struct kvmdbg_stub *s, unsigned v, char *out, size_t len)
+{
+	if (v == s->last_event.vcpu)
+		snprintf(out, len, "vCPU %u, stopped %s", v, stop_words(s->last_event.kind));
+	else
+		snprintf(out, len, "vCPU %u, stopped with the others", v);
+}
+
 static void thread_extra(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
-	char text[64];
+	char text[96];
 	struct rsp_buf b;
 	unsigned v;
 
@@ -272,26 +293,46 @@ static void thread_extra(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, E_SRCH);
 		return;
 	}
-	snprintf(text, sizeof(text), "vCPU %u", v);
+	describe_vcpu(s, v, text, sizeof(text));
 	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
 	rsp_put_hex_bytes(&b, text, strlen(text));
 	reply_buf(s, &b);
 }
 
+/* The thread list document, built in s->scratch. */
+static const char *threads_xml(struct kvmdbg_stub *s)
+{
+	char *out = (char *)s->scratch;
+	size_t len = STUB_PACKET_SIZE, used;
+
+	used = snprintf(out, len, "<?xml version=\"1.0\"?>\n<threads>\n");
+	for (unsigned i = 0; i < s->nvcpus && used < len; i++)
+		used += snprintf(out + used, len - used,
+				 "<thread id=\"%x\" core=\"%u\" name=\"vCPU %u\"/>\n",
+				 i + 1, i, i);
+	if (used < len)
+		snprintf(out + used, len - used, "</threads>\n");
+	return out;
+}
+
 static void xfer(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
-	const char *doc = s->arch->target_xml;
-	size_t total = strlen(doc), n;
+	const char *doc;
+	size_t total, n;
 	struct rsp_buf b;
 
-	if (strcmp(c->object, "features")) {
+	if (!strcmp(c->object, "features") && !strcmp(c->annex, "target.xml")) {
+		doc = s->arch->target_xml;
+	} else if (!strcmp(c->object, "threads") && !c->annex[0]) {
+		doc = threads_xml(s);
+	} else if (!strcmp(c->object, "features") || !strcmp(c->object, "threads")) {
+		reply(s, "E00");
+		return;
+	} else {
 		reply(s, "");
 		return;
 	}
-	if (strcmp(c->annex, "target.xml")) {
-		reply(s, "E00");
-		return;
-	}
+	total = strlen(doc);
 	n = c->offset >= total ? 0 : total - c->offset;
 	if (n > c->len)
 		n = c->len;
@@ -336,7 +377,7 @@ static void supported(struct kvmdbg_stub *s)
 
 	snprintf(text, sizeof(text),
 		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
-		 "vContSupported+;QStartNoAckMode+", STUB_PACKET_SIZE);
+		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+", STUB_PACKET_SIZE);
 	reply(s, text);
 }
 

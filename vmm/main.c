@@ -28,6 +28,7 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --mem SIZE            guest RAM, e.g. 64M or 1G (default 64M)\n"
+	"  -smp N, --smp N       number of vCPUs (default 1)\n"
 	"  --gdb tcp:HOST:PORT   gdb stub on a TCP address (PORT 0: any free port)\n"
 	"  --gdb unix:PATH       gdb stub on a unix socket\n"
 	"  -s                    same as --gdb tcp:127.0.0.1:1234\n"
@@ -41,6 +42,7 @@ static const char usage[] =
 
 struct options {
 	uint64_t mem;
+	uint64_t smp;
 	const char *gdb;
 	bool wait;
 	bool have_load_addr, have_entry;
@@ -129,6 +131,11 @@ static void parse_run(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "--mem")) {
 			if (!parse_size(need_arg(argc, argv, &i), &o->mem) || !o->mem)
 				die("bad --mem '%s': expected a size like 64M or 1G", argv[i]);
+		} else if (!strcmp(a, "-smp") || !strcmp(a, "--smp")) {
+			if (!parse_u64(need_arg(argc, argv, &i), &o->smp) || !o->smp ||
+			    o->smp > arch_max_vcpus)
+				die("bad -smp '%s': expected 1 to %u vCPUs", argv[i],
+				    arch_max_vcpus);
 		} else if (!strcmp(a, "--gdb")) {
 			o->gdb = need_arg(argc, argv, &i);
 		} else if (!strcmp(a, "-s")) {
@@ -288,7 +295,7 @@ static void install_kick_handler(void)
 
 static int run(int argc, char **argv)
 {
-	struct options o = { .mem = DEFAULT_MEM, .kvm = "/dev/kvm" };
+	struct options o = { .mem = DEFAULT_MEM, .smp = 1, .kvm = "/dev/kvm" };
 	struct guest_image img = { 0 };
 	struct kvmdbg_caps caps;
 	struct vm vm = { .vm_fd = -1 };
@@ -341,7 +348,7 @@ static int run(int argc, char **argv)
 	if (sz < 0)
 		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm.run_size = sz;
-	vm.nvcpus = 1;
+	vm.nvcpus = o.smp;
 	vm.vcpus = calloc(vm.nvcpus, sizeof(*vm.vcpus));
 	if (!vm.vcpus)
 		die("out of memory");

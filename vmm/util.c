@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -39,6 +40,23 @@ int vmm_copy_in(struct vm *vm, uint64_t gpa, const void *src, size_t len,
 	}
 	memcpy(dst, src, len);
 	return 0;
+}
+
+void vmm_vcpu_halted(struct vm *vm, struct vcpu *v)
+{
+	bool all;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	all = ++vm->halted == vm->nvcpus;
+	pthread_mutex_unlock(&vm->exit_lock);
+	if (all)
+		vmm_exit(vm, 0);
+	/* Stay where all-stop can find it: pre_run parks it when gdb stops
+	 * the VM. */
+	for (;;) {
+		kvmdbg_vcpu_pre_run(vm->stub, v->idx);
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
 }
 
 void vmm_exit(struct vm *vm, int status)

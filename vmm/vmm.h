@@ -52,8 +52,9 @@ struct vm {
 	struct vcpu *vcpus;
 	struct kvmdbg_stub *stub;
 	void *arch;		/* the architecture's machine state */
-	pthread_mutex_t exit_lock;
+	pthread_mutex_t exit_lock;	/* and halted */
 	bool exiting;
+	unsigned halted;		/* vCPUs stopped for good */
 };
 
 /* Message helpers: one line on stderr, prefixed "kvmdbg: ". */
@@ -65,6 +66,10 @@ void *vmm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Copies into guest RAM; -1 (with err) when it does not fit. */
 int vmm_copy_in(struct vm *vm, uint64_t gpa, const void *src, size_t len,
 		char *err, size_t err_len);
+/* The vCPU halted with interrupts off: it never runs again, and the run
+ * ends with status 0 once every vCPU has.  Returns only to let the stub
+ * stop the vCPU meanwhile. */
+void vmm_vcpu_halted(struct vm *vm, struct vcpu *v) __attribute__((noreturn));
 /* Ends the run: tells gdb, then exits the process with status. */
 void vmm_exit(struct vm *vm, int status) __attribute__((noreturn));
 
@@ -75,6 +80,7 @@ int elf_load(struct vm *vm, const struct guest_image *img, uint64_t *entry,
 bool elf_is_elf(const struct guest_image *img);
 
 /* Architecture hooks, vmm/$(ARCH)/. */
+extern const unsigned arch_max_vcpus;
 extern const char *const arch_vmm_usage;
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);

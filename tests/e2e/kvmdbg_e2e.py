@@ -15,6 +15,7 @@ down afterwards, and prints one line per test:
 
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -26,6 +27,7 @@ import traceback
 
 import gdb
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KVMDBG = os.environ.get("KVMDBG", "")
 GUESTS = os.environ.get("KVMDBG_GUESTS", "")
 ARCH = os.environ.get("KVMDBG_ARCH", "x86_64")
@@ -159,6 +161,21 @@ class Elf:
 # ---- kvmdbg processes -------------------------------------------------------
 
 _live = []      # everything a test started, torn down by main()
+
+
+class _Scratch:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="kvmdbg-e2e-")
+
+    def kill(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def scratch():
+    """A directory that lives until the end of the current test."""
+    s = _Scratch()
+    _live.append(s)
+    return s.path
 
 
 class Vm:
@@ -419,6 +436,23 @@ def frame_names():
 
 def monitor(cmd):
     return gdb_run("monitor " + cmd)
+
+
+def packet(payload):
+    """Sends one raw packet through gdb's connection; returns the reply."""
+    out = gdb_run("maint packet " + payload)
+    m = re.search(r'^received: "(.*)"$', out, re.M)
+    check(m is not None, "no reply to %r in %r" % (payload[:40], out))
+    return m.group(1)
+
+
+def source_line(relpath, text):
+    """The line number of the first line of a source file containing text."""
+    with open(os.path.join(REPO, relpath)) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise TestFailure("%r not found in %s" % (text, relpath))
 
 
 def kill_session():

@@ -3,7 +3,9 @@
  * Direct 64-bit entry for ELF64 and raw guests: identity page tables over
  * all of guest RAM with 2 MiB pages, a flat GDT, a stack, SSE on and
  * interrupts off.  All of it lives in the top megabyte of RAM, which the
- * guest's image may not overlap.
+ * guest's image may not overlap.  Every vCPU starts at the entry point, RSI
+ * holding its index and RSP its own stack, so an SMP guest needs no
+ * start-up IPIs.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,8 +16,10 @@
 #define PML4_OFF	0x0000
 #define PDPT_OFF	0x1000
 #define PD_OFF		0x2000		/* one page per GiB of RAM */
-#define GDT_OFF		0xf0000
-#define CMDLINE_OFF	0xf1000
+#define GDT_OFF		0x70000
+#define CMDLINE_OFF	0x71000
+#define STACKS_OFF	0x80000		/* up to the top: one stack per vCPU */
+#define STACK_SIZE	0x2000
 #define CMDLINE_MAX	0x1000
 #define PTE_P		0x1ull
 #define PTE_W		0x2ull
@@ -87,9 +91,9 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 	struct kvm_regs regs = {
 		.rip = m->entry,
 		.rflags = 2,
-		/* The top of the boot area, below nothing the guest owns. */
-		.rsp = m->boot_area + BOOT_AREA_SIZE,
+		.rsp = m->boot_area + BOOT_AREA_SIZE - (uint64_t)v->idx * STACK_SIZE,
 		.rdi = m->info,
+		.rsi = v->idx,
 	};
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {

@@ -17,6 +17,9 @@
 #define TSS_ADDR	0xfffbd000ull
 #define RFLAGS_IF	(1ull << 9)
 
+/* Stacks in the long-mode boot area and the APIC id byte allow this many. */
+const unsigned arch_max_vcpus = 64;
+
 const char *const arch_vmm_usage =
 	"\n"
 	"GUEST is one of:\n"
@@ -24,6 +27,8 @@ const char *const arch_vmm_usage =
 	"  an ELF64 x86-64 executable: entered at e_entry in 64-bit mode with\n"
 	"    identity-mapped RAM, RSP at the top of RAM, RDI = command line;\n"
 	"  a raw binary with --load-addr and --entry, entered like ELF64.\n"
+	"With -smp N every vCPU starts at the entry point, its index in ESI\n"
+	"(Multiboot) or RSI (64-bit entry, each with its own stack).\n"
 	"Devices: 16550 UART at port 0x3f8 (stdout); writing V to port 0xf4\n"
 	"ends the run with exit status (V << 1) | 1; hlt with interrupts off\n"
 	"ends it with 0.\n";
@@ -267,7 +272,7 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			vmm_exit(vm, VMM_EXIT_CRASH);
 		}
 		if (!(regs.rflags & RFLAGS_IF))
-			vmm_exit(vm, 0);
+			vmm_vcpu_halted(vm, v);
 		wait_for_interrupt(vm->arch);
 		return;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:

@@ -200,8 +200,10 @@ int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		   char *err, size_t len)
 {
 	struct kvm_sregs sregs;
+	/* Every vCPU enters the kernel; ESI tells it which one it is. */
 	struct kvm_regs regs = {
-		.rax = MB_BOOT_MAGIC, .rbx = m->info, .rip = m->entry, .rflags = 2,
+		.rax = MB_BOOT_MAGIC, .rbx = m->info, .rsi = v->idx,
+		.rip = m->entry, .rflags = 2,
 	};
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
