@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -48,16 +48,46 @@ static int listen_unix(struct kvmdbg_stub *s, const char *path, char *bound,
 	return 0;
 }
 
+/* Numeric addresses only (and "localhost"): no resolver, so the stub
+ * links statically and never exposes the guest to a surprise address. */
+static int parse_addr(const char *host, const char *port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char *end;
+	unsigned long p;
+
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (!*port || *end || errno || p > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (!strcmp(host, "localhost"))
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(p);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(p);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
 static int listen_tcp(struct kvmdbg_stub *s, const char *hostport, char *bound,
 		      size_t bound_len, char *err, size_t err_len)
 {
 	const char *colon = strrchr(hostport, ':');
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *ai;
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[256], port[16], numhost[NI_MAXHOST], numport[NI_MAXSERV];
-	int fd, one = 1, rc;
+	socklen_t sl;
+	char host[256], port[16], numhost[INET6_ADDRSTRLEN];
+	int fd, one = 1;
 
 	if (!colon || (size_t)(colon - hostport) >= sizeof(host) ||
 	    strlen(colon + 1) >= sizeof(port) || !colon[1]) {
@@ -75,15 +105,15 @@ static int listen_tcp(struct kvmdbg_stub *s, const char *hostport, char *bound,
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = 0;
 	}
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc) {
-		snprintf(err, err_len, "cannot resolve gdb address %s:%s: %s", host, port,
-			 gai_strerror(rc));
+	if (parse_addr(host, port, &ss, &sl) < 0) {
+		snprintf(err, err_len,
+			 "bad --gdb address '%s:%s': expected a numeric IP address (or localhost) and a port 0-65535",
+			 host, port);
 		return -1;
 	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1) < 0) {
 		int e = errno;
 
 		if (e == EADDRINUSE)
@@ -95,21 +125,27 @@ static int listen_tcp(struct kvmdbg_stub *s, const char *hostport, char *bound,
 				 strerror(e));
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(ai);
 		return -1;
 	}
-	freeaddrinfo(ai);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, numhost, sizeof(numhost), numport,
-			sizeof(numport), NI_NUMERICHOST | NI_NUMERICSERV)) {
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		snprintf(err, err_len, "cannot read back the gdb listening address: %s",
 			 strerror(errno));
 		close(fd);
 		return -1;
 	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, numhost, sizeof(numhost));
+		snprintf(bound, bound_len, "tcp:[%s]:%u", numhost, ntohs(in6->sin6_port));
+	} else {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in4->sin_addr, numhost, sizeof(numhost));
+		snprintf(bound, bound_len, "tcp:%s:%u", numhost, ntohs(in4->sin_port));
+	}
 	s->listen_fd = fd;
-	snprintf(bound, bound_len, strchr(numhost, ':') ? "tcp:[%s]:%s" : "tcp:%s:%s",
-		 numhost, numport);
 	return 0;
 }
 

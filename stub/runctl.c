@@ -256,7 +256,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		return false;
 	}
 	v->regs_valid = true;
-	cls = s->arch->decode_exit(run, v->regs, &ev, &pool);
+	cls = s->arch->decode_exit(run, v->regs, s->pools, &ev, &pool);
 	if (cls == KVMDBG_EXIT_OTHER)
 		return false;
 	pthread_mutex_lock(&s->lock);

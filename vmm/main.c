@@ -312,6 +312,7 @@ static int run(int argc, char **argv)
 	img.cmdline = o.cmdline;
 	vm.kvm_fd = open_kvm(o.kvm);
 	vm.ram_size = o.mem;
+	vm.ram_base = arch_ram_base;
 	vm.ram = mmap(NULL, vm.ram_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm.ram == MAP_FAILED)

@@ -81,6 +81,7 @@ bool elf_is_elf(const struct guest_image *img);
 
 /* Architecture hooks, vmm/$(ARCH)/. */
 extern const unsigned arch_max_vcpus;
+extern const uint64_t arch_ram_base;	/* guest-physical start of RAM */
 extern const char *const arch_vmm_usage;
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);

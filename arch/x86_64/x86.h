@@ -63,6 +63,7 @@ void x86_encode_debug(struct kvm_guest_debug *dbg,
 		      bool blockirq);
 enum kvmdbg_exit_class x86_decode_exit(const struct kvm_run *run,
 				       const void *regs,
+				       const struct kd_hwslots pools[2],
 				       struct kd_debug_event *ev,
 				       unsigned *pool);
 int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,

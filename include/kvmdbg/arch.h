@@ -91,9 +91,11 @@ struct kvmdbg_arch_ops {
 			     bool step, bool blockirq);
 	/* Classifies a vCPU exit; fills ev for DEBUG and MAYBE_TRAP (then
 	 * ev->pc is the faulting instruction's address).  *pool tells which
-	 * pool ev->slots_hit refers to. */
+	 * pool ev->slots_hit refers to; pools are the slots as programmed,
+	 * for hardware that reports a hit without naming the slot. */
 	enum kvmdbg_exit_class (*decode_exit)(const struct kvm_run *run,
 					      const void *regs,
+					      const struct kd_hwslots pools[2],
 					      struct kd_debug_event *ev,
 					      unsigned *pool);
 	/* Gives a debug event the stub does not own to the guest, exactly as

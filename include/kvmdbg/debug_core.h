@@ -55,8 +55,8 @@ typedef void (*kd_swbp_fn)(struct kd_swbp *bp, void *opaque);
  * Calls fn for every breakpoint whose trap bytes [gpa, gpa+len) overlap the
  * physical range [gpa, gpa+len), in no particular order.  Cost is
  * proportional to the pages spanned plus the breakpoints found, not to the
- * table size; a range spanning more pages than hold breakpoints costs in
- * proportion to the table instead.  A range running past 2^64 stops there.
+ * table size; a range spanning more pages than the table could index
+ * costs in proportion to the table instead.  A range running past 2^64 stops there.
  * fn must not insert or remove, and may update only orig.
  */
 void kd_bptable_for_range(struct kd_bptable *t, uint64_t gpa, uint64_t len,

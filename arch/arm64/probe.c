@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Learns what the host KVM really does with each debug mechanism by
+ * running four tiny snippets in a scratch VM at EL1 with the MMU off.
+ * Each snippet ends with a store outside RAM, an MMIO exit, so a mechanism
+ * that does not fire shows up as that exit instead of a debug exit.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "a64.h"
+
+#define PROBE_RAM	0x10000
+#define STEP_CODE	0x1000
+#define BRK_CODE	0x1100
+#define HWBP_CODE	0x1200
+#define WATCH_CODE	0x1300
+#define WATCH_DATA	0x8000
+#define OUTSIDE_RAM	0x100000
+
+#define NOP		0xd503201fu
+#define BRK0		0xd4200000u
+#define STR_X0_X1	0xf9000020u
+#define STR_X0_X2	0xf9000040u
+
+struct scratch {
+	int vm, vcpu;
+	uint8_t *ram;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+static void put_code(uint8_t *ram, uint64_t at, const uint32_t *insns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t le[4] = { insns[i], insns[i] >> 8, insns[i] >> 16, insns[i] >> 24 };
+
+		memcpy(ram + at + 4 * i, le, 4);
+	}
+}
+
+static int set_reg(int fd, uint64_t id, uint64_t val)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (uintptr_t)&val };
+
+	return ioctl(fd, KVM_SET_ONE_REG, &reg);
+}
+
+#define CORE64(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+		       KVM_REG_ARM_CORE_REG(field))
+
+static int scratch_open(int kvm_fd, struct scratch *s, char *note, size_t len)
+{
+	struct kvm_userspace_memory_region region = { 0 };
+	struct kvm_vcpu_init init;
+	int sz;
+	static const uint32_t step[] = { NOP, NOP, STR_X0_X2 };
+	static const uint32_t brk[] = { BRK0, STR_X0_X2 };
+	static const uint32_t hwbp[] = { NOP, NOP, STR_X0_X2 };
+	static const uint32_t watch[] = { STR_X0_X1, STR_X0_X2 };
+
+	memset(s, 0, sizeof(*s));
+	s->vm = s->vcpu = -1;
+	s->vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (s->vm < 0)
+		goto fail;
+	s->ram = mmap(NULL, PROBE_RAM, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->ram == MAP_FAILED) {
+		s->ram = NULL;
+		goto fail;
+	}
+	region.memory_size = PROBE_RAM;
+	region.userspace_addr = (uintptr_t)s->ram;
+	if (ioctl(s->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		goto fail;
+	s->vcpu = ioctl(s->vm, KVM_CREATE_VCPU, 0);
+	if (s->vcpu < 0 || ioctl(s->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0 ||
+	    ioctl(s->vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+		goto fail;
+	sz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < 0)
+		goto fail;
+	s->run_size = sz;
+	s->run = mmap(NULL, s->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->vcpu, 0);
+	if (s->run == MAP_FAILED) {
+		s->run = NULL;
+		goto fail;
+	}
+	put_code(s->ram, STEP_CODE, step, 3);
+	put_code(s->ram, BRK_CODE, brk, 2);
+	put_code(s->ram, HWBP_CODE, hwbp, 3);
+	put_code(s->ram, WATCH_CODE, watch, 2);
+	return 0;
+fail:
+	snprintf(note, len, "probe VM could not be set up: %s", strerror(errno));
+	return -1;
+}
+
+static void scratch_close(struct scratch *s)
+{
+	if (s->run)
+		munmap(s->run, s->run_size);
+	if (s->vcpu >= 0)
+		close(s->vcpu);
+	if (s->vm >= 0)
+		close(s->vm);
+	if (s->ram)
+		munmap(s->ram, PROBE_RAM);
+}
+
+/* Runs from pc until the first exit; the exception class of a debug
+ * exit, or -1 for anything else. */
+static int scratch_run(struct scratch *s, uint64_t pc, const struct kvm_guest_debug *dbg,
+		       uint64_t *exit_pc)
+{
+	struct kvm_one_reg reg = { .id = CORE64(regs.pc), .addr = (uintptr_t)exit_pc };
+
+	if (set_reg(s->vcpu, CORE64(regs.pc), pc) < 0 ||
+	    set_reg(s->vcpu, CORE64(regs.pstate), PSTATE_DAIF | PSTATE_EL1H) < 0 ||
+	    set_reg(s->vcpu, CORE64(regs.regs[1]), WATCH_DATA) < 0 ||
+	    set_reg(s->vcpu, CORE64(regs.regs[2]), OUTSIDE_RAM) < 0 ||
+	    ioctl(s->vcpu, KVM_SET_GUEST_DEBUG, dbg) < 0 ||
+	    ioctl(s->vcpu, KVM_RUN, 0) < 0 ||
+	    ioctl(s->vcpu, KVM_GET_ONE_REG, &reg) < 0)
+		return -1;
+	if (s->run->exit_reason != KVM_EXIT_DEBUG)
+		return -1;
+	return s->run->debug.arch.hsr >> ESR_EC_SHIFT;
+}
+
+static enum kvmdbg_mechanism expect(int ec, int want, uint64_t pc, uint64_t want_pc)
+{
+	return ec == want && pc == want_pc ? KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_NONE;
+}
+
+void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
+{
+	struct kvm_guest_debug dbg;
+	struct scratch s;
+	uint64_t pc = 0;
+	int ec, n;
+
+	memset(caps, 0, sizeof(*caps));
+	caps->guest_debug =
+		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
+	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	caps->debug_flags = n > 0 ? (uint32_t)n : 0;
+	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_BPS);
+	caps->hw_bps = n > 0 ? (unsigned)n : 0;
+	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_WPS);
+	caps->hw_wps = n > 0 ? (unsigned)n : 0;
+	if (caps->hw_bps > KVM_ARM_MAX_DBG_REGS)
+		caps->hw_bps = KVM_ARM_MAX_DBG_REGS;
+	if (caps->hw_wps > KVM_ARM_MAX_DBG_REGS)
+		caps->hw_wps = KVM_ARM_MAX_DBG_REGS;
+	if (!caps->guest_debug) {
+		snprintf(caps->note, sizeof(caps->note),
+			 "host KVM lacks KVM_CAP_SET_GUEST_DEBUG");
+		caps->hw_bps = caps->hw_wps = 0;
+		return;
+	}
+	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
+		scratch_close(&s);
+		return;
+	}
+	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+	ec = scratch_run(&s, STEP_CODE, &dbg, &pc);
+	caps->step = expect(ec, EC_STEP_LOWER, pc, STEP_CODE + 4);
+
+	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
+	ec = scratch_run(&s, BRK_CODE, &dbg, &pc);
+	caps->swbp = expect(ec, EC_BRK64, pc, BRK_CODE);
+
+	if (caps->hw_bps) {
+		dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW };
+		dbg.arch.dbg_bvr[0] = HWBP_CODE + 4;
+		dbg.arch.dbg_bcr[0] = CR_E | CR_EL1_EL0 | BCR_BAS_A64;
+		ec = scratch_run(&s, HWBP_CODE, &dbg, &pc);
+		caps->hwbp = expect(ec, EC_HW_BP_LOWER, pc, HWBP_CODE + 4);
+	}
+	if (caps->hw_wps) {
+		dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW };
+		dbg.arch.dbg_wvr[0] = WATCH_DATA;
+		dbg.arch.dbg_wcr[0] = CR_E | CR_EL1_EL0 | WCR_LSC_STORE | (0xffull << WCR_BAS_SHIFT);
+		ec = scratch_run(&s, WATCH_CODE, &dbg, &pc);
+		caps->watch = expect(ec, EC_WATCH_LOWER, pc, WATCH_CODE) &&
+			      s.run->debug.arch.far == WATCH_DATA ? KVMDBG_MECH_DEBUG_EXIT
+								   : KVMDBG_MECH_NONE;
+	}
+	if (!caps->hwbp)
+		caps->hw_bps = 0;
+	if (!caps->watch)
+		caps->hw_wps = 0;
+	scratch_close(&s);
+}
