@@ -193,10 +193,10 @@ void kd_bptable_for_range(struct kd_bptable *t, uint64_t gpa, uint64_t len,
 	r.first_page = gpa >> KD_BP_PAGE_SHIFT;
 	last_page = r.last >> KD_BP_PAGE_SHIFT;
 	/*
-	 * A range larger than the set of pages holding breakpoints (a whole
-	 * RAM region being rewritten) is cheaper to answer from that set.
+	 * A range spanning more pages than the page index has slots (a whole
+	 * RAM region being rewritten) is cheaper to answer by scanning it.
 	 */
-	if (last_page - r.first_page >= t->by_page.count) {
+	if (last_page - r.first_page >= t->by_page.cap) {
 		for (i = 0; i < t->by_page.cap; i++) {
 			s = &t->by_page.slot[i];
 			if (s->val && s->key >= r.first_page &&

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <kvmdbg/debug_core.h>
 
-static enum kd_stop_kind kd_watch_kind(enum kd_hw_type type)
+static enum kd_stop_kind kd_slot_kind(enum kd_hw_type type)
 {
 	switch (type) {
 	case KD_HW_WRITE:
@@ -57,7 +57,7 @@ struct kd_verdict kd_decide(const struct kd_bptable *t,
 	if (i >= 0) {
 		h = &slots->slot[i];
 		v.mine = true;
-		v.kind = kd_watch_kind(h->type);
+		v.kind = kd_slot_kind(h->type);
 		if (h->type != KD_HW_EXEC)
 			v.addr = ev->data_addr_valid &&
 				 ev->data_addr - h->addr < h->len ?

@@ -69,7 +69,7 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 		st.expedited[st.n_expedited++] =
 			(struct rsp_expedited){ .regno = regnos[i], .val = vals[i], .len = n };
 	}
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_stop(&b, &st);
 	reply_buf(s, &b);
 }
@@ -103,7 +103,7 @@ static void read_regs(struct kvmdbg_stub *s)
 		reply(s, E_IO);
 		return;
 	}
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	for (unsigned i = 0; i < a->nregs; i++) {
 		a->reg_get(regs, i, val);
 		rsp_put_hex_bytes(&b, val, a->reg_size(i));
@@ -145,7 +145,7 @@ static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		return;
 	}
 	a->reg_get(regs, c->regno, val);
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_hex_bytes(&b, val, n);
 	reply_buf(s, &b);
 }
@@ -171,7 +171,7 @@ static void read_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	struct rsp_buf b;
 	long n;
 
-	if (c->len > STUB_PACKET_SIZE / 2 - 8) {
+	if (c->len > STUB_PACKET_SIZE / 2) {
 		reply(s, E_INVAL);
 		return;
 	}
@@ -180,7 +180,7 @@ static void read_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, E_FAULT);
 		return;
 	}
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_hex_bytes(&b, s->scratch, n > 0 ? (size_t)n : 0);
 	reply_buf(s, &b);
 }
@@ -252,7 +252,7 @@ static void thread_list(struct kvmdbg_stub *s)
 {
 	struct rsp_buf b;
 
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_str(&b, "m");
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		if (i)
@@ -294,7 +294,7 @@ static void thread_extra(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		return;
 	}
 	describe_vcpu(s, v, text, sizeof(text));
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_hex_bytes(&b, text, strlen(text));
 	reply_buf(s, &b);
 }
@@ -338,7 +338,7 @@ static void xfer(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		n = c->len;
 	if (n > STUB_PACKET_SIZE / 2)
 		n = STUB_PACKET_SIZE / 2;
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_str(&b, c->offset + n >= total ? "l" : "m");
 	if (n)
 		rsp_put_mem(&b, doc + c->offset, n);

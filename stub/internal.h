@@ -13,6 +13,9 @@
 
 /* Advertised to gdb; the buffers below are sized from it. */
 #define STUB_PACKET_SIZE	0x20000
+/* gdb reads up to PacketSize/2 bytes with one 'm': the hex reply alone
+ * is PacketSize long. */
+#define STUB_REPLY_SIZE	(STUB_PACKET_SIZE + 64)
 
 struct stub_vcpu {
 	unsigned idx;

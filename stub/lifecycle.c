@@ -22,10 +22,10 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	s->stopping = cfg->wait;
 	s->bps = kd_bptable_new();
 	s->inbuf = malloc(STUB_PACKET_SIZE);
-	s->reply = malloc(STUB_PACKET_SIZE);
+	s->reply = malloc(STUB_REPLY_SIZE);
 	s->scratch = malloc(STUB_PACKET_SIZE);
 	/* Worst case every byte escaped, plus framing. */
-	s->framed = malloc(2 * STUB_PACKET_SIZE + 8);
+	s->framed = malloc(2 * STUB_REPLY_SIZE + 8);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!s->bps || !s->inbuf || !s->reply || !s->scratch || !s->framed || s->wake_fd < 0)
 		goto fail;

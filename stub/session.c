@@ -23,7 +23,7 @@ void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 	size_t off = 0;
 
 	s->framed_len = rsp_encode_packet(payload, len, true, s->framed,
-					  2 * STUB_PACKET_SIZE + 8);
+					  2 * STUB_REPLY_SIZE + 8);
 	while (s->conn_fd >= 0 && off < s->framed_len) {
 		ssize_t n = send(s->conn_fd, s->framed + off, s->framed_len - off,
 				 MSG_NOSIGNAL);
@@ -49,7 +49,7 @@ void stub_console(struct kvmdbg_stub *s, const char *text)
 {
 	struct rsp_buf b;
 
-	rsp_buf_init(&b, s->reply, STUB_PACKET_SIZE);
+	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_str(&b, "O");
 	rsp_put_hex_bytes(&b, text, strlen(text));
 	stub_send(s, b.data, b.len);

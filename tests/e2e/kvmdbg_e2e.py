@@ -2,7 +2,7 @@
 """End-to-end test support: drives kvmdbg with a real gdb.
 
 Test files are gdb scripts run as ``gdb -batch -nx -q -x test_X.py`` with
-KVMDBG (the binary), KVMDBG_GUESTS (the built guests) and KVMDBG_ARCH set.
+KVMDBG (the binary) and KVMDBG_GUESTS (the built guests) set.
 A file defines functions decorated with @test and calls main(), which runs
 them in order, each against fresh kvmdbg processes that are always torn
 down afterwards, and prints one line per test:
@@ -30,19 +30,15 @@ import gdb
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KVMDBG = os.environ.get("KVMDBG", "")
 GUESTS = os.environ.get("KVMDBG_GUESTS", "")
-ARCH = os.environ.get("KVMDBG_ARCH", "x86_64")
 
 STARTUP_TIMEOUT = 10    # kvmdbg up and listening
-RUN_TIMEOUT = 30    # one continue, or a whole guest run
+RUN_TIMEOUT = 30        # one continue, or a whole guest run
+SANITIZER_RE = re.compile(r"^.*(ERROR: \w+Sanitizer|runtime error:).*$", re.M)
 LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:127\.0\.0\.1:(\d+)|unix:(\S+))$",
                        re.M)
 
 
 class TestFailure(Exception):
-    pass
-
-
-class TestSkip(Exception):
     pass
 
 
@@ -54,8 +50,19 @@ def check(cond, why):
 
 
 def check_eq(actual, expected, what):
-    if actual != expected:
-        raise TestFailure("%s: expected %s, got %s" % (what, _show(expected), _show(actual)))
+    if actual == expected:
+        return
+    if isinstance(actual, bytes) and isinstance(expected, bytes):
+        raise TestFailure("%s: %s" % (what, _bytes_diff(actual, expected)))
+    raise TestFailure("%s: expected %s, got %s" % (what, _show(expected), _show(actual)))
+
+
+def _bytes_diff(actual, expected):
+    at = next((i for i, (a, e) in enumerate(zip(actual, expected)) if a != e),
+              min(len(actual), len(expected)))
+    lo = max(0, at - 4)
+    return "%d bytes, expected %d; first difference at offset %#x: expected %s..., got %s..." % (
+        len(actual), len(expected), at, expected[lo:at + 12].hex(), actual[lo:at + 12].hex())
 
 
 def _show(v):
@@ -114,17 +121,26 @@ class Elf:
                     struct.unpack_from("<IIIIIIII", d, o)
             if ptype == 1:
                 self.segments.append((vaddr, off, filesz, memsz))
+        (shstrndx,) = struct.unpack_from("<H", d, 62 if self.is64 else 50)
         self.symbols = {}
         sections = []
+        names = []
         for i in range(shnum):
             o = shoff + i * shentsize
             if self.is64:
-                (_, stype, _, _, off, size, link, _, _, entsize) = \
+                (nameoff, stype, _, addr, off, size, link, _, _, entsize) = \
                     struct.unpack_from("<IIQQQQIIQQ", d, o)
             else:
-                (_, stype, _, _, off, size, link, _, _, entsize) = \
+                (nameoff, stype, _, addr, off, size, link, _, _, entsize) = \
                     struct.unpack_from("<IIIIIIIIII", d, o)
             sections.append((stype, off, size, link, entsize))
+            names.append((nameoff, addr, size))
+        self.sections = {}
+        if shnum:
+            base = sections[shstrndx][1]
+            for (nameoff, addr, size) in names:
+                end = d.index(b"\0", base + nameoff)
+                self.sections[d[base + nameoff:end].decode()] = (addr, size)
         for (stype, off, size, link, entsize) in sections:
             if stype != 2:  # SHT_SYMTAB
                 continue
@@ -142,6 +158,12 @@ class Elf:
         if name not in self.symbols:
             raise TestFailure("symbol %s not in %s" % (name, self.path))
         return self.symbols[name][0]
+
+    def section(self, name):
+        """(address, size) of a section."""
+        if name not in self.sections:
+            raise TestFailure("no section %s in %s" % (name, self.path))
+        return self.sections[name]
 
     def sym_size(self, name):
         self.sym(name)
@@ -232,14 +254,8 @@ class Vm:
             raise TestFailure("kvmdbg exit status: expected %d, got %d; serial %r; stderr %r"
                               % (status, got, self.serial(), self.stderr()))
 
-    def wait_serial(self, text, timeout=RUN_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while text not in self.serial():
-            if time.monotonic() > deadline:
-                raise TestFailure("serial never showed %r; got %r" % (text, self.serial()))
-            time.sleep(0.02)
-
     def kill(self):
+        """Ends the process; returns any sanitizer report it printed."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -249,10 +265,12 @@ class Vm:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        report = SANITIZER_RE.search(self.stderr())
         for name in (self.out_path, self.err_path):
             if os.path.exists(name):
                 os.unlink(name)
         os.rmdir(self.dir)
+        return report.group(0).strip() if report else None
 
 
 def exit_status(code):
@@ -311,19 +329,15 @@ def gdb_run(cmd):
     return gdb.execute(cmd, to_string=True)
 
 
-def debug(guest_name, extra=(), guest_args=None, symbols=True):
+def debug(guest_name):
     """Starts kvmdbg stopped before the first guest instruction and connects
     gdb to it; returns the Vm (vm.elf holds the guest's symbols)."""
     path = guest_path(guest_name)
-    argv = [KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S"] + list(extra) + [path]
-    if guest_args is not None:
-        argv += ["--"] + list(guest_args)
-    vm = Vm(argv)
+    vm = Vm([KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S", path])
     vm.wait_listening()
     check(vm.port is not None and 0 < vm.port < 65536, "no tcp port in the listening line")
     vm.elf = Elf(path)
-    if symbols:
-        gdb_run("file " + path)
+    gdb_run("file " + path)
     connect(vm.port)
     return vm
 
@@ -390,7 +404,7 @@ def pc():
 
 
 def reg(name):
-    return int(gdb.parse_and_eval("(unsigned long long)$" + name)) & 0xffffffffffffffff
+    return int(gdb.parse_and_eval("$" + name)) & 0xffffffffffffffff
 
 
 def set_reg(name, value):
@@ -473,6 +487,88 @@ def kill_session():
         pass
 
 
+# ---- a second gdb ---------------------------------------------------------------
+
+class ChildGdb:
+    """A separate gdb driven through its machine interface: for what gdb does
+    in the background (interrupt) and for a gdb that gets killed."""
+
+    def __init__(self, elf=None):
+        argv = ["gdb", "-nx", "-q", "--interpreter=mi2"] + ([elf] if elf else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.lines = []
+        self.cursor = 0
+        self.token = 0
+        self.cond = threading.Condition()
+        threading.Thread(target=self._reader, daemon=True).start()
+        _live.append(self)
+        for setting in ("mi-async on", "confirm off", "pagination off"):
+            self.mi("-gdb-set " + setting)
+
+    def _reader(self):
+        for raw in self.proc.stdout:
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append(None)
+            self.cond.notify_all()
+
+    def _await(self, start, pattern, timeout, what):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(start, len(self.lines)):
+                    line = self.lines[i]
+                    if line is None:
+                        raise TestFailure("gdb exited while waiting for %s" % what)
+                    if re.search(pattern, line):
+                        return i, line
+                start = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure("gdb gave no %s within %ds (last output %r)"
+                                      % (what, timeout, self.lines[-3:]))
+                self.cond.wait(left)
+
+    def mi(self, command, timeout=15):
+        """Runs an MI command; returns its result record, failing on ^error.
+        Asynchronous records from before the result are passed over."""
+        self.token += 1
+        with self.cond:
+            start = len(self.lines)
+        self.proc.stdin.write(("%d%s\n" % (self.token, command)).encode())
+        self.proc.stdin.flush()
+        i, line = self._await(start, r"^%d\^" % self.token, timeout, "reply to " + command)
+        self.cursor = max(self.cursor, i + 1)
+        if line.startswith("%d^error" % self.token):
+            raise TestFailure("gdb refused %s: %s" % (command, line))
+        return line
+
+    def console(self, command, timeout=15):
+        return self.mi('-interpreter-exec console "%s"' % command.replace('"', '\\"'), timeout)
+
+    def wait_for(self, pattern, timeout=RUN_TIMEOUT):
+        """The next output line (after the previous match) matching pattern."""
+        i, line = self._await(self.cursor, pattern, timeout, repr(pattern))
+        self.cursor = i + 1
+        return line
+
+    def quit(self):
+        try:
+            self.proc.stdin.write(b"-gdb-exit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
 # ---- raw protocol client ------------------------------------------------------
 
 class Rsp:
@@ -480,6 +576,8 @@ class Rsp:
 
     def __init__(self, port, timeout=10):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        # as gdb does: acks and packets are tiny writes that must not wait
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         _live.append(self)
 
@@ -540,14 +638,11 @@ class Rsp:
             out += bytes.fromhex(r)
         return out
 
-    def close(self):
+    def kill(self):
         try:
             self.sock.close()
         except OSError:
             pass
-
-    def kill(self):
-        self.close()
 
 
 def _unescape(body):
@@ -585,18 +680,26 @@ def test(fn):
 
 
 def _cleanup():
+    """Tears down everything the test started; returns sanitizer reports."""
     kill_session()
+    reports = []
     while _live:
-        _live.pop().kill()
+        report = _live.pop().kill()
+        if report:
+            reports.append(report)
+    return reports
 
 
-def _one_line(text):
-    return " ".join(str(text).split())
+def _one_line(text, limit=600):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def main():
+    # Caches off: every read must reach the stub, not what gdb kept while stopped.
     for setting in ("pagination off", "confirm off", "height 0", "width 0",
-                    "tcp connect-timeout 10", "remotetimeout 10", "print pretty off"):
+                    "tcp connect-timeout 10", "remotetimeout 10", "print pretty off",
+                    "code-cache off", "stack-cache off"):
         gdb_run("set " + setting)
     gdb.events.stop.connect(events.on_stop)
     gdb.events.exited.connect(events.on_exit)
@@ -611,8 +714,6 @@ def main():
         try:
             fn()
             result = "PASS: %s" % name
-        except TestSkip as e:
-            result = "SKIP: %s: %s" % (name, _one_line(e))
         except TestFailure as e:
             result = "FAIL: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
@@ -622,7 +723,13 @@ def main():
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
                                                    os.path.basename(tb.filename), tb.lineno)
         finally:
-            _cleanup()
+            reports = _cleanup()
+        if reports:
+            sanitizer = "kvmdbg sanitizer report: %s" % _one_line(reports[0], 300)
+            if result.startswith("FAIL"):
+                result += "; " + sanitizer
+            else:
+                result = "FAIL: %s: %s" % (name, sanitizer)
         print(result, flush=True)
 
 

@@ -80,6 +80,7 @@ static void test_empty(void **state)
 {
 	struct kd_bptable *t = kd_bptable_new();
 	unsigned count[1];
+	struct visits v = { .count = count, .max = 1 };
 	struct kd_swbp out = mkbp(1, 2, 3, 0);
 
 	assert_non_null(t);
@@ -89,7 +90,8 @@ static void test_empty(void **state)
 	assert_int_equal(out.addr, 1);
 	assert_int_equal(range_total(t, 0, UINT64_MAX, count, 1), 0);
 	assert_int_equal(range_total(t, 0x1000, 0x1000, count, 1), 0);
-	kd_bptable_for_each(t, count_visit, &(struct visits){ count, 1, 0 });
+	kd_bptable_for_each(t, count_visit, &v);
+	assert_int_equal(v.total, 0);
 	kd_bptable_free(t);
 	kd_bptable_free(NULL);
 }

@@ -216,8 +216,12 @@ int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 	sregs.cr0 = 0x11;	/* PE and ET: protected mode, paging off */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	/* x87 and SSE control words as after FNINIT and reset. */
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
 		vmm_err(err, len, "cannot set the Multiboot entry state: %s", strerror(errno));
 		return -1;
 	}

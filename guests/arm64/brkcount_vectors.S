@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * brkcount's vector table.  Only a synchronous exception from EL1 with
+ * SP_EL1 (offset 0x200) is expected, and only for "brk #BRK_IMM": it is
+ * counted and the guest resumes after the brk.  Everything else reports
+ * ESR_EL1, ELR_EL1 and the vector offset through brk_unexpected().
+ */
+#define BRK_IMM		0x7
+#define EC_BRK64	0x3c
+
+	.text
+	.global brk_fire
+	.global brk_site
+	.type brk_fire, %function
+brk_fire:
+brk_site:
+	brk	#BRK_IMM
+	ret
+	.size brk_fire, . - brk_fire
+
+	.macro unexpected offset
+	.balign 0x80
+	mov	x2, #\offset
+	b	report
+	.endm
+
+	.balign 2048
+	.global brk_vectors
+brk_vectors:
+	unexpected 0x000
+	unexpected 0x080
+	unexpected 0x100
+	unexpected 0x180
+	.balign 0x80
+	.global brk_sync_el1h
+brk_sync_el1h:
+	stp	x0, x1, [sp, #-16]!
+	mrs	x0, esr_el1
+	adrp	x1, brk_last_esr
+	str	x0, [x1, :lo12:brk_last_esr]
+	lsr	x1, x0, #26
+	cmp	x1, #EC_BRK64
+	b.ne	1f
+	and	x1, x0, #0xffff
+	cmp	x1, #BRK_IMM
+	b.ne	1f
+	adrp	x0, brk_hits
+	ldr	w1, [x0, :lo12:brk_hits]
+	add	w1, w1, #1
+	str	w1, [x0, :lo12:brk_hits]
+	mrs	x0, elr_el1
+	add	x0, x0, #4
+	msr	elr_el1, x0
+	ldp	x0, x1, [sp], #16
+	eret
+1:	ldp	x0, x1, [sp], #16
+	mov	x2, #0x200
+	b	report
+	unexpected 0x280
+	unexpected 0x300
+	unexpected 0x380
+	unexpected 0x400
+	unexpected 0x480
+	unexpected 0x500
+	unexpected 0x580
+	unexpected 0x600
+	unexpected 0x680
+	unexpected 0x700
+	unexpected 0x780
+
+report:
+	mrs	x0, esr_el1
+	mrs	x1, elr_el1
+	bl	brk_unexpected

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+#
+# arm64 test guests.  They are built with a fixed freestanding toolchain so
+# that CC=clang or SANITIZE=1 never change the guest images the tests expect.
+# The MMU stays off, so every data access is to Device memory: no unaligned
+# accesses (-mstrict-align) and no exclusives.
+
+GUEST_CC := $(CROSS_COMPILE)gcc
+GUEST_LD := $(CROSS_COMPILE)ld
+GUEST_SRC := guests/arm64
+GUEST_OBJ := $(GUEST_O)/obj
+
+GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -nostdlib \
+	-mgeneral-regs-only -mstrict-align -mcmodel=small -O1 -g \
+	-fno-omit-frame-pointer -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes -MMD -MP
+GUEST_ASFLAGS := -g -MMD -MP
+GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
+	-z noexecstack --no-warn-rwx-segments
+
+GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf)
+
+guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console $(1)))
+
+$(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -c -o $@ $<
+
+$(GUEST_O)/demo.elf: $(call guest_objs,demo) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brkcount_vectors) \
+	$(GUEST_SRC)/guest.ld
+$(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry) $(GUEST_SRC)/guest.ld
+
+$(GUESTS):
+	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/guest.ld -o $@ $(filter %.o,$^)
+
+-include $(wildcard $(GUEST_OBJ)/*.d)

@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: MIT
+"""End-to-end test support for kvmdbg on arm64, inside the nested machine.
+
+Test files are gdb scripts run by run_arm64.py as
+``gdb-multiarch -batch -nx -q -x test_X.py`` with
+
+    KVMDBG_ARM64_CONSOLE   the nested machine's console socket (init.sh's channel)
+    KVMDBG_ARM64_PORT      the host port forwarded to port 1234 inside
+    KVMDBG_GUESTS          the arm64 guests on the host, for their symbols
+
+kvmdbg and the guests are /kvmdbg and /guests/NAME inside.  The assertion and
+gdb helpers are those of the x86 suite (tests/e2e/kvmdbg_e2e.py); what
+differs is where kvmdbg runs.  Output is the same PLAN/PASS/FAIL/SKIP lines.
+"""
+
+import os
+import re
+import shlex
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+sys.path.insert(0, HERE)
+
+import gdb  # noqa: E402
+import kvmdbg_e2e as base  # noqa: E402
+from kvmdbg_e2e import (Elf, Rsp, TestFailure, TestSkip, bp_address, check,  # noqa: E402,F401
+                        check_eq, check_raises, events, exit_status, frame_names, gdb_run,
+                        kill_session, monitor, packet, pc, read_mem, read_u32, read_u64, reg,
+                        set_reg, write_mem)
+from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError  # noqa: E402
+
+CONSOLE = os.environ.get("KVMDBG_ARM64_CONSOLE", "")
+PORT = int(os.environ.get("KVMDBG_ARM64_PORT", "0"))
+GUESTS = os.environ.get("KVMDBG_GUESTS", "")
+
+KVMDBG_INSIDE = "/kvmdbg"
+GUESTS_INSIDE = "/guests"
+# Everything in the nested machine is emulated, KVM's guest included.
+STARTUP_TIMEOUT = 30
+RUN_TIMEOUT = 90
+LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on tcp:0\.0\.0\.0:%d$" % GDB_PORT_INSIDE,
+                       re.M)
+RAM_BASE = 0x40000000
+DEFAULT_RAM = 64 << 20
+
+_console = []   # the Channel, opened on first use
+_live = []      # what the current test started, torn down after it
+_runs = [0]     # numbers each kvmdbg's scratch directory inside
+
+
+def console():
+    if not _console:
+        try:
+            _console.append(Channel(CONSOLE, timeout=RUN_TIMEOUT))
+        except OSError as e:
+            raise TestFailure("cannot reach the nested machine's console %r: %s" % (CONSOLE, e))
+    return _console[0]
+
+
+def shell(text, timeout=RUN_TIMEOUT):
+    """Runs shell text in the nested machine; returns (status, output text)."""
+    try:
+        status, out = console().shell(text, timeout)
+    except ChannelError as e:
+        raise TestFailure("nested machine: %s" % e)
+    return status, out.decode("utf-8", "replace")
+
+
+def guest_path(name):
+    """The guest on the host, for gdb; failing if it was not built."""
+    path = os.path.join(GUESTS, name)
+    if not os.path.isfile(path):
+        raise TestFailure("guest image %s is missing" % path)
+    return path
+
+
+class Vm:
+    """One kvmdbg process inside the nested machine; the same interface as
+    the x86 suite's Vm, so its helpers (cont_to_exit, ...) work on it."""
+
+    def __init__(self, argv):
+        _runs[0] += 1
+        self.dir = "/tmp/run%d" % _runs[0]
+        self.argv = argv
+        self.status = None
+        self.port = None
+        self.elf = None
+        status, out = shell("rm -rf %s && start %s %s" % (self.dir, self.dir,
+                                                         " ".join(map(shlex.quote, argv))))
+        check(status == 0, "cannot start %r inside: %s" % (argv, out))
+        _live.append(self)
+
+    def _file(self, name):
+        status, out = shell("cat %s/%s" % (self.dir, name))
+        return out if status == 0 else ""
+
+    def serial(self):
+        return self._file("out").replace("\r\n", "\n")
+
+    def stderr(self):
+        return self._file("err")
+
+    def _await(self, seconds):
+        status, out = shell("await %s %d" % (self.dir, seconds), timeout=seconds + 30)
+        return int(out) if out.strip() else None
+
+    def wait_listening(self, timeout=STARTUP_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            err = self.stderr()
+            if LISTEN_RE.search(err):
+                self.port = PORT
+                return "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE
+            status = self._await(0)
+            if status is not None:
+                raise TestFailure("kvmdbg exited with status %d before listening: %s"
+                                  % (status, self.stderr().strip()))
+            if time.monotonic() > deadline:
+                raise TestFailure("kvmdbg printed no listening line within %ds: %r"
+                                  % (timeout, err))
+            time.sleep(0.1)
+
+    def wait(self, timeout=RUN_TIMEOUT):
+        """The exit status; a test failure if it does not come in time."""
+        deadline = time.monotonic() + timeout
+        while self.status is None:
+            left = int(deadline - time.monotonic())
+            if left <= 0:
+                raise TestFailure("kvmdbg still running after %ds; serial so far %r"
+                                  % (timeout, self.serial()))
+            self.status = self._await(min(left, 10))
+        return self.status
+
+    def expect_exit(self, status, timeout=RUN_TIMEOUT):
+        got = self.wait(timeout)
+        if got != status:
+            raise TestFailure("kvmdbg exit status: expected %d, got %d; serial %r; stderr %r"
+                              % (status, got, self.serial(), self.stderr()))
+
+    def wait_serial(self, text, timeout=RUN_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while text not in self.serial():
+            if time.monotonic() > deadline:
+                raise TestFailure("serial never showed %r; got %r" % (text, self.serial()))
+            time.sleep(0.2)
+
+    def kill(self):
+        shell("stop %s; rm -rf %s" % (self.dir, self.dir))
+
+
+def kvmdbg(*args):
+    """Starts kvmdbg inside with exactly these arguments."""
+    return Vm([KVMDBG_INSIDE] + list(args))
+
+
+def run(guest, args=(), timeout=RUN_TIMEOUT):
+    """Runs a guest without a debugger; returns the finished Vm."""
+    guest_path(guest)
+    vm = kvmdbg("run", *args, GUESTS_INSIDE + "/" + guest)
+    vm.wait(timeout)
+    return vm
+
+
+def debug(guest, extra=(), symbols=True):
+    """Starts kvmdbg inside, stopped before the first guest instruction, and
+    connects gdb to it; returns the Vm (vm.elf holds the guest's symbols)."""
+    path = guest_path(guest)
+    vm = kvmdbg("run", "--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S", *extra,
+                GUESTS_INSIDE + "/" + guest)
+    vm.wait_listening()
+    vm.elf = Elf(path)
+    if symbols:
+        gdb_run("file " + path)
+    connect()
+    return vm
+
+
+def connect():
+    gdb_run("target remote 127.0.0.1:%d" % PORT)
+    events.reset()
+
+
+def resume(cmd="continue", timeout=RUN_TIMEOUT):
+    return base.resume(cmd, timeout)
+
+
+def cont(timeout=RUN_TIMEOUT):
+    return base.cont(timeout)
+
+
+def cont_to_exit(vm, code, timeout=RUN_TIMEOUT):
+    base.cont_to_exit(vm, code, timeout)
+
+
+def in_function(vm, name, addr):
+    start = vm.elf.sym(name)
+    return start <= addr < start + vm.elf.sym_size(name)
+
+
+def stub_bytes(addr, n):
+    """Guest memory as the stub reports it, bypassing gdb's own caches."""
+    out = b""
+    while len(out) < n:
+        at, k = addr + len(out), min(0x200, n - len(out))
+        reply = packet("m%x,%x" % (at, k))
+        check(len(reply) == 2 * k, "m%x,%x answered %r" % (at, k, reply[:40]))
+        out += bytes.fromhex(reply)
+    return out
+
+
+def rows(table):
+    """A "key: value" table (probe, monitor caps) as a dict."""
+    out = {}
+    for line in table.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def slots(row):
+    """The number of slots in a "yes, N slots ..." row, or None."""
+    m = re.match(r"yes\D*(\d+)", row or "")
+    return int(m.group(1)) if m else None
+
+
+# ---- the test driver ----------------------------------------------------------
+
+_tests = []
+
+
+def test(fn):
+    _tests.append(fn)
+    return fn
+
+
+def _cleanup():
+    kill_session()
+    while _live:
+        try:
+            _live.pop().kill()
+        except TestFailure:
+            pass
+
+
+def _one_line(text, limit=600):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def main():
+    for setting in ("pagination off", "confirm off", "height 0", "width 0",
+                    "tcp connect-timeout 20", "remotetimeout 30", "print pretty off",
+                    # every read must reach the stub, not a cache gdb keeps while stopped
+                    "code-cache off", "stack-cache off"):
+        gdb_run("set " + setting)
+    gdb.events.stop.connect(events.on_stop)
+    gdb.events.exited.connect(events.on_exit)
+    print("PLAN: %d" % len(_tests), flush=True)
+    for fn in _tests:
+        name = fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
+        events.reset()
+        try:
+            fn()
+            result = "PASS: %s" % name
+        except TestSkip as e:
+            result = "SKIP: %s: %s" % (name, _one_line(e))
+        except TestFailure as e:
+            result = "FAIL: %s: %s" % (name, _one_line(e))
+        except (gdb.error, gdb.MemoryError) as e:
+            result = "FAIL: %s: gdb: %s" % (name, _one_line(e))
+        except Exception as e:
+            tb = traceback.extract_tb(e.__traceback__)[-1]
+            result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
+                                                   os.path.basename(tb.filename), tb.lineno)
+        finally:
+            _cleanup()
+        print(result, flush=True)

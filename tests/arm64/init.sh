@@ -1,0 +1,82 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+#
+# /init of the nested arm64 test machine.  It brings up the network that
+# carries gdb's connection, then serves commands from the serial console, one
+# per line:
+#
+#     ID SHELL-TEXT
+#
+# Each is run in a subshell with stdin from /dev/null and its stdout and
+# stderr captured; the reply is
+#
+#     @@ID STATUS
+#     <the captured output, base64>
+#     @@ID end
+#
+# so that the host can pick replies out of anything else on the console.
+
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# Kernel messages on the console would interleave with replies.
+dmesg -n 1
+
+for m in $(cat /modules/order); do
+	insmod "/modules/$m.ko" || echo "init: insmod $m failed"
+done
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+
+# start DIR COMMAND...: runs COMMAND in the background with its stdout,
+# stderr, pid and (once it ends) exit status in files under DIR.
+start() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	(
+		"$@" >"$dir/out" 2>"$dir/err" </dev/null &
+		echo $! >"$dir/pid"
+		wait $!
+		echo $? >"$dir/status.new"
+		mv "$dir/status.new" "$dir/status"
+	) >/dev/null 2>&1 </dev/null &
+	while [ ! -e "$dir/pid" ]; do
+		usleep 1000
+	done
+}
+
+# await DIR SECONDS: waits at most that long for the command to end; prints
+# its status, or nothing if it is still running.
+await() {
+	n=$(($2 * 20))
+	while [ ! -e "$1/status" ] && [ "$n" -gt 0 ]; do
+		usleep 50000
+		n=$((n - 1))
+	done
+	cat "$1/status" 2>/dev/null
+}
+
+# stop DIR: kills the command if it still runs and waits for its status.
+stop() {
+	[ -e "$1/status" ] || kill -9 "$(cat "$1/pid")" 2>/dev/null
+	await "$1" 10
+}
+
+# Raw mode: no echo of commands, replies byte for byte.
+stty raw -echo
+echo
+echo "@@ready $(uname -r) $(nproc)"
+while IFS= read -r line; do
+	id=${line%% *}
+	( eval "${line#* }" ) >/tmp/reply 2>&1 </dev/null
+	status=$?
+	printf '\n@@%s %d\n' "$id" "$status"
+	base64 /tmp/reply
+	printf '@@%s end\n' "$id"
+done
+poweroff -f

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: MIT
+"""The nested arm64 machine: qemu-system-aarch64 (TCG, with EL2, so that the
+Linux inside offers KVM) booting a Debian kernel and tests/arm64/init.sh.
+
+The serial console is a unix socket that one client at a time may hold: the
+suite runner while booting, then each test file in turn.  Channel speaks the
+line protocol of init.sh over it; gdb reaches port 1234 inside through qemu's
+user-mode network, forwarded from a free port on the host's loopback.
+"""
+
+import base64
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+GDB_PORT_INSIDE = 1234
+BOOT_TIMEOUT = 180
+HOSTFWD_ATTEMPTS = 5
+READY_RE = re.compile(rb"\n@@ready (\S+) (\d+)\n")
+
+
+class ChannelError(Exception):
+    pass
+
+
+class Channel:
+    """A connection to init.sh's command loop."""
+
+    def __init__(self, path, log_path=None, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.log = open(log_path, "ab") if log_path else None
+        # Distinct from every earlier client's ids, whose late replies may
+        # still arrive on this connection.
+        self.next_id = int(time.time() * 1000) % 10 ** 9 * 1000
+
+    def close(self):
+        self.sock.close()
+        if self.log:
+            self.log.close()
+
+    def _fill(self, deadline, what):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ChannelError("no %s within the time limit; console ends %r"
+                               % (what, self.buf[-300:]))
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            chunk = None
+        if chunk == b"":
+            raise ChannelError("the console closed while waiting for %s" % what)
+        if chunk:
+            self.buf += chunk
+            if self.log:
+                self.log.write(chunk)
+                self.log.flush()
+
+    def wait_ready(self, timeout):
+        """Waits for init.sh's greeting; returns (kernel release, cpus)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = READY_RE.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m.group(1).decode(), int(m.group(2))
+            self._fill(deadline, "greeting from the nested machine")
+
+    def shell(self, text, timeout=30):
+        """Runs shell text inside; returns (exit status, output bytes)."""
+        if "\n" in text:
+            raise ValueError("one line of shell at a time")
+        self.next_id += 1
+        ident = b"%d" % self.next_id
+        self.sock.sendall(ident + b" " + text.encode() + b"\n")
+        pattern = re.compile(rb"\n@@" + ident + rb" (\d+)\n([A-Za-z0-9+/=\s]*?)@@" + ident
+                             + rb" end\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            m = pattern.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return int(m.group(1)), base64.b64decode(b"".join(m.group(2).split()))
+            self._fill(deadline, "reply to %r" % text[:80])
+
+    def check_shell(self, text, timeout=30):
+        """shell(), but a non-zero status is an error; returns the output."""
+        status, out = self.shell(text, timeout)
+        if status != 0:
+            raise ChannelError("%r exited with %d: %s"
+                               % (text[:80], status, out.decode("utf-8", "replace").strip()))
+        return out
+
+
+def free_port():
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+class NestedVm:
+    """Boots the machine; close() (idempotent) always ends qemu."""
+
+    def __init__(self, kernel, initrd, workdir):
+        self.kernel = kernel
+        self.initrd = initrd
+        self.workdir = workdir
+        self.serial_path = os.path.join(workdir, "serial.sock")
+        self.qemu_log = os.path.join(workdir, "qemu.log")
+        self.console_log = os.path.join(workdir, "console.log")
+        self.proc = None
+        self.port = None
+
+    def _argv(self, port):
+        return [
+            # qemu dies with the runner, even if the runner is killed outright.
+            "setpriv", "--pdeathsig", "KILL", "--",
+            "qemu-system-aarch64", "-M", "virt,virtualization=on", "-cpu", "max",
+            "-accel", "tcg", "-m", "1024", "-smp", "2",
+            "-display", "none", "-monitor", "none", "-no-reboot",
+            "-chardev", "socket,id=console,path=%s,server=on,wait=on" % self.serial_path,
+            "-serial", "chardev:console",
+            "-kernel", self.kernel, "-initrd", self.initrd,
+            "-append", "console=ttyAMA0 panic=-1",
+            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, GDB_PORT_INSIDE),
+            "-device", "virtio-net-device,netdev=n0",
+        ]
+
+    def _launch(self, port):
+        if os.path.exists(self.serial_path):
+            os.unlink(self.serial_path)
+        with open(self.qemu_log, "ab") as log:
+            self.proc = subprocess.Popen(self._argv(port), stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        # qemu creates the console socket once its network is set up, and
+        # waits for this connection before the machine starts.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return None
+            try:
+                return Channel(self.serial_path, self.console_log)
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        raise ChannelError("qemu never opened its console socket; see %s" % self.qemu_log)
+
+    def boot(self):
+        """Starts qemu and waits for init.sh; returns a Channel for the
+        caller to use and close."""
+        for _ in range(HOSTFWD_ATTEMPTS):
+            port = free_port()
+            channel = self._launch(port)
+            if channel is not None:
+                break
+            with open(self.qemu_log, "rb") as f:
+                log = f.read().decode("utf-8", "replace")
+            # Someone else took the port between our probe and qemu's bind.
+            if "host forwarding" not in log:
+                raise ChannelError("qemu exited with status %d: %s"
+                                   % (self.proc.returncode, log.strip()[-2000:]))
+        else:
+            raise ChannelError("no free port for qemu's forwarding after %d attempts"
+                               % HOSTFWD_ATTEMPTS)
+        self.port = port
+        try:
+            self.release, self.cpus = channel.wait_ready(BOOT_TIMEOUT)
+        except ChannelError:
+            channel.close()
+            raise
+        return channel
+
+    def close(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None

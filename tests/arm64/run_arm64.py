@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Runs the arm64 end-to-end suite on an x86-64 host, in a real KVM arm64.
+
+    tests/arm64/run_arm64.py --build-x86 DIR [--build DIR] [--no-make] [NAME ...]
+
+Installs what is missing (scripts/install-arm64-deps.sh; downloads are cached
+in $XDG_CACHE_HOME/kvmdbg/arm64, by default ~/.cache/kvmdbg/arm64), builds
+kvmdbg and the guests for arm64, boots one nested arm64 Linux machine under
+qemu-system-aarch64 and runs every tests/arm64/test_*.py against it, each as a
+gdb-multiarch script.  NAMEs restrict the run to test files whose names contain
+one of them.  Prints one line per test,
+
+    PASS: arm64/test_X: name
+    FAIL: arm64/test_X: name: why
+    SKIP: arm64/test_X: name: why
+
+and, indented, where the logs are (under DIR/test-logs/arm64).  The exit
+status is 0 whatever the results; it is non-zero only for bad usage.
+"""
+
+import argparse
+import atexit
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import initramfs  # noqa: E402
+from nested_vm import ChannelError, NestedVm  # noqa: E402
+
+CROSS_COMPILE = "aarch64-linux-gnu-"
+FILE_TIMEOUT = 300
+SUITE_BUDGET = 540
+RESULT_RE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
+TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
+
+
+def report(kind, text):
+    print("%s: %s" % (kind, text), flush=True)
+
+
+def note(text):
+    print("      %s" % text, flush=True)
+
+
+def declared_tests(path):
+    """The names a test file will report, read from its source: for results
+    when the file cannot run at all."""
+    with open(path) as f:
+        return TEST_DEF_RE.findall(f.read())
+
+
+def fail_all(files, why, kind="FAIL"):
+    for path in files:
+        for name in declared_tests(path):
+            report(kind, "%s: %s: %s" % (suite_name(path), name, why))
+
+
+def suite_name(path):
+    return "arm64/" + os.path.splitext(os.path.basename(path))[0]
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "kvmdbg", "arm64")
+
+
+def run_logged(argv, log_path, timeout):
+    """Runs argv with its output in log_path; returns (status, output)."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.run(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=log, timeout=timeout)
+        log.write(proc.stdout)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def install_deps(logdir):
+    """(kernel dir, busybox dir) from the dependency script, or raises."""
+    log = os.path.join(logdir, "install-deps.log")
+    status, out = run_logged([os.path.join(REPO, "scripts", "install-arm64-deps.sh"),
+                              cache_dir()], log, 1800)
+    dirs = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    if status != 0 or "kernel" not in dirs or "busybox" not in dirs:
+        raise RuntimeError("installing the arm64 dependencies failed (status %d); see %s"
+                           % (status, log))
+    return dirs["kernel"], dirs["busybox"]
+
+
+def build_arm64(build, logdir):
+    log = os.path.join(logdir, "make.log")
+    argv = ["make", "--no-print-directory", "-j2", "ARCH=arm64",
+            "CROSS_COMPILE=" + CROSS_COMPILE, "O=" + build, "all"]
+    status, _ = run_logged(argv, log, 900)
+    if status != 0:
+        raise RuntimeError("%s failed (status %d); see %s" % (" ".join(argv), status, log))
+
+
+def nested_files(build):
+    """{path inside the nested machine: host path}: kvmdbg and the guests."""
+    files = {"kvmdbg": os.path.join(build, "kvmdbg")}
+    for path in glob.glob(os.path.join(build, "guests", "*.elf")):
+        files["guests/" + os.path.basename(path)] = path
+    return files
+
+
+def run_file(path, vm, build, logdir, deadline):
+    """Runs one test file under gdb-multiarch; reports its results."""
+    name = suite_name(path)
+    log = os.path.join(logdir, os.path.basename(path)[:-3] + ".log")
+    env = dict(os.environ,
+               KVMDBG_ARM64_CONSOLE=vm.serial_path,
+               KVMDBG_ARM64_PORT=str(vm.port),
+               KVMDBG_GUESTS=os.path.join(build, "guests"),
+               KVMDBG_ARCH="arm64")
+    timeout = max(10, min(FILE_TIMEOUT, deadline - time.monotonic()))
+    started = time.monotonic()
+    argv = ["setpriv", "--pdeathsig", "KILL", "--",
+            "gdb-multiarch", "-batch", "-nx", "-q", "-x", path]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            status = None
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    with open(log, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    planned = None
+    seen = set()
+    failed = False
+    for line in text.splitlines():
+        m = RESULT_RE.match(line)
+        if not m:
+            continue
+        if m.group(1) == "PLAN":
+            planned = int(m.group(2))
+            continue
+        report(m.group(1), "%s: %s" % (name, m.group(2)))
+        seen.add(m.group(2).split(":")[0])
+        failed |= m.group(1) == "FAIL"
+    why = None
+    if status is None:
+        why = "timed out after %ds" % timeout
+    elif planned is None or len(seen) < planned:
+        why = "stopped early (gdb exit status %d)" % status
+    if why:
+        failed = True
+        for test in declared_tests(path):
+            if test not in seen:
+                report("FAIL", "%s: %s: %s; see %s" % (name, test, why, log))
+    if failed:
+        note("%s: log in %s" % (name, log))
+    note("%s: %.1fs" % (name, time.monotonic() - started))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build-x86", required=True, metavar="DIR",
+                    help="the host build directory; logs go to DIR/test-logs/arm64")
+    ap.add_argument("--build", default=os.path.join(REPO, "build", "arm64"), metavar="DIR",
+                    help="where kvmdbg and the guests are built for arm64")
+    ap.add_argument("--no-make", action="store_true",
+                    help="use the arm64 build as it is instead of running make")
+    ap.add_argument("names", nargs="*", help="only test files whose names contain one of these")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    logdir = os.path.join(os.path.abspath(args.build_x86), "test-logs", "arm64")
+    os.makedirs(logdir, exist_ok=True)
+    deadline = time.monotonic() + SUITE_BUDGET
+    files = [p for p in sorted(glob.glob(os.path.join(HERE, "test_*.py")))
+             if not args.names or any(n in os.path.basename(p) for n in args.names)]
+    if not files:
+        return 0
+    if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+        fail_all(files, "needs a Debian host (apt-get, dpkg)", "SKIP")
+        return 0
+
+    workdir = tempfile.mkdtemp(prefix="kvmdbg-arm64-")
+    vm = None
+
+    def cleanup():
+        if vm is not None:
+            vm.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    atexit.register(cleanup)
+    # A killed runner still ends qemu: these exit through atexit, and qemu
+    # also gets SIGKILL from the kernel when the runner dies outright.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+
+    try:
+        kernel_dir, busybox_dir = install_deps(logdir)
+        if not args.no_make:
+            build_arm64(build, logdir)
+        vmlinuz, modules = initramfs.kernel_files(kernel_dir)
+        initrd = os.path.join(workdir, "initrd")
+        initramfs.build(initrd, os.path.join(busybox_dir, "bin", "busybox"), modules,
+                        nested_files(build))
+        vm = NestedVm(vmlinuz, initrd, workdir)
+        started = time.monotonic()
+        channel = vm.boot()
+        channel.close()
+        note("nested machine: Linux %s, %d CPUs, up in %.1fs, gdb port %d"
+             % (vm.release, vm.cpus, time.monotonic() - started, vm.port))
+    except (RuntimeError, ChannelError, OSError, subprocess.TimeoutExpired) as e:
+        fail_all(files, "setup: %s" % " ".join(str(e).split()))
+        if vm is not None:
+            shutil.copy(vm.console_log, os.path.join(logdir, "console.log"))
+            shutil.copy(vm.qemu_log, os.path.join(logdir, "qemu.log"))
+            note("nested machine logs in %s" % logdir)
+        return 0
+
+    try:
+        for path in files:
+            if vm.proc.poll() is not None:
+                fail_all([path], "the nested machine exited (status %d)" % vm.proc.returncode)
+                continue
+            run_file(path, vm, build, logdir, deadline)
+    finally:
+        vm.close()
+        for log in (vm.console_log, vm.qemu_log):
+            if os.path.exists(log):
+                shutil.copy(log, os.path.join(logdir, os.path.basename(log)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

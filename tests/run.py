@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Runs every test: the cmocka unit binaries and the real-gdb end-to-end files.
+
+    tests/run.py --build DIR --arch ARCH [NAME ...]
+
+NAMEs restrict the run to unit binaries and e2e files whose names contain one
+of them.  Each result is printed as it is known; the last line is the total,
+and the exit status is non-zero when anything failed.
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+UNIT_TIMEOUT = 120
+E2E_TIMEOUT = 420
+E2E_JOBS = 2
+
+TAP_PLAN = re.compile(r"^1\.\.(\d+)")
+TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
+E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
+
+
+class Tally:
+    def __init__(self):
+        self.counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+
+    def add(self, kind, text):
+        self.counts[kind] += 1
+        print("%s: %s" % (kind, text), flush=True)
+
+    def summary(self):
+        line = "%d passed, %d failed" % (self.counts["PASS"], self.counts["FAIL"])
+        if self.counts["SKIP"]:
+            line += ", %d skipped" % self.counts["SKIP"]
+        return line
+
+
+def run_group(argv, env, timeout, log_path):
+    """Runs argv in its own process group with output to log_path; returns
+    (exit status or None on timeout, output text)."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            status = None
+        # Whatever the test left behind (kvmdbg, qemu, a child gdb) goes too.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    with open(log_path, "rb") as log:
+        return status, log.read().decode("utf-8", "replace")
+
+
+def run_unit(path, logdir, tally):
+    name = "unit/" + os.path.basename(path)
+    env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+    status, out = run_group([path], env, UNIT_TIMEOUT, os.path.join(logdir, name + ".log"))
+    planned = 0
+    seen = 0
+    failed = 0
+    for line in out.splitlines():
+        m = TAP_PLAN.match(line)
+        if m:
+            planned += int(m.group(1))
+            continue
+        m = TAP_RESULT.match(line)
+        if not m:
+            continue
+        seen += 1
+        test = m.group(2) or "#%d" % seen
+        if m.group(1) == "ok" and "# SKIP" in test:
+            tally.add("SKIP", "%s: %s" % (name, test))
+        elif m.group(1) == "ok":
+            tally.add("PASS", "%s: %s" % (name, test))
+        else:
+            failed += 1
+            tally.add("FAIL", "%s: %s" % (name, test))
+    if status is None:
+        tally.add("FAIL", "%s: timed out after %ds" % (name, UNIT_TIMEOUT))
+    elif status < 0:
+        tally.add("FAIL", "%s: killed by signal %d" % (name, -status))
+    elif not planned:
+        tally.add("FAIL", "%s: printed no TAP plan (exit status %d)" % (name, status))
+    elif seen != planned:
+        tally.add("FAIL", "%s: %d of %d planned results (exit status %d)"
+                  % (name, seen, planned, status))
+    elif status != 0 and not failed:
+        tally.add("FAIL", "%s: exit status %d" % (name, status))
+
+
+def run_e2e(path, build, arch, logdir):
+    """Runs one e2e file; returns [(kind, text)] for the caller to report."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = "e2e/" + stem
+    log = os.path.join(logdir, name + ".log")
+    env = dict(os.environ,
+               KVMDBG=os.path.join(build, "kvmdbg"),
+               KVMDBG_GUESTS=os.path.join(build, "guests"),
+               KVMDBG_ARCH=arch)
+    started = time.monotonic()
+    status, out = run_group(["gdb", "-batch", "-nx", "-q", "-x", path], env, E2E_TIMEOUT, log)
+    results = []
+    planned = None
+    for line in out.splitlines():
+        m = E2E_LINE.match(line)
+        if not m:
+            continue
+        if m.group(1) == "PLAN":
+            planned = int(m.group(2))
+        else:
+            results.append((m.group(1), "%s: %s" % (name, m.group(2))))
+    why = None
+    if status is None:
+        why = "timed out after %ds" % E2E_TIMEOUT
+    elif planned is None or len(results) < planned:
+        why = "gdb exited with status %d" % status
+    if why:
+        first = len(results) + 1
+        last = max(first, planned or 0)
+        results += [("FAIL", "%s: test %d of %s never reported: %s; see %s"
+                     % (name, n, planned or "?", why, log)) for n in range(first, last + 1)]
+    elif any(kind == "FAIL" for kind, _ in results):
+        results.append(("INFO", "%s: log in %s" % (name, log)))
+    results.append(("INFO", "%s: %.1fs" % (name, time.monotonic() - started)))
+    return results
+
+
+def selected(path, names):
+    return not names or any(n in os.path.basename(path) for n in names)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True, help="build directory (e.g. build/x86_64)")
+    ap.add_argument("--arch", required=True, help="target architecture (e.g. x86_64)")
+    ap.add_argument("names", nargs="*", help="only tests whose file names contain one of these")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    logdir = os.path.join(build, "test-logs")
+    os.makedirs(os.path.join(logdir, "unit"), exist_ok=True)
+    os.makedirs(os.path.join(logdir, "e2e"), exist_ok=True)
+    tally = Tally()
+
+    for path in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
+        if os.access(path, os.X_OK) and not path.endswith(".d") and selected(path, args.names):
+            run_unit(path, logdir, tally)
+
+    files = [p for p in sorted(glob.glob(os.path.join(HERE, "e2e", "test_*.py")))
+             if selected(p, args.names)]
+    if files and not os.path.exists("/dev/kvm"):
+        for path in files:
+            tally.add("SKIP", "e2e/%s: /dev/kvm is absent"
+                      % os.path.splitext(os.path.basename(path))[0])
+        files = []
+    with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
+        futures = [pool.submit(run_e2e, p, build, args.arch, logdir) for p in files]
+        for future in concurrent.futures.as_completed(futures):
+            for kind, text in future.result():
+                if kind == "INFO":
+                    print("      %s" % text, flush=True)
+                else:
+                    tally.add(kind, text)
+
+    print(tally.summary(), flush=True)
+    return 1 if tally.counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
