@@ -113,27 +113,26 @@ static int insert_hw(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 	const struct kvmdbg_caps *caps = s->cfg.caps;
 	enum kd_hw_type t = hw_types[type];
 	struct kd_hwslots *pool = &s->pools[s->arch->hw_pool(t)];
+	bool regs_ok = (t == KD_HW_EXEC ? caps->hwbp : caps->watch) != KVMDBG_MECH_NONE &&
+		       s->arch->hw_check(t, addr, len) == 0;
 	int idx;
 
-	if (t == KD_HW_EXEC ? caps->hwbp == KVMDBG_MECH_NONE
-			    : caps->watch == KVMDBG_MECH_NONE) {
-		*why = t == KD_HW_EXEC
+	/* Debug registers first: they cost nothing while the guest runs. */
+	if (regs_ok) {
+		idx = kd_hwslots_alloc(pool, t, addr, len);
+		if (idx >= 0 || idx == -EEXIST)
+			return 0;
+	}
+	if (t != KD_HW_EXEC && stub_page_watch_possible(s, t))
+		return stub_page_watch_insert(s, t, addr, len, why);
+	if (t == KD_HW_EXEC)
+		*why = caps->hwbp == KVMDBG_MECH_NONE
 			? "hardware breakpoints are unavailable on this host (see monitor caps)"
-			: "watchpoints are unavailable on this host: its debug registers do not fire on data accesses (see monitor caps)";
-		return -ENOTSUP;
-	}
-	if (s->arch->hw_check(t, addr, len) < 0) {
-		*why = "the debug registers cannot express this address and length";
-		return -EINVAL;
-	}
-	idx = kd_hwslots_alloc(pool, t, addr, len);
-	if (idx == -EEXIST)
-		return 0;
-	if (idx < 0) {
-		*why = "all hardware debug slots are in use";
-		return idx;
-	}
-	return 0;
+			: regs_ok ? "all hardware debug slots are in use"
+				  : "the debug registers cannot express this address";
+	else
+		*why = "this watchpoint fits no free debug register and page protection is unavailable here (see monitor caps)";
+	return regs_ok ? -ENOSPC : -ENOTSUP;
 }
 
 int stub_insert_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
@@ -152,7 +151,9 @@ int stub_remove_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 	if (type == Z_SW)
 		return remove_sw(s, addr);
 	t = hw_types[type];
-	kd_hwslots_free(&s->pools[s->arch->hw_pool(t)], t, addr, kind);
+	if (kd_hwslots_free(&s->pools[s->arch->hw_pool(t)], t, addr, kind) < 0 &&
+	    t != KD_HW_EXEC)
+		stub_page_watch_remove(s, t, addr, kind);
 	return 0;
 }
 
@@ -172,6 +173,10 @@ void stub_remove_all_bps(struct kvmdbg_stub *s)
 	}
 	kd_hwslots_clear(&s->pools[0]);
 	kd_hwslots_clear(&s->pools[1]);
+	if (kd_watchset_count(s->watches)) {
+		kd_watchset_clear(s->watches);
+		s->layout_dirty = true;
+	}
 	kd_stopq_clear(s->stopq);
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		s->vcpus[i].step = false;
@@ -191,5 +196,6 @@ void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 				    pools[p].slot[i].addr == v->step_over_addr)
 					pools[p].slot[i].used = false;
 	s->arch->encode_debug(dbg, pools, kd_bptable_count(s->bps) > 0,
-			      v->step || v->stepping_over, s->cfg.caps->blockirq);
+			      v->step || v->stepping_over || v->unhide_step,
+			      s->cfg.caps->blockirq);
 }

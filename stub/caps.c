@@ -49,12 +49,17 @@ void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
 	else
 		add(out, len, "hw-breakpoints: no: %s\n", how(c->hwbp));
 	if (c->watch)
-		add(out, len, "watchpoints: yes, %u %s slots%s, %s\n", c->hw_wps,
-		    arch->hw_name, c->hw_shared ? " shared with hw-breakpoints" : "",
+		add(out, len, "watchpoints: write/access by %u %s slots%s, %s; then by page protection\n",
+		    c->hw_wps, arch->hw_name, c->hw_shared ? " shared with hw-breakpoints" : "",
 		    how(c->watch));
 	else
-		add(out, len, "watchpoints: no: data breakpoints in %s %s\n",
+		add(out, len, "watchpoints: page protection only: data breakpoints in %s %s\n",
 		    arch->hw_name, how(c->watch));
+	add(out, len, "page-watch: write %s; read and access %s\n",
+	    c->readonly_mem ? "by read-only memory slots (unlimited)"
+			    : "unavailable (no KVM_CAP_READONLY_MEM)",
+	    arch->fetch_from_unmapped_exits ? "by unmapped pages (unlimited)"
+					    : "by debug registers only on this architecture");
 	if (c->step)
 		add(out, len, "single-step: yes, %s%s\n", how(c->step),
 		    c->blockirq ? ", interrupts held off while stepping"

@@ -31,6 +31,7 @@ struct stub_vcpu {
 	bool stepping_over;	/* stepping off the stub's breakpoint at */
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
+	bool unhide_step;	/* one step with unhidden_page mapped */
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
 };
@@ -48,6 +49,17 @@ struct kvmdbg_stub {
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
 	struct kd_hwslots pools[2];
+	struct kd_watchset *watches;	/* by page protection */
+	int vm_fd;		/* -1: no page protection */
+	const struct kvmdbg_ram_slot *ram;
+	unsigned nram;
+	uint32_t spare_slot;
+	unsigned nspare;
+	bool layout_dirty;	/* memory slots lag behind watches */
+	uint64_t unhidden_page;	/* mapped back for one instruction fetch */
+	unsigned exclusive;	/* vCPU index + 1 that alone may run, or 0 */
+	uint32_t *slots_used;	/* memory slot ids currently set */
+	unsigned nslots_used;
 	bool exited;
 	int exit_status;
 	bool exit_reported;
@@ -80,6 +92,9 @@ void stub_request_stop_locked(struct kvmdbg_stub *s);
 void stub_wait_parked_locked(struct kvmdbg_stub *s);
 void stub_wake(struct kvmdbg_stub *s);
 void stub_release_all_locked(struct kvmdbg_stub *s);
+void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		    enum kd_stop_kind kind, uint64_t addr);
 int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
 void stub_regs_flush(struct kvmdbg_stub *s);
 void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
@@ -103,6 +118,17 @@ void stub_trap_write(struct kvmdbg_stub *s, uint64_t gpa);
 void stub_trap_restore(struct kvmdbg_stub *s, const struct kd_swbp *bp);
 void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg);
+
+/* watch.c */
+bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type);
+int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
+			   uint64_t addr, uint64_t len, const char **why);
+int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
+			   uint64_t addr, uint64_t len);
+int stub_memslots_apply(struct kvmdbg_stub *s);
+bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
+void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 
 /* session.c */
 void *stub_thread_main(void *arg);

@@ -21,13 +21,16 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	/* Held from the start when gdb must see the first instruction. */
 	s->stopping = cfg->wait;
 	s->bps = kd_bptable_new();
+	s->watches = kd_watchset_new();
+	s->unhidden_page = UINT64_MAX;
+	s->vm_fd = -1;
 	s->inbuf = malloc(STUB_PACKET_SIZE);
 	s->reply = malloc(STUB_REPLY_SIZE);
 	s->scratch = malloc(STUB_PACKET_SIZE);
 	/* Worst case every byte escaped, plus framing. */
 	s->framed = malloc(2 * STUB_REPLY_SIZE + 8);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!s->bps || !s->inbuf || !s->reply || !s->scratch || !s->framed || s->wake_fd < 0)
+	if (!s->bps || !s->watches || !s->inbuf || !s->reply || !s->scratch || !s->framed || s->wake_fd < 0)
 		goto fail;
 	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->cond, NULL))
 		goto fail;
@@ -55,11 +58,34 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	free(s->vcpus);
 	kd_stopq_free(s->stopq);
 	kd_bptable_free(s->bps);
+	kd_watchset_free(s->watches);
+	free(s->slots_used);
 	free(s->inbuf);
 	free(s->reply);
 	free(s->scratch);
 	free(s->framed);
 	free(s);
+}
+
+void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
+			      const struct kvmdbg_ram_slot *ram, unsigned nram,
+			      uint32_t spare_slot, unsigned nspare)
+{
+	uint32_t *used = calloc(nram + nspare + 1, sizeof(*used));
+
+	/* Without room to track slots, page protection stays off. */
+	if (!used)
+		return;
+	free(s->slots_used);
+	s->slots_used = used;
+	s->nslots_used = 0;
+	for (unsigned i = 0; i < nram; i++)
+		s->slots_used[s->nslots_used++] = ram[i].slot;
+	s->vm_fd = vm_fd;
+	s->ram = ram;
+	s->nram = nram;
+	s->spare_slot = spare_slot;
+	s->nspare = nspare;
 }
 
 int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run)

@@ -9,7 +9,59 @@ static const char help[] =
 	"kvmdbg monitor commands:\n"
 	"  help          this text\n"
 	"  caps          what the host KVM supports and the mechanism each feature uses\n"
-	"  phys on|off   treat memory addresses as guest-physical (on) or virtual (off)\n";
+	"  phys on|off   treat memory addresses as guest-physical (on) or virtual (off)\n"
+	"  watchpoints   the active watchpoints and the mechanism serving each\n";
+
+static const char *const type_names[] = {
+	[KD_HW_EXEC] = "hbreak", [KD_HW_WRITE] = "watch",
+	[KD_HW_READ] = "rwatch", [KD_HW_ACCESS] = "awatch",
+};
+
+struct listing {
+	char *out;
+	size_t len;
+	unsigned n;
+};
+
+static void add_line(struct listing *l, const char *type, uint64_t addr,
+		     uint64_t len, const char *how)
+{
+	size_t used = strlen(l->out);
+
+	if (used < l->len)
+		snprintf(l->out + used, l->len - used, "%-7s 0x%llx len %llu: %s\n", type,
+			 (unsigned long long)addr, (unsigned long long)len, how);
+	l->n++;
+}
+
+static void page_watch_line(enum kd_hw_type type, uint64_t addr, uint64_t len,
+			    void *opaque)
+{
+	add_line(opaque, type_names[type], addr, len,
+		 type == KD_HW_WRITE ? "page protection (read-only page)"
+				     : "page protection (unmapped page)");
+}
+
+static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
+{
+	struct listing l = { out, len, 0 };
+	char how[64];
+
+	out[0] = 0;
+	for (unsigned p = 0; p < 2; p++) {
+		for (unsigned i = 0; i < s->pools[p].n; i++) {
+			const struct kd_hwslot *slot = &s->pools[p].slot[i];
+
+			if (!slot->used || slot->type == KD_HW_EXEC)
+				continue;
+			snprintf(how, sizeof(how), "debug register slot %u", i);
+			add_line(&l, type_names[slot->type], slot->addr, slot->len, how);
+		}
+	}
+	kd_watchset_for_each(s->watches, page_watch_line, &l);
+	if (!l.n)
+		snprintf(out, len, "no watchpoints\n");
+}
 
 void stub_monitor(struct kvmdbg_stub *s, const char *line)
 {
@@ -26,6 +78,9 @@ void stub_monitor(struct kvmdbg_stub *s, const char *line)
 		s->phys = !strcmp(line, "phys on");
 		stub_console(s, s->phys ? "memory addresses are guest-physical\n"
 					: "memory addresses are guest-virtual\n");
+	} else if (!strcmp(line, "watchpoints")) {
+		list_watchpoints(s, out, sizeof(out));
+		stub_console(s, out);
 	} else if (!strcmp(line, "phys")) {
 		stub_console(s, s->phys ? "phys on\n" : "phys off\n");
 	} else {

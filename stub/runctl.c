@@ -20,7 +20,7 @@
 
 #define SIGTRAP_NR 5
 
-static void kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
+void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	v->run->immediate_exit = 1;
 	if (v->thread_known)
@@ -34,7 +34,7 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 	s->stopping = true;
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (!s->vcpus[i].parked)
-			kick(s, &s->vcpus[i]);
+			stub_kick(s, &s->vcpus[i]);
 }
 
 void stub_wait_parked_locked(struct kvmdbg_stub *s)
@@ -53,8 +53,15 @@ void stub_wake(struct kvmdbg_stub *s)
 		fprintf(stderr, "kvmdbg: cannot wake the gdb stub: %s\n", strerror(errno));
 }
 
+static void apply_layout(struct kvmdbg_stub *s)
+{
+	if (s->layout_dirty && stub_memslots_apply(s) < 0)
+		fprintf(stderr, "kvmdbg: watchpoint page protection could not be applied\n");
+}
+
 void stub_release_all_locked(struct kvmdbg_stub *s)
 {
+	apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].runnable = true;
 		s->vcpus[i].step = false;
@@ -123,7 +130,8 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		v->thread = pthread_self();
 		v->thread_known = true;
 	}
-	while (s->stopping || !v->runnable) {
+	while (s->stopping || !v->runnable ||
+	       (s->exclusive && s->exclusive != vcpu + 1)) {
 		/* Registers are only coherent once KVM has finished the
 		 * instruction that exited for I/O: let it, then park. */
 		if (v->io_pending) {
@@ -148,8 +156,8 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
-		      enum kd_stop_kind kind, uint64_t addr)
+void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		    enum kd_stop_kind kind, uint64_t addr)
 {
 	struct kd_stop_event ev = {
 		.vcpu = v->idx, .kind = kind, .addr = addr, .signal = SIGTRAP_NR,
@@ -197,7 +205,7 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	if (!ev->stepped)
 		deliver(s, v, ev);
 	if (v->step) {
-		push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
+		stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
 		return;
 	}
 	v->runnable = false;
@@ -213,12 +221,22 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		finish_step_over(s, v, ev);
 		return;
 	}
+	if (v->unhide_step) {
+		stub_exec_unmapped_done(s, v);
+		if (ev->stepped && !v->step)
+			return;
+	} else if (ev->stepped && !v->step && !ev->trap_insn && !ev->slots_hit &&
+		   v->debug_applied && (v->last_debug.control & KVM_GUESTDBG_SINGLESTEP)) {
+		/* The trap of a step whose stop was already reported by an
+		 * event inside the same instruction (a watched access). */
+		return;
+	}
 	vd = kd_decide(s->bps, &s->pools[pool], v->step, ev);
 	if (vd.mine) {
 		bool watch = vd.kind == KD_STOP_WATCH || vd.kind == KD_STOP_RWATCH ||
 			     vd.kind == KD_STOP_AWATCH;
 
-		push_stop(s, v, vd.kind, watch ? vd.addr : ev->pc);
+		stub_push_stop(s, v, vd.kind, watch ? vd.addr : ev->pc);
 		return;
 	}
 	if (vd.deliver)
@@ -226,7 +244,7 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	/* A step that ran into the guest's own exception ends in its
 	 * handler, as on hardware. */
 	if (v->step)
-		push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
+		stub_push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
 }
 
 bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
@@ -246,6 +264,17 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		return false;
 	v->io_pending = run->exit_reason == KVM_EXIT_IO ||
 			run->exit_reason == KVM_EXIT_MMIO;
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		bool mine;
+
+		/* Guest RAM exits as MMIO only where watches protect it. */
+		if (!stub_hva(s, run->mmio.phys_addr, run->mmio.len ? run->mmio.len : 1))
+			return false;
+		pthread_mutex_lock(&s->lock);
+		mine = stub_watch_mmio(s, v);
+		pthread_mutex_unlock(&s->lock);
+		return mine;
+	}
 	if (run->exit_reason != KVM_EXIT_DEBUG &&
 	    run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
 		return false;
@@ -261,8 +290,10 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		return false;
 	pthread_mutex_lock(&s->lock);
 	if (cls == KVMDBG_EXIT_MAYBE_TRAP && !trap_at(s, v, ev.pc)) {
+		bool mine = stub_exec_unmapped(s, v, ev.pc);
+
 		pthread_mutex_unlock(&s->lock);
-		return false;
+		return mine;
 	}
 	handle_event(s, v, &ev, pool);
 	pthread_mutex_unlock(&s->lock);
@@ -274,7 +305,7 @@ bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *s, unsigned vcpu)
 	const struct stub_vcpu *v = &s->vcpus[vcpu];
 
 	/* Only this vCPU's thread changes these while it is running. */
-	return !v->step && !v->stepping_over;
+	return !v->step && !v->stepping_over && !v->unhide_step;
 }
 
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
@@ -381,6 +412,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		stub_wake(s);
 		return 0;
 	}
+	apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
 		void *regs;

@@ -302,7 +302,7 @@ static int run(int argc, char **argv)
 	struct kvm_userspace_memory_region region = { 0 };
 	const struct kvmdbg_arch_ops *arch = kvmdbg_arch();
 	char err[512], bound[300];
-	int sz;
+	int sz, nslots;
 
 	parse_run(argc, argv, &o);
 	read_guest(o.guest, &img);
@@ -345,6 +345,12 @@ static int run(int argc, char **argv)
 		die("cannot give the guest its RAM: %s", strerror(errno));
 	if (arch_vm_create(&vm, err, sizeof(err)) < 0)
 		die("%s", err);
+	vm.ram_slot = (struct kvmdbg_ram_slot){ .slot = 0, .gpa = vm.ram_base,
+						.size = vm.ram_size, .hva = vm.ram };
+	nslots = ioctl(vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	if (nslots > 1)
+		kvmdbg_stub_set_memslots(vm.stub, vm.vm_fd, &vm.ram_slot, 1, 1,
+					 (unsigned)nslots - 1);
 	sz = ioctl(vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz < 0)
 		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));

@@ -51,6 +51,7 @@ struct vm {
 	unsigned nvcpus;
 	struct vcpu *vcpus;
 	struct kvmdbg_stub *stub;
+	struct kvmdbg_ram_slot ram_slot;	/* the one RAM slot, id 0 */
 	void *arch;		/* the architecture's machine state */
 	pthread_mutex_t exit_lock;	/* and halted */
 	bool exiting;

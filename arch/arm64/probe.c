@@ -149,6 +149,8 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 	caps->guest_debug =
 		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
 	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	caps->readonly_mem =
+		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	caps->debug_flags = n > 0 ? (uint32_t)n : 0;
 	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_BPS);
 	caps->hw_bps = n > 0 ? (unsigned)n : 0;

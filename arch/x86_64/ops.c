@@ -10,6 +10,7 @@ static const struct kvmdbg_arch_ops x86_ops = {
 	.trap_len = sizeof(x86_trap),
 	.trap_name = "int3",
 	.hw_name = "DR0-DR3",
+	.fetch_from_unmapped_exits = true,
 	.nregs = X86_NREGS,
 	.pc_regnum = X86_REG_RIP,
 	.sp_regnum = X86_REG_RSP,

@@ -212,6 +212,8 @@ void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 	caps->guest_debug =
 		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
 	flags = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	caps->readonly_mem =
+		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	caps->debug_flags = flags > 0 ? (uint32_t)flags : 0;
 	caps->blockirq = caps->debug_flags & KVM_GUESTDBG_BLOCKIRQ;
 	if (!caps->guest_debug) {

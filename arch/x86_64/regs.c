@@ -10,13 +10,66 @@
 
 #include "x86.h"
 
+/* Offsets in the legacy region of an XSAVE image (the FXSAVE layout). */
+#define XS_FCW		0
+#define XS_FSW		2
+#define XS_FTW		4
+#define XS_FOP		6
+#define XS_FIP		8
+#define XS_FDP		16
+#define XS_MXCSR	24
+#define XS_ST0		32
+#define XS_XMM0		160
+
+/*
+ * Some hosts leave MXCSR out of KVM_GET_FPU; the XSAVE image is the
+ * authoritative copy of x87 and SSE state, so it is used where available.
+ */
+static void fpu_from_xsave(struct kvm_fpu *f, const struct kvm_xsave *x)
+{
+	const uint8_t *b = (const uint8_t *)x->region;
+
+	memcpy(&f->fcw, b + XS_FCW, 2);
+	memcpy(&f->fsw, b + XS_FSW, 2);
+	f->ftwx = b[XS_FTW];
+	memcpy(&f->last_opcode, b + XS_FOP, 2);
+	memcpy(&f->last_ip, b + XS_FIP, 8);
+	memcpy(&f->last_dp, b + XS_FDP, 8);
+	memcpy(&f->mxcsr, b + XS_MXCSR, 4);
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(f->fpr[i], b + XS_ST0 + 16 * i, 16);
+	for (unsigned i = 0; i < 16; i++)
+		memcpy(f->xmm[i], b + XS_XMM0 + 16 * i, 16);
+}
+
+static void fpu_to_xsave(struct kvm_xsave *x, const struct kvm_fpu *f)
+{
+	uint8_t *b = (uint8_t *)x->region;
+
+	memcpy(b + XS_FCW, &f->fcw, 2);
+	memcpy(b + XS_FSW, &f->fsw, 2);
+	b[XS_FTW] = f->ftwx;
+	memcpy(b + XS_FOP, &f->last_opcode, 2);
+	memcpy(b + XS_FIP, &f->last_ip, 8);
+	memcpy(b + XS_FDP, &f->last_dp, 8);
+	memcpy(b + XS_MXCSR, &f->mxcsr, 4);
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(b + XS_ST0 + 16 * i, f->fpr[i], 16);
+	for (unsigned i = 0; i < 16; i++)
+		memcpy(b + XS_XMM0 + 16 * i, f->xmm[i], 16);
+}
+
 int x86_regs_load(int vcpu_fd, void *regs)
 {
 	struct x86_regs *r = regs;
 
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r->regs) < 0 ||
-	    ioctl(vcpu_fd, KVM_GET_SREGS, &r->sregs) < 0 ||
-	    ioctl(vcpu_fd, KVM_GET_FPU, &r->fpu) < 0)
+	    ioctl(vcpu_fd, KVM_GET_SREGS, &r->sregs) < 0)
+		return -errno;
+	r->have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &r->xsave) == 0;
+	if (r->have_xsave)
+		fpu_from_xsave(&r->fpu, &r->xsave);
+	else if (ioctl(vcpu_fd, KVM_GET_FPU, &r->fpu) < 0)
 		return -errno;
 	r->dirty = 0;
 	return 0;
@@ -24,7 +77,8 @@ int x86_regs_load(int vcpu_fd, void *regs)
 
 int x86_regs_store(int vcpu_fd, const void *regs)
 {
-	const struct x86_regs *r = regs;
+	/* Only the XSAVE image is updated in place before it is written. */
+	struct x86_regs *r = (struct x86_regs *)regs;
 
 	/* Only what changed: KVM_SET_SREGS also re-queues the pending
 	 * interrupt bitmap, which must not happen behind the guest's back. */
@@ -34,9 +88,15 @@ int x86_regs_store(int vcpu_fd, const void *regs)
 	if ((r->dirty & X86_DIRTY_SREGS) &&
 	    ioctl(vcpu_fd, KVM_SET_SREGS, &r->sregs) < 0)
 		return -errno;
-	if ((r->dirty & X86_DIRTY_FPU) &&
-	    ioctl(vcpu_fd, KVM_SET_FPU, &r->fpu) < 0)
-		return -errno;
+	if (r->dirty & X86_DIRTY_FPU) {
+		if (r->have_xsave) {
+			fpu_to_xsave(&r->xsave, &r->fpu);
+			if (ioctl(vcpu_fd, KVM_SET_XSAVE, &r->xsave) < 0)
+				return -errno;
+		} else if (ioctl(vcpu_fd, KVM_SET_FPU, &r->fpu) < 0) {
+			return -errno;
+		}
+	}
 	return 0;
 }
 

@@ -9,7 +9,9 @@
 struct x86_regs {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
+	struct kvm_fpu fpu;	/* x87 and SSE, whichever ioctl filled it */
+	struct kvm_xsave xsave;	/* the same state as the vCPU's XSAVE image */
+	bool have_xsave;
 	unsigned dirty;		/* X86_DIRTY_* parts to write back */
 };
 

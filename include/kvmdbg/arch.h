@@ -41,6 +41,7 @@ struct kvmdbg_caps {
 	enum kvmdbg_mechanism watch;	/* debug-register data breakpoint */
 	enum kvmdbg_mechanism step;	/* single-step */
 	bool blockirq;			/* steps can keep interrupts out */
+	bool readonly_mem;		/* KVM_CAP_READONLY_MEM: write watches by page */
 	char note[160];			/* why a probe failed, for the user */
 };
 
@@ -58,6 +59,10 @@ struct kvmdbg_arch_ops {
 	size_t trap_len;
 	const char *trap_name;		/* for people: "int3" */
 	const char *hw_name;		/* for people: "DR0-DR3" */
+	/* Fetching an instruction from guest RAM with no memory slot exits to
+	 * userspace (rather than faulting the guest): pages can be unmapped
+	 * to watch reads. */
+	bool fetch_from_unmapped_exits;
 	unsigned nregs;			/* gdb register numbers 0..nregs-1 */
 	unsigned pc_regnum, sp_regnum, fp_regnum;
 	size_t regs_size;		/* bytes of the register cache */

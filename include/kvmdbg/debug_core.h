@@ -189,4 +189,58 @@ size_t kd_stopq_discard_swbreak(struct kd_stopq *q, uint64_t addr);
 /* Drops every pending event (e.g. the debugger detached). */
 void kd_stopq_clear(struct kd_stopq *q);
 
+/* ---- Watchpoints by page protection ------------------------------------- */
+
+/*
+ * Watched ranges the hardware cannot take, kept as physical fragments
+ * (a virtually contiguous range may span unrelated physical pages), and the
+ * protection each guest page needs for them: read-only where only writes
+ * are watched, absent where reads are too.  Unbounded in number.
+ */
+struct kd_watch_frag {
+	uint64_t gpa;		/* physical start of the fragment */
+	uint64_t len;
+	uint64_t vaddr;		/* the address the debugger knows it by */
+};
+
+enum kd_page_prot {
+	KD_PAGE_RW,		/* untouched */
+	KD_PAGE_RO,		/* writes must trap */
+	KD_PAGE_NONE,		/* reads and writes must trap */
+};
+
+struct kd_watchset;
+
+struct kd_watchset *kd_watchset_new(void);	/* NULL when out of memory */
+void kd_watchset_free(struct kd_watchset *ws);
+/* type is WRITE, READ or ACCESS.  0, -EEXIST, -EINVAL (no fragments or an
+ * empty one), -ENOMEM (unchanged). */
+int kd_watchset_add(struct kd_watchset *ws, enum kd_hw_type type, uint64_t addr,
+		    uint64_t len, const struct kd_watch_frag *frags, size_t nfrags);
+/* 0 or -ENOENT. */
+int kd_watchset_remove(struct kd_watchset *ws, enum kd_hw_type type,
+		       uint64_t addr, uint64_t len);
+size_t kd_watchset_count(const struct kd_watchset *ws);
+void kd_watchset_clear(struct kd_watchset *ws);
+/* Protection the 4 KiB page at page_gpa (aligned) needs. */
+enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
+					 uint64_t page_gpa);
+/*
+ * The pages needing protection, ascending, into pages[0..max); returns
+ * how many there are (which may exceed max), or -ENOMEM.
+ */
+long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max);
+/*
+ * Whether a guest access [gpa, gpa+len) hits a watch: writes hit WRITE and
+ * ACCESS watches, reads READ and ACCESS ones.  On a hit, *kind is the stop
+ * kind and *vaddr the debugger's address of the first watched byte touched.
+ * The earliest-added matching watch wins.
+ */
+bool kd_watchset_match(const struct kd_watchset *ws, uint64_t gpa, uint64_t len,
+		       bool write, enum kd_stop_kind *kind, uint64_t *vaddr);
+
+typedef void (*kd_watch_fn)(enum kd_hw_type type, uint64_t addr, uint64_t len,
+			    void *opaque);
+void kd_watchset_for_each(const struct kd_watchset *ws, kd_watch_fn fn, void *opaque);
+
 #endif

@@ -27,6 +27,14 @@
 
 struct kvmdbg_stub;
 
+/* A KVM memory slot of guest RAM the stub may split to protect pages. */
+struct kvmdbg_ram_slot {
+	uint32_t slot;
+	uint64_t gpa;
+	uint64_t size;
+	void *hva;
+};
+
 struct kvmdbg_stub_config {
 	const struct kvmdbg_arch_ops *arch;
 	const struct kvmdbg_caps *caps;	/* from arch->probe() */
@@ -41,6 +49,17 @@ struct kvmdbg_stub_config {
 /* NULL with errno set on failure. */
 struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg);
 void kvmdbg_stub_free(struct kvmdbg_stub *stub);
+
+/*
+ * Lets watchpoints beyond the debug registers write-protect or unmap guest
+ * pages by re-laying the RAM slots out: the VM, its RAM slots (the array
+ * must outlive the stub), and nspare slot ids from spare_slot that nobody
+ * else uses.  Without this call such watchpoints are refused.  The stub
+ * handles the MMIO exits these pages cause in kvmdbg_vcpu_post_run.
+ */
+void kvmdbg_stub_set_memslots(struct kvmdbg_stub *stub, int vm_fd,
+			      const struct kvmdbg_ram_slot *ram, unsigned nram,
+			      uint32_t spare_slot, unsigned nspare);
 
 /* Registers a vCPU before kvmdbg_stub_start(); returns its index or -errno. */
 int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *stub, int vcpu_fd,

@@ -5,6 +5,7 @@ Test files are gdb scripts run by run_arm64.py as
 ``gdb-multiarch -batch -nx -q -x test_X.py`` with
 
     KVMDBG_ARM64_CONSOLE   the nested machine's console socket (init.sh's channel)
+    KVMDBG_ARM64_CONSOLE_LOG  where to append what the console says
     KVMDBG_ARM64_PORT      the host port forwarded to port 1234 inside
     KVMDBG_GUESTS          the arm64 guests on the host, for their symbols
 
@@ -26,13 +27,14 @@ sys.path.insert(0, HERE)
 
 import gdb  # noqa: E402
 import kvmdbg_e2e as base  # noqa: E402
-from kvmdbg_e2e import (Elf, Rsp, TestFailure, TestSkip, bp_address, check,  # noqa: E402,F401
-                        check_eq, check_raises, events, exit_status, frame_names, gdb_run,
-                        kill_session, monitor, packet, pc, read_mem, read_u32, read_u64, reg,
-                        set_reg, write_mem)
+from kvmdbg_e2e import (Elf, Rsp, TestFailure, bp_address, check, check_eq,  # noqa: E402,F401
+                        check_raises, events, exit_status, frame_names, gdb_run, kill_session,
+                        monitor, packet, pc, read_mem, read_u32, read_u64, reg, set_reg,
+                        write_mem)
 from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError  # noqa: E402
 
 CONSOLE = os.environ.get("KVMDBG_ARM64_CONSOLE", "")
+CONSOLE_LOG = os.environ.get("KVMDBG_ARM64_CONSOLE_LOG") or None
 PORT = int(os.environ.get("KVMDBG_ARM64_PORT", "0"))
 GUESTS = os.environ.get("KVMDBG_GUESTS", "")
 
@@ -46,6 +48,10 @@ LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on tcp:0\.0\.0\.0:%d$" % GD
 RAM_BASE = 0x40000000
 DEFAULT_RAM = 64 << 20
 
+class TestSkip(Exception):
+    pass
+
+
 _console = []   # the Channel, opened on first use
 _live = []      # what the current test started, torn down after it
 _runs = [0]     # numbers each kvmdbg's scratch directory inside
@@ -54,7 +60,7 @@ _runs = [0]     # numbers each kvmdbg's scratch directory inside
 def console():
     if not _console:
         try:
-            _console.append(Channel(CONSOLE, timeout=RUN_TIMEOUT))
+            _console.append(Channel(CONSOLE, CONSOLE_LOG, RUN_TIMEOUT))
         except OSError as e:
             raise TestFailure("cannot reach the nested machine's console %r: %s" % (CONSOLE, e))
     return _console[0]

@@ -113,12 +113,19 @@ def nested_files(build):
     return files
 
 
+def keep_logs(vm, logdir):
+    for log in (vm.console_log, vm.qemu_log):
+        if os.path.exists(log):
+            shutil.copy(log, os.path.join(logdir, os.path.basename(log)))
+
+
 def run_file(path, vm, build, logdir, deadline):
     """Runs one test file under gdb-multiarch; reports its results."""
     name = suite_name(path)
     log = os.path.join(logdir, os.path.basename(path)[:-3] + ".log")
     env = dict(os.environ,
                KVMDBG_ARM64_CONSOLE=vm.serial_path,
+               KVMDBG_ARM64_CONSOLE_LOG=vm.console_log,
                KVMDBG_ARM64_PORT=str(vm.port),
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH="arm64")
@@ -221,8 +228,7 @@ def main():
     except (RuntimeError, ChannelError, OSError, subprocess.TimeoutExpired) as e:
         fail_all(files, "setup: %s" % " ".join(str(e).split()))
         if vm is not None:
-            shutil.copy(vm.console_log, os.path.join(logdir, "console.log"))
-            shutil.copy(vm.qemu_log, os.path.join(logdir, "qemu.log"))
+            keep_logs(vm, logdir)
             note("nested machine logs in %s" % logdir)
         return 0
 
@@ -234,9 +240,7 @@ def main():
             run_file(path, vm, build, logdir, deadline)
     finally:
         vm.close()
-        for log in (vm.console_log, vm.qemu_log):
-            if os.path.exists(log):
-                shutil.copy(log, os.path.join(logdir, os.path.basename(log)))
+        keep_logs(vm, logdir)
     return 0
 
 

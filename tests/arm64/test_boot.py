@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: MIT
+"""Booting each arm64 guest without a debugger, and kvmdbg probe."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm64_e2e import (check, check_eq, exit_status, kvmdbg, main, rows, run,  # noqa: E402
+                       slots, test)
+
+DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
+               "demo: words 0xcafef00d 0x12345678\n"
+               "demo: counter 3 result 0x0000000000000057\n")
+
+
+def check_run(vm, code, serial):
+    check_eq((vm.status, vm.serial()), (exit_status(code), serial),
+             "exit status and serial output (stderr %r)" % vm.stderr())
+
+
+@test
+def test_demo_runs():
+    check_run(run("demo.elf"), 0x21, DEMO_SERIAL)
+
+
+@test
+def test_brkcount_runs():
+    check_run(run("brkcount.elf"), 5, "brkcount: start\nbrk count: 5\n")
+
+
+@test
+def test_watch_runs():
+    check_run(run("watch.elf"), 0x3a, "watch: start\nwatch: sink 0x000000000000aaaa\n")
+
+
+@test
+def test_smp_runs():
+    check_run(run("smp.elf", ["-smp", "2"]), 2, "smp: start\nsmp: counts 50 50\n")
+
+
+@test
+def test_smp_without_second_vcpu():
+    # CPU_ON of a vCPU that does not exist is PSCI's INVALID_PARAMETERS (-2).
+    check_run(run("smp.elf"), 0x7e, "smp: start\nsmp: CPU_ON failed 0xfffffffffffffffe\n")
+
+
+@test
+def test_mem_option():
+    check_run(run("demo.elf", ["--mem", "16M"]), 0x21, DEMO_SERIAL)
+
+
+@test
+def test_probe():
+    vm = kvmdbg("probe")
+    check_eq(vm.wait(), 0, "exit status (stderr %r)" % vm.stderr())
+    table = rows(vm.serial())
+    for key in ("sw-breakpoints", "hw-breakpoints", "watchpoints", "single-step"):
+        check(table.get(key), "no %s row in %r" % (key, vm.serial()))
+    check_eq(table.get("arch"), "arm64", "arch row")
+    check_eq(slots(table["hw-breakpoints"]), 6, "hw-breakpoints slots (%r)"
+             % table["hw-breakpoints"])
+    check_eq(slots(table["watchpoints"]), 4, "watchpoint slots (%r)" % table["watchpoints"])
+
+
+main()
