@@ -10,9 +10,11 @@ struct x86_regs {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;	/* x87 and SSE, whichever ioctl filled it */
-	struct kvm_xsave xsave;	/* the same state as the vCPU's XSAVE image */
 	bool have_xsave;
 	unsigned dirty;		/* X86_DIRTY_* parts to write back */
+	/* The same state as the vCPU's XSAVE image; last, as the kernel
+	 * header ends it with a flexible array. */
+	struct kvm_xsave xsave;
 };
 
 #define X86_DIRTY_REGS	1u
