@@ -61,7 +61,7 @@ static int insert_sw(struct kvmdbg_stub *s, uint64_t addr, const char **why)
 	int err;
 
 	if (!caps->guest_debug || caps->swbp == KVMDBG_MECH_NONE) {
-		*why = "software breakpoints are unavailable: this host's KVM does not report them";
+		*why = "software breakpoints are unavailable on this host (see monitor caps)";
 		return -ENOTSUP;
 	}
 	if (kd_bptable_find(s->bps, addr))

@@ -359,8 +359,24 @@ static void monitor(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	stub_monitor(s, line);
 }
 
+static bool asks_step(const struct rsp_cmd *c)
+{
+	if (c->kind == RSP_CMD_STEP)
+		return true;
+	for (size_t i = 0; c->kind == RSP_CMD_VCONT && i < c->n_actions; i++)
+		if (strchr("sSr", c->actions[i].action))
+			return true;
+	return false;
+}
+
 static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
+	/* Running free instead of one instruction would be a lie. */
+	if (asks_step(c) && s->cfg.caps->step == KVMDBG_MECH_NONE) {
+		fprintf(stderr, "kvmdbg: single-step refused: the host cannot single-step (see monitor caps)\n");
+		reply(s, "E5f");
+		return;
+	}
 	if (stub_resume(s, c) < 0)
 		reply(s, E_IO);
 }

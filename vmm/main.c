@@ -37,6 +37,8 @@ static const char usage[] =
 	"  --load-addr ADDR      load GUEST as a raw binary at ADDR (with --entry)\n"
 	"  --entry ADDR          entry point of a raw binary\n"
 	"  --kvm PATH            KVM device (default /dev/kvm)\n"
+	"  --no-guest-debug      run as on a host without KVM guest debugging:\n"
+	"                        breakpoints and steps are refused\n"
 	"  -h, --help            this text\n"
 	"  --version             version\n";
 
@@ -45,6 +47,7 @@ struct options {
 	uint64_t smp;
 	const char *gdb;
 	bool wait;
+	bool no_guest_debug;
 	bool have_load_addr, have_entry;
 	uint64_t load_addr, entry;
 	const char *kvm;
@@ -142,6 +145,8 @@ static void parse_run(int argc, char **argv, struct options *o)
 			o->gdb = "tcp:127.0.0.1:1234";
 		} else if (!strcmp(a, "-S") || !strcmp(a, "--wait")) {
 			o->wait = true;
+		} else if (!strcmp(a, "--no-guest-debug")) {
+			o->no_guest_debug = true;
 		} else if (!strcmp(a, "--load-addr")) {
 			if (!parse_u64(need_arg(argc, argv, &i), &o->load_addr))
 				die("bad --load-addr '%s': expected an address", argv[i]);
@@ -321,6 +326,12 @@ static int run(int argc, char **argv)
 	if (arch_load(&vm, &img, err, sizeof(err)) < 0)
 		die("%s", err);
 	arch->probe(vm.kvm_fd, &caps);
+	if (o.no_guest_debug) {
+		/* Page-protection watchpoints need no guest debugging. */
+		caps = (struct kvmdbg_caps){ .readonly_mem = caps.readonly_mem };
+		snprintf(caps.note, sizeof(caps.note),
+			 "guest debugging turned off with --no-guest-debug");
+	}
 	install_kick_handler();
 	vm.stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
 		.arch = arch, .caps = &caps,
