@@ -62,7 +62,7 @@ int kd_watchset_add(struct kd_watchset *ws, enum kd_hw_type type, uint64_t addr,
 	if (!nfrags || type == KD_HW_EXEC)
 		return -EINVAL;
 	for (size_t i = 0; i < nfrags; i++)
-		if (!frags[i].len || frags[i].gpa + frags[i].len < frags[i].gpa)
+		if (!frags[i].len || frags[i].len - 1 > UINT64_MAX - frags[i].gpa)
 			return -EINVAL;
 	if (find(ws, type, addr, len))
 		return -EEXIST;
@@ -102,20 +102,26 @@ size_t kd_watchset_count(const struct kd_watchset *ws)
 	return ws->n;
 }
 
-static bool touches(const struct kd_watch_frag *f, uint64_t lo, uint64_t hi)
+/*
+ * Compares last bytes, not ends: the top page of the address space ends at
+ * 2^64, and an access running past it stops there.
+ */
+static bool touches(const struct kd_watch_frag *f, uint64_t lo, uint64_t len)
 {
-	return f->gpa < hi && f->gpa + f->len > lo;
+	uint64_t last = len - 1 > UINT64_MAX - lo ? UINT64_MAX : lo + len - 1;
+
+	return len && f->gpa <= last && f->gpa + (f->len - 1) >= lo;
 }
 
 enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 					 uint64_t page_gpa)
 {
 	enum kd_page_prot prot = KD_PAGE_RW;
-	uint64_t end = page_gpa + (1ull << PAGE_SHIFT);
 
 	for (size_t i = 0; i < ws->n; i++) {
 		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
-			if (!touches(&ws->w[i].frags[j], page_gpa, end))
+			if (!touches(&ws->w[i].frags[j], page_gpa,
+				     1ull << PAGE_SHIFT))
 				continue;
 			if (ws->w[i].type != KD_HW_WRITE)
 				return KD_PAGE_NONE;
@@ -174,17 +180,29 @@ bool kd_watchset_match(const struct kd_watchset *ws, uint64_t gpa, uint64_t len,
 {
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct watch *w = &ws->w[i];
+		bool hit = false;
+		uint64_t best = 0;
 
 		if (w->type == (write ? KD_HW_READ : KD_HW_WRITE))
 			continue;
+		/*
+		 * Fragments follow the virtual order, not the physical one: the
+		 * access may meet a later fragment at a lower address.
+		 */
 		for (size_t j = 0; j < w->nfrags; j++) {
 			const struct kd_watch_frag *f = &w->frags[j];
 			uint64_t first;
 
-			if (!touches(f, gpa, gpa + len))
+			if (!touches(f, gpa, len))
 				continue;
 			first = gpa > f->gpa ? gpa : f->gpa;
+			if (hit && first >= best)
+				continue;
+			hit = true;
+			best = first;
 			*vaddr = f->vaddr + (first - f->gpa);
+		}
+		if (hit) {
 			*kind = w->type == KD_HW_WRITE ? KD_STOP_WATCH :
 				w->type == KD_HW_READ ? KD_STOP_RWATCH : KD_STOP_AWATCH;
 			return true;
