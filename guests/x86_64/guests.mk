@@ -66,3 +66,6 @@ $(GUEST_O)/raw64.bin: $(GUEST_O)/raw64.elf
 	$(GUEST_OBJCOPY) -O binary $< $@
 
 -include $(wildcard $(GUEST_OBJ)/*.d)
+
+# Guests added for later features keep their rules in mk/, one file each.
+include $(sort $(wildcard $(GUEST_SRC)/mk/*.mk))
