@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "a64.h"
 
@@ -26,13 +24,6 @@
 #define BRK0		0xd4200000u
 #define STR_X0_X1	0xf9000020u
 #define STR_X0_X2	0xf9000040u
-
-struct scratch {
-	int vm, vcpu;
-	uint8_t *ram;
-	struct kvm_run *run;
-	size_t run_size;
-};
 
 static void put_code(uint8_t *ram, uint64_t at, const uint32_t *insns, size_t n)
 {
@@ -53,69 +44,32 @@ static int set_reg(int fd, uint64_t id, uint64_t val)
 #define CORE64(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 		       KVM_REG_ARM_CORE_REG(field))
 
-static int scratch_open(int kvm_fd, struct scratch *s, char *note, size_t len)
+static int scratch_open(int kvm_fd, struct kvmdbg_scratch *s, char *note, size_t len)
 {
-	struct kvm_userspace_memory_region region = { 0 };
 	struct kvm_vcpu_init init;
-	int sz;
 	static const uint32_t step[] = { NOP, NOP, STR_X0_X2 };
 	static const uint32_t brk[] = { BRK0, STR_X0_X2 };
 	static const uint32_t hwbp[] = { NOP, NOP, STR_X0_X2 };
 	static const uint32_t watch[] = { STR_X0_X1, STR_X0_X2 };
+	int err = kvmdbg_scratch_open(kvm_fd, PROBE_RAM, s);
 
-	memset(s, 0, sizeof(*s));
-	s->vm = s->vcpu = -1;
-	s->vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
-	if (s->vm < 0)
-		goto fail;
-	s->ram = mmap(NULL, PROBE_RAM, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->ram == MAP_FAILED) {
-		s->ram = NULL;
-		goto fail;
-	}
-	region.memory_size = PROBE_RAM;
-	region.userspace_addr = (uintptr_t)s->ram;
-	if (ioctl(s->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		goto fail;
-	s->vcpu = ioctl(s->vm, KVM_CREATE_VCPU, 0);
-	if (s->vcpu < 0 || ioctl(s->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0 ||
-	    ioctl(s->vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
-		goto fail;
-	sz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (sz < 0)
-		goto fail;
-	s->run_size = sz;
-	s->run = mmap(NULL, s->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->vcpu, 0);
-	if (s->run == MAP_FAILED) {
-		s->run = NULL;
-		goto fail;
+	if (!err && (ioctl(s->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0 ||
+		     ioctl(s->vcpu, KVM_ARM_VCPU_INIT, &init) < 0))
+		err = -errno;
+	if (err) {
+		snprintf(note, len, "probe VM could not be set up: %s", strerror(-err));
+		return -1;
 	}
 	put_code(s->ram, STEP_CODE, step, 3);
 	put_code(s->ram, BRK_CODE, brk, 2);
 	put_code(s->ram, HWBP_CODE, hwbp, 3);
 	put_code(s->ram, WATCH_CODE, watch, 2);
 	return 0;
-fail:
-	snprintf(note, len, "probe VM could not be set up: %s", strerror(errno));
-	return -1;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	if (s->run)
-		munmap(s->run, s->run_size);
-	if (s->vcpu >= 0)
-		close(s->vcpu);
-	if (s->vm >= 0)
-		close(s->vm);
-	if (s->ram)
-		munmap(s->ram, PROBE_RAM);
 }
 
 /* Runs from pc until the first exit; the exception class of a debug
  * exit, or -1 for anything else. */
-static int scratch_run(struct scratch *s, uint64_t pc, const struct kvm_guest_debug *dbg,
+static int scratch_run(struct kvmdbg_scratch *s, uint64_t pc, const struct kvm_guest_debug *dbg,
 		       uint64_t *exit_pc)
 {
 	struct kvm_one_reg reg = { .id = CORE64(regs.pc), .addr = (uintptr_t)exit_pc };
@@ -141,7 +95,7 @@ static enum kvmdbg_mechanism expect(int ec, int want, uint64_t pc, uint64_t want
 void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 {
 	struct kvm_guest_debug dbg;
-	struct scratch s;
+	struct kvmdbg_scratch s;
 	uint64_t pc = 0;
 	int ec, n;
 
@@ -167,7 +121,7 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		return;
 	}
 	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
-		scratch_close(&s);
+		kvmdbg_scratch_close(&s);
 		return;
 	}
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
@@ -198,5 +152,5 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_bps = 0;
 	if (!caps->watch)
 		caps->hw_wps = 0;
-	scratch_close(&s);
+	kvmdbg_scratch_close(&s);
 }

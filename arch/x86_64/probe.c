@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "x86.h"
 
@@ -22,13 +20,6 @@
 #define HWBP_CODE	0x1200
 #define WATCH_CODE	0x1300
 #define WATCH_DATA	0x2000
-
-struct scratch {
-	int vm, vcpu;
-	uint8_t *ram;
-	struct kvm_run *run;
-	size_t run_size;
-};
 
 static const uint8_t step_code[] = { 0x90, 0x90, 0xf4 };	/* nop nop hlt */
 static const uint8_t swbp_code[] = { 0xcc, 0xf4 };		/* int3 hlt */
@@ -64,75 +55,36 @@ static int set_cpuid(int kvm_fd, int vcpu)
 	return ret;
 }
 
-static int scratch_open(int kvm_fd, struct scratch *s, char *note, size_t len)
+static int scratch_open(int kvm_fd, struct kvmdbg_scratch *s, char *note, size_t len)
 {
-	struct kvm_userspace_memory_region region = { 0 };
 	struct kvm_sregs sregs;
-	int sz;
+	int err = kvmdbg_scratch_open(kvm_fd, PROBE_RAM, s);
 
-	memset(s, 0, sizeof(*s));
-	s->vm = s->vcpu = -1;
-	s->vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
-	if (s->vm < 0)
-		goto fail;
-	s->ram = mmap(NULL, PROBE_RAM, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (s->ram == MAP_FAILED) {
-		s->ram = NULL;
-		goto fail;
+	if (!err)
+		err = set_cpuid(kvm_fd, s->vcpu);
+	if (!err && ioctl(s->vcpu, KVM_GET_SREGS, &sregs) < 0)
+		err = -errno;
+	if (!err) {
+		flat_segment(&sregs.cs, 8, 0xb);
+		flat_segment(&sregs.ds, 0x10, 3);
+		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+		sregs.cr0 = X86_CR0_PE | 0x10;
+		if (ioctl(s->vcpu, KVM_SET_SREGS, &sregs) < 0)
+			err = -errno;
 	}
-	region.memory_size = PROBE_RAM;
-	region.userspace_addr = (uintptr_t)s->ram;
-	if (ioctl(s->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		goto fail;
-	s->vcpu = ioctl(s->vm, KVM_CREATE_VCPU, 0);
-	if (s->vcpu < 0)
-		goto fail;
-	sz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (sz < 0)
-		goto fail;
-	s->run_size = sz;
-	s->run = mmap(NULL, s->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      s->vcpu, 0);
-	if (s->run == MAP_FAILED) {
-		s->run = NULL;
-		goto fail;
+	if (err) {
+		snprintf(note, len, "probe VM could not be set up: %s", strerror(-err));
+		return -1;
 	}
-	errno = -set_cpuid(kvm_fd, s->vcpu);
-	if (errno)
-		goto fail;
-	if (ioctl(s->vcpu, KVM_GET_SREGS, &sregs) < 0)
-		goto fail;
-	flat_segment(&sregs.cs, 8, 0xb);
-	flat_segment(&sregs.ds, 0x10, 3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 = X86_CR0_PE | 0x10;
-	if (ioctl(s->vcpu, KVM_SET_SREGS, &sregs) < 0)
-		goto fail;
 	memcpy(s->ram + STEP_CODE, step_code, sizeof(step_code));
 	memcpy(s->ram + SWBP_CODE, swbp_code, sizeof(swbp_code));
 	memcpy(s->ram + HWBP_CODE, hwbp_code, sizeof(hwbp_code));
 	memcpy(s->ram + WATCH_CODE, watch_code, sizeof(watch_code));
 	return 0;
-fail:
-	snprintf(note, len, "probe VM could not be set up: %s", strerror(errno));
-	return -1;
-}
-
-static void scratch_close(struct scratch *s)
-{
-	if (s->run)
-		munmap(s->run, s->run_size);
-	if (s->vcpu >= 0)
-		close(s->vcpu);
-	if (s->vm >= 0)
-		close(s->vm);
-	if (s->ram)
-		munmap(s->ram, PROBE_RAM);
 }
 
 /* Runs from rip until the first exit; false when an ioctl failed. */
-static bool scratch_run(struct scratch *s, uint64_t rip,
+static bool scratch_run(struct kvmdbg_scratch *s, uint64_t rip,
 			const struct kvm_guest_debug *dbg)
 {
 	struct kvm_regs regs = { .rip = rip, .rflags = 2, .rsp = 0x8000 };
@@ -143,7 +95,7 @@ static bool scratch_run(struct scratch *s, uint64_t rip,
 	return ioctl(s->vcpu, KVM_RUN, 0) == 0;
 }
 
-static bool debug_exit_at(const struct scratch *s, uint32_t exception,
+static bool debug_exit_at(const struct kvmdbg_scratch *s, uint32_t exception,
 			  uint64_t dr6_bits, uint64_t pc)
 {
 	const struct kvm_debug_exit_arch *d = &s->run->debug.arch;
@@ -155,7 +107,7 @@ static bool debug_exit_at(const struct scratch *s, uint32_t exception,
 	return pc == UINT64_MAX || d->pc == pc;
 }
 
-static enum kvmdbg_mechanism probe_swbp(struct scratch *s)
+static enum kvmdbg_mechanism probe_swbp(struct kvmdbg_scratch *s)
 {
 	struct kvm_guest_debug dbg = {
 		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
@@ -173,7 +125,7 @@ static enum kvmdbg_mechanism probe_swbp(struct scratch *s)
 	return KVMDBG_MECH_NONE;
 }
 
-static enum kvmdbg_mechanism probe_dr(struct scratch *s, uint64_t rip,
+static enum kvmdbg_mechanism probe_dr(struct kvmdbg_scratch *s, uint64_t rip,
 				      uint64_t addr, uint64_t dr7,
 				      uint64_t expect_pc)
 {
@@ -189,7 +141,7 @@ static enum kvmdbg_mechanism probe_dr(struct scratch *s, uint64_t rip,
 						  : KVMDBG_MECH_NONE;
 }
 
-static enum kvmdbg_mechanism probe_step(struct scratch *s)
+static enum kvmdbg_mechanism probe_step(struct kvmdbg_scratch *s)
 {
 	struct kvm_guest_debug dbg = {
 		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
@@ -203,7 +155,7 @@ static enum kvmdbg_mechanism probe_step(struct scratch *s)
 
 void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 {
-	struct scratch s;
+	struct kvmdbg_scratch s;
 	int flags;
 
 	memset(caps, 0, sizeof(*caps));
@@ -223,7 +175,7 @@ void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		return;
 	}
 	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
-		scratch_close(&s);
+		kvmdbg_scratch_close(&s);
 		return;
 	}
 	caps->step = probe_step(&s);
@@ -239,5 +191,5 @@ void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_bps = 0;
 	if (!caps->watch)
 		caps->hw_wps = 0;
-	scratch_close(&s);
+	kvmdbg_scratch_close(&s);
 }

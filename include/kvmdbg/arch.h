@@ -112,6 +112,19 @@ struct kvmdbg_arch_ops {
 	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);
 };
 
+/* A throw-away VM for probes: RAM at guest-physical 0, one vCPU. */
+struct kvmdbg_scratch {
+	int vm, vcpu;
+	uint8_t *ram;
+	size_t ram_size;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+/* 0 or -errno; kvmdbg_scratch_close() is right either way. */
+int kvmdbg_scratch_open(int kvm_fd, size_t ram_size, struct kvmdbg_scratch *s);
+void kvmdbg_scratch_close(struct kvmdbg_scratch *s);
+
 /* The backend this library was built for. */
 const struct kvmdbg_arch_ops *kvmdbg_arch(void);
 
