@@ -74,6 +74,10 @@ check:
 	@$(MAKE) --no-print-directory all unit
 	@python3 tests/run.py --build $(O) --arch $(ARCH)
 
+bench:
+	@$(MAKE) --no-print-directory all
+	@python3 bench/run.py --build $(O) --arch $(ARCH)
+
 demo:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory all
@@ -82,6 +86,6 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all unit guests check demo clean
+.PHONY: all unit guests check bench demo clean
 
 -include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d)
