@@ -32,6 +32,15 @@ struct stub_vcpu {
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
+	uint64_t read_addr;	/* the last MMIO read from watched RAM ... */
+	uint32_t read_len;
+	uint64_t read_pc;	/* ... and its pc, once it came twice */
+	unsigned read_repeats;	/* times it came in a row */
+	unsigned long exits;	/* KVM_RUN returns, for the watchdog */
+	unsigned long exits_checked;
+	bool check_stuck;	/* kicked by the watchdog */
+	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
+	uint64_t stuck_pc;
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
 };
@@ -56,7 +65,8 @@ struct kvmdbg_stub {
 	uint32_t spare_slot;
 	unsigned nspare;
 	bool layout_dirty;	/* memory slots lag behind watches */
-	uint64_t unhidden_page;	/* mapped back for one instruction fetch */
+	uint64_t unhidden_page;	/* mapped back for one instruction ... */
+	enum kd_page_prot unhidden_prot; /* ... this far */
 	unsigned exclusive;	/* vCPU index + 1 that alone may run, or 0 */
 	uint32_t *slots_used;	/* memory slot ids currently set */
 	unsigned nslots_used;
@@ -129,6 +139,9 @@ int stub_memslots_apply(struct kvmdbg_stub *s);
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_watchdog_hidden(struct kvmdbg_stub *s);
+void stub_watchdog_kick(struct kvmdbg_stub *s);
+void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);
 
 /* session.c */
 void *stub_thread_main(void *arg);

@@ -256,14 +256,23 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	unsigned pool;
 	int lerr;
 
+	v->exits++;
 	if (err == EINTR) {
 		v->io_pending = false;
+		if (v->check_stuck) {
+			pthread_mutex_lock(&s->lock);
+			stub_watchdog_check(s, v);
+			pthread_mutex_unlock(&s->lock);
+		}
 		return true;
 	}
+	v->stuck_seen = false;
 	if (err)
 		return false;
 	v->io_pending = run->exit_reason == KVM_EXIT_IO ||
 			run->exit_reason == KVM_EXIT_MMIO;
+	if (run->exit_reason != KVM_EXIT_MMIO)
+		v->read_repeats = 0;
 	if (run->exit_reason == KVM_EXIT_MMIO) {
 		bool mine;
 

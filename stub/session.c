@@ -17,6 +17,9 @@
 #include "internal.h"
 
 #define SIGINT_NR 2
+/* How long a vCPU may stay in KVM_RUN with watched pages unmapped before
+ * the stub looks whether it is stuck on one. */
+#define WATCHDOG_MS 100
 
 void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 {
@@ -198,11 +201,24 @@ void *stub_thread_main(void *arg)
 			  .events = POLLIN },
 		};
 
-		if (poll(p, 2, -1) < 0) {
+		bool watchdog;
+		int n;
+
+		pthread_mutex_lock(&s->lock);
+		watchdog = s->running && stub_watchdog_hidden(s);
+		pthread_mutex_unlock(&s->lock);
+		n = poll(p, 2, watchdog ? WATCHDOG_MS : -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "kvmdbg: gdb stub poll failed: %s\n", strerror(errno));
 			return NULL;
+		}
+		if (!n) {
+			pthread_mutex_lock(&s->lock);
+			stub_watchdog_kick(s);
+			pthread_mutex_unlock(&s->lock);
+			continue;
 		}
 		if ((p[0].revents & POLLIN) && !handle_wake(s))
 			return NULL;
@@ -220,14 +236,14 @@ void *stub_thread_main(void *arg)
 			on_connect(s, fd);
 			continue;
 		}
-		ssize_t n = recv(s->conn_fd, rx, sizeof(rx), 0);
+		ssize_t got = recv(s->conn_fd, rx, sizeof(rx), 0);
 
-		if (n < 0 && errno == EINTR)
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
+		if (got <= 0) {
 			stub_disconnect(s);
 			continue;
 		}
-		handle_input(s, rx, n);
+		handle_input(s, rx, got);
 	}
 }

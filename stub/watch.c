@@ -17,6 +17,7 @@
 
 #define PAGE_SIZE	0x1000ull
 #define NO_PAGE		UINT64_MAX
+#define ALL_PAGES	(UINT64_MAX - 1)	/* every unmapped page at once */
 
 bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type)
 {
@@ -80,8 +81,19 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 
 	if (n < 0) {
 		*why = n == -EFAULT ? "the watched range is not all mapped to guest RAM"
-				    : "cannot record the watchpoint";
+		       : n == -EINVAL ? "an empty range cannot be watched"
+				      : "out of memory for the watchpoint";
 		return (int)n;
+	}
+	for (long i = 0; type != KD_HW_WRITE && s->arch->cpu_reads_page && i < n; i++) {
+		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p < f[i].gpa + f[i].len;
+		     p += PAGE_SIZE) {
+			if (s->arch->cpu_reads_page(stub_regs(s, s->cur_g), &s->cfg.mem, p)) {
+				free(f);
+				*why = "the page holds the guest's descriptor or page tables, which the processor reads behind any read watch; use a write watch there";
+				return -EINVAL;
+			}
+		}
 	}
 	err = kd_watchset_add(s->watches, type, addr, len, f, (size_t)n);
 	free(f);
@@ -127,9 +139,10 @@ static enum kd_page_prot prot_of(struct kvmdbg_stub *s, uint64_t page)
 {
 	enum kd_page_prot p = kd_watchset_page_prot(s->watches, page);
 
-	/* The page an instruction is being fetched from, for one step. */
-	if (page == s->unhidden_page && p == KD_PAGE_NONE)
-		return KD_PAGE_RO;
+	/* Mapped back for one step of one instruction. */
+	if ((page == s->unhidden_page || s->unhidden_page == ALL_PAGES) &&
+	    p > s->unhidden_prot)
+		return s->unhidden_prot;
 	return p;
 }
 
@@ -205,11 +218,64 @@ int stub_memslots_apply(struct kvmdbg_stub *s)
 	return err;
 }
 
+/* Runs v alone for one step with page mapped as prot allows. */
+static void unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t page,
+				enum kd_page_prot prot)
+{
+	/* Nobody else may touch the page unwatched meanwhile. */
+	s->exclusive = v->idx + 1;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		if (i != v->idx && !s->vcpus[i].parked)
+			stub_kick(s, &s->vcpus[i]);
+	while (s->nparked + 1 < s->nvcpus && !s->exited)
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->unhidden_page = page;
+	s->unhidden_prot = prot;
+	v->unhide_step = true;
+	v->read_repeats = 0;
+	if (stub_memslots_apply(s) < 0)
+		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back for one instruction\n",
+			(unsigned long long)page);
+}
+
+/*
+ * Some reads cannot be served as MMIO at all (descriptor-table loads,
+ * interrupt delivery): KVM restarts the instruction and asks again.  The
+ * same read from the same pc three times in a row is taken as that, and
+ * the instruction gets one step with the page mapped.  A loop polling an
+ * unwatched neighbour looks alike; for it the step is merely slower.
+ * The page is writable for that step: loading a descriptor also sets its
+ * accessed bit.
+ */
+static bool read_restarted(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			   uint64_t addr, uint32_t len)
+{
+	uint64_t pc;
+
+	if (addr != v->read_addr || len != v->read_len) {
+		v->read_addr = addr;
+		v->read_len = len;
+		v->read_repeats = 1;
+		return false;
+	}
+	if (++v->read_repeats < 2 || s->arch->regs_load(v->fd, v->regs) < 0)
+		return false;
+	v->regs_valid = true;
+	pc = s->arch->pc(v->regs);
+	if (v->read_repeats == 2 || pc != v->read_pc) {
+		v->read_pc = pc;
+		v->read_repeats = 2;
+		return false;
+	}
+	return true;
+}
+
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
-	uint8_t *hva = len ? stub_hva(s, run->mmio.phys_addr, len) : NULL;
+	uint64_t addr = run->mmio.phys_addr;
+	uint8_t *hva = len ? stub_hva(s, addr, len) : NULL;
 	enum kd_stop_kind kind;
 	uint64_t vaddr;
 
@@ -219,9 +285,14 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		memcpy(hva, run->mmio.data, len);
 	else
 		memcpy(run->mmio.data, hva, len);
-	if (kd_watchset_match(s->watches, run->mmio.phys_addr, len, run->mmio.is_write,
-			      &kind, &vaddr))
-		stub_push_stop(s, v, kind, vaddr);
+	if (kd_watchset_match(s->watches, addr, len, run->mmio.is_write, &kind, &vaddr)) {
+		v->read_repeats = 0;
+		/* An access split in two exits is still one stop. */
+		if (!kd_stopq_pending(s->stopq, v->idx))
+			stub_push_stop(s, v, kind, vaddr);
+	} else if (!run->mmio.is_write && read_restarted(s, v, addr, len)) {
+		unhide_for_one_step(s, v, addr & ~(PAGE_SIZE - 1), KD_PAGE_RW);
+	}
 	return true;
 }
 
@@ -234,19 +305,55 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 	page = gpa & ~(PAGE_SIZE - 1);
 	if (kd_watchset_page_prot(s->watches, page) != KD_PAGE_NONE)
 		return false;
-	/* Nobody else may touch the page unwatched meanwhile. */
-	s->exclusive = v->idx + 1;
-	for (unsigned i = 0; i < s->nvcpus; i++)
-		if (i != v->idx && !s->vcpus[i].parked)
-			stub_kick(s, &s->vcpus[i]);
-	while (s->nparked + 1 < s->nvcpus && !s->exited)
-		pthread_cond_wait(&s->cond, &s->lock);
-	s->unhidden_page = page;
-	v->unhide_step = true;
-	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back to run code from it\n",
-			(unsigned long long)page);
+	/* Read-only: the instruction's own writes are still watched. */
+	unhide_for_one_step(s, v, page, KD_PAGE_RO);
 	return true;
+}
+
+/*
+ * Some reads KVM makes for an instruction (a far jump's descriptor, an
+ * interrupt's gate) fail in the kernel when the page has no slot, and
+ * the vCPU retries forever without exiting (so do writes of a descriptor's
+ * accessed bit to a read-only page).  The stub thread kicks a vCPU
+ * that has not exited for a while; one found twice at the same pc with
+ * nothing in between runs one step with every watched page mapped.
+ */
+void stub_watchdog_kick(struct kvmdbg_stub *s)
+{
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		struct stub_vcpu *v = &s->vcpus[i];
+
+		if (v->parked || v->exits != v->exits_checked) {
+			v->exits_checked = v->exits;
+			continue;
+		}
+		v->check_stuck = true;
+		stub_kick(s, v);
+	}
+}
+
+bool stub_watchdog_hidden(struct kvmdbg_stub *s)
+{
+	return s->vm_fd >= 0 && s->unhidden_page == NO_PAGE &&
+	       kd_watchset_count(s->watches) && !s->exclusive;
+}
+
+void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	uint64_t pc;
+
+	v->check_stuck = false;
+	if (s->arch->regs_load(v->fd, v->regs) < 0)
+		return;
+	v->regs_valid = true;
+	pc = s->arch->pc(v->regs);
+	if (v->stuck_seen && pc == v->stuck_pc) {
+		v->stuck_seen = false;
+		unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
+		return;
+	}
+	v->stuck_seen = true;
+	v->stuck_pc = pc;
 }
 
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v)

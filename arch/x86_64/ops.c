@@ -25,6 +25,7 @@ static const struct kvmdbg_arch_ops x86_ops = {
 	.set_pc = x86_set_pc,
 	.paging = x86_paging,
 	.translate = x86_translate,
+	.cpu_reads_page = x86_cpu_reads_page,
 	.hw_check = x86_hw_check,
 	.hw_pool = x86_hw_pool,
 	.encode_debug = x86_encode_debug,

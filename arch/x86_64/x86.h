@@ -60,6 +60,7 @@ bool x86_paging(const void *regs);
 int x86_translate(const void *regs, const struct kvmdbg_mem *mem,
 		  uint64_t gva, uint64_t *gpa, uint64_t *page_left);
 
+bool x86_cpu_reads_page(const void *regs, const struct kvmdbg_mem *mem, uint64_t gpa);
 int x86_hw_check(enum kd_hw_type type, uint64_t addr, uint64_t len);
 unsigned x86_hw_pool(enum kd_hw_type type);
 void x86_encode_debug(struct kvm_guest_debug *dbg,

@@ -84,6 +84,12 @@ struct kvmdbg_arch_ops {
 	int (*translate)(const void *regs, const struct kvmdbg_mem *mem,
 			 uint64_t gva, uint64_t *gpa, uint64_t *page_left);
 
+	/* Whether the processor itself reads the physical page at gpa
+	 * (descriptor tables, page tables): such pages cannot be unmapped to
+	 * watch reads.  NULL where pages are never unmapped. */
+	bool (*cpu_reads_page)(const void *regs, const struct kvmdbg_mem *mem,
+			       uint64_t gpa);
+
 	/* -EINVAL when the hardware cannot express this breakpoint. */
 	int (*hw_check)(enum kd_hw_type type, uint64_t addr, uint64_t len);
 	/* Which pool a slot type draws from: 0 breakpoints, 1 watchpoints. */

@@ -203,6 +203,7 @@ struct kd_watch_frag {
 	uint64_t vaddr;		/* the address the debugger knows it by */
 };
 
+/* Ordered from the least to the most restrictive. */
 enum kd_page_prot {
 	KD_PAGE_RW,		/* untouched */
 	KD_PAGE_RO,		/* writes must trap */
