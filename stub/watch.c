@@ -90,7 +90,7 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 		     p += PAGE_SIZE) {
 			if (s->arch->cpu_reads_page(stub_regs(s, s->cur_g), &s->cfg.mem, p)) {
 				free(f);
-				*why = "the page holds the guest's descriptor or page tables, which the processor reads behind any read watch; use a write watch there";
+				*why = "the page holds the guest's page tables, which the processor walks behind any read watch; use a write watch there";
 				return -EINVAL;
 			}
 		}

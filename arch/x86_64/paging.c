@@ -135,29 +135,12 @@ static bool tables_include(struct table_search *t, uint64_t table, unsigned leve
 	return false;
 }
 
-static bool range_on_page(const void *regs, const struct kvmdbg_mem *mem,
-			  uint64_t base, uint64_t limit, uint64_t page)
-{
-	for (uint64_t a = base & ~0xfffull; a <= base + limit; a += 0x1000) {
-		uint64_t gpa, left;
-
-		if (x86_translate(regs, mem, a, &gpa, &left) == 0 &&
-		    (gpa & ~0xfffull) == page)
-			return true;
-	}
-	return false;
-}
-
 bool x86_cpu_reads_page(const void *regs, const struct kvmdbg_mem *mem, uint64_t gpa)
 {
 	const struct x86_regs *r = regs;
 	const struct kvm_sregs *s = &r->sregs;
 	struct table_search t = { .mem = mem, .page = gpa & ~0xfffull };
 
-	if (range_on_page(regs, mem, s->gdt.base, s->gdt.limit, t.page) ||
-	    range_on_page(regs, mem, s->idt.base, s->idt.limit, t.page) ||
-	    range_on_page(regs, mem, s->tr.base, s->tr.limit, t.page))
-		return true;
 	if (!(s->cr0 & X86_CR0_PG))
 		return false;
 	if (s->efer & X86_EFER_LMA)

@@ -84,9 +84,10 @@ struct kvmdbg_arch_ops {
 	int (*translate)(const void *regs, const struct kvmdbg_mem *mem,
 			 uint64_t gva, uint64_t *gpa, uint64_t *page_left);
 
-	/* Whether the processor itself reads the physical page at gpa
-	 * (descriptor tables, page tables): such pages cannot be unmapped to
-	 * watch reads.  NULL where pages are never unmapped. */
+	/* Whether the page at gpa holds the guest's page tables: a walk
+	 * through an unmapped page faults the guest, so such pages cannot be
+	 * unmapped to watch reads.  (Descriptor-table reads merely stall and
+	 * are served by the stub.)  NULL where pages are never unmapped. */
 	bool (*cpu_reads_page)(const void *regs, const struct kvmdbg_mem *mem,
 			       uint64_t gpa);
 

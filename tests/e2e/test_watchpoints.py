@@ -723,4 +723,21 @@ def test_read_watch_from_first_instruction():
     finish(vm)
 
 
+@test
+def test_read_watch_on_page_tables_refused():
+    # Unmapping a page the processor walks would fault the guest: kvmdbg
+    # refuses read and access watches there and keeps write watches.
+    vm, lay = start()
+    to_kmain()
+    cr3 = int(gdb.parse_and_eval("$cr3")) & ~0xfff
+    table_entry = cr3 + 8
+    for z in ("Z3,%x,8" % table_entry, "Z4,%x,8" % table_entry):
+        check(packet(z).startswith("E"), "%s was accepted" % z)
+    check("page tables" in vm.stderr(), "kvmdbg names the reason: %r" % vm.stderr())
+    check_eq(packet("Z2,%x,8" % table_entry), "OK", "a write watch on the same page")
+    check_eq(packet("z2,%x,8" % table_entry), "OK", "its removal")
+    cont_to_exit(vm, WATCH_EXIT)
+    check_eq(vm.serial(), MODEL.serial(), "serial output")
+
+
 main()
