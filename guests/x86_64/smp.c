@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The SMP guest.  Every vCPU runs the same short loop: smp_work() calls
+ * smp_mix(), which calls smp_fold(), a fixed number of times.  Each call
+ * counts itself in the calling vCPU's own slot, and each vCPU carries its
+ * own accumulator through the calls in registers, so a debugger can check
+ * every reported hit against the guest's own counts, and the output is the
+ * same however the vCPUs happen to interleave.  vCPU 0 reads the command
+ * line, releases the others, waits until all of them are done and prints
+ * the counts; the others halt when done.
+ *
+ * Command line words: cpus=N (vCPUs taking part, default 1), iter=N (calls
+ * per vCPU), spin (vCPU 1 first spins, counting, until smp_spin_release is
+ * set).  A debugger may instead set smp_iterations or smp_spinner while the
+ * guest is held before its first instruction; a word on the command line
+ * wins over what it set.
+ */
+#include "guest.h"
+#include "smp.h"
+
+#define SMP_EXIT_OK		0x2a
+#define SMP_EXIT_BAD_COUNT	0x2b
+#define SMP_EXIT_BAD_MAGIC	0x7e
+#define SMP_DEFAULT_ITERATIONS	100
+#define MB_INFO_CMDLINE		(1u << 2)
+
+struct smp_counts {
+	uint64_t work[SMP_MAX_CPUS];
+	uint64_t mix[SMP_MAX_CPUS];
+	uint64_t fold[SMP_MAX_CPUS];
+};
+
+/* What the Multiboot loader handed to vCPU 0 (smp_boot32.S). */
+extern uint32_t smp_boot_magic, smp_boot_info;
+
+volatile uint32_t smp_iterations = SMP_DEFAULT_ITERATIONS;
+volatile uint32_t smp_cpus = 1;
+volatile uint32_t smp_spinner;
+volatile uint32_t smp_spin_release;
+volatile uint64_t smp_spin_count;
+volatile struct smp_counts smp_counts;
+uint64_t smp_acc[SMP_MAX_CPUS];
+volatile uint32_t smp_go;
+volatile uint32_t smp_finished;
+
+uint64_t smp_fold(uint32_t idx, uint64_t acc);
+uint64_t smp_mix(uint32_t idx, uint64_t acc);
+uint64_t smp_work(uint32_t idx, uint64_t acc);
+void smp_spin(void);
+void smp_halt(void) __attribute__((noreturn));
+
+static inline void cpu_relax(void)
+{
+	asm volatile("pause" ::: "memory");
+}
+
+/* Out of line so that a vCPU that is done shows up as such in backtraces. */
+__attribute__((noinline, noreturn)) void smp_halt(void)
+{
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
+__attribute__((noinline)) uint64_t smp_fold(uint32_t idx, uint64_t acc)
+{
+	smp_counts.fold[idx]++;
+	return (acc ^ (acc >> 29)) + idx;
+}
+
+__attribute__((noinline)) uint64_t smp_mix(uint32_t idx, uint64_t acc)
+{
+	smp_counts.mix[idx]++;
+	return smp_fold(idx, acc * 0x9e3779b97f4a7c15ull);
+}
+
+__attribute__((noinline)) uint64_t smp_work(uint32_t idx, uint64_t acc)
+{
+	smp_counts.work[idx]++;
+	return smp_mix(idx, acc + 1);
+}
+
+/* Keeps vCPU 1 busy for as long as a debugger wants it running. */
+__attribute__((noinline)) void smp_spin(void)
+{
+	while (!smp_spin_release)
+		smp_spin_count++;
+}
+
+static __attribute__((noinline)) void smp_run(uint32_t idx)
+{
+	uint32_t i, n = smp_iterations;
+	uint64_t acc = idx;
+
+	for (i = 0; i < n; i++)
+		acc = smp_work(idx, acc);
+	smp_acc[idx] = acc;
+	__atomic_fetch_add(&smp_finished, 1, __ATOMIC_RELEASE);
+}
+
+static uint32_t parse_dec(const char *s)
+{
+	uint32_t v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint32_t)(*s++ - '0');
+	return v;
+}
+
+/* The rest of word w after prefix, or 0 when w does not start with it. */
+static const char *after(const char *w, const char *prefix)
+{
+	while (*prefix)
+		if (*w++ != *prefix++)
+			return 0;
+	return w;
+}
+
+/* The first word is the guest's file name; no option looks like one. */
+static void parse_cmdline(const char *s)
+{
+	const char *v;
+
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if ((v = after(s, "cpus=")))
+			smp_cpus = parse_dec(v);
+		else if ((v = after(s, "iter=")))
+			smp_iterations = parse_dec(v);
+		else if ((v = after(s, "spin")) && (*v == ' ' || !*v))
+			smp_spinner = 1;
+		while (*s && *s != ' ')
+			s++;
+	}
+	if (smp_cpus < 1 || smp_cpus > SMP_MAX_CPUS)
+		smp_cpus = 1;
+}
+
+static void start_up(void)
+{
+	const volatile uint32_t *info = (const uint32_t *)(uintptr_t)smp_boot_info;
+
+	uart_init();
+	if (smp_boot_magic != MB_BOOT_MAGIC) {
+		uart_puts("smp: bad multiboot magic\n");
+		guest_exit(SMP_EXIT_BAD_MAGIC);
+	}
+	if (info[0] & MB_INFO_CMDLINE)
+		parse_cmdline((const char *)(uintptr_t)info[4]);
+	uart_puts("smp: ");
+	uart_putdec(smp_cpus);
+	uart_puts(" vCPUs, ");
+	uart_putdec(smp_iterations);
+	uart_puts(" iterations\n");
+}
+
+static void __attribute__((noreturn)) report(void)
+{
+	uint32_t i, n = smp_iterations;
+	uint64_t sum = 0;
+	int ok = 1;
+
+	for (i = 0; i < smp_cpus; i++) {
+		uart_puts("smp: vCPU ");
+		uart_putdec(i);
+		uart_puts(" work ");
+		uart_putdec(smp_counts.work[i]);
+		uart_puts(" mix ");
+		uart_putdec(smp_counts.mix[i]);
+		uart_puts(" fold ");
+		uart_putdec(smp_counts.fold[i]);
+		uart_putc('\n');
+		ok &= smp_counts.work[i] == n && smp_counts.mix[i] == n &&
+		      smp_counts.fold[i] == n;
+		sum += smp_acc[i];
+	}
+	uart_puts("smp: checksum 0x");
+	uart_puthex(sum, 16);
+	uart_putc('\n');
+	guest_exit(ok ? SMP_EXIT_OK : SMP_EXIT_BAD_COUNT);
+}
+
+void smp_main(uint32_t idx)
+{
+	if (idx == 0) {
+		start_up();
+		smp_go = 1;
+	} else {
+		while (!smp_go)
+			cpu_relax();
+	}
+	if (idx >= smp_cpus)
+		smp_halt();
+	if (idx == 1 && smp_spinner)
+		smp_spin();
+	smp_run(idx);
+	if (idx)
+		smp_halt();
+	while (__atomic_load_n(&smp_finished, __ATOMIC_ACQUIRE) != smp_cpus)
+		cpu_relax();
+	report();
+}
