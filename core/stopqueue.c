@@ -47,15 +47,16 @@ int kd_stopq_push(struct kd_stopq *q, const struct kd_stop_event *ev)
 	return 0;
 }
 
-bool kd_stopq_pop(struct kd_stopq *q, struct kd_stop_event *out)
+bool kd_stopq_pop_among(struct kd_stopq *q, const bool *eligible,
+			struct kd_stop_event *out)
 {
-	unsigned v;
+	unsigned v = q->next, n;
 
-	if (!q->count)
+	for (n = 0; n < q->nvcpus; n++, v = (v + 1) % q->nvcpus)
+		if (q->slot[v].pending && (!eligible || eligible[v]))
+			break;
+	if (n == q->nvcpus)
 		return false;
-	v = q->next;
-	while (!q->slot[v].pending)
-		v = (v + 1) % q->nvcpus;
 	q->slot[v].pending = false;
 	q->count--;
 	q->next = (v + 1) % q->nvcpus;
@@ -73,7 +74,17 @@ size_t kd_stopq_count(const struct kd_stopq *q)
 	return q->count;
 }
 
+bool kd_stopq_pop(struct kd_stopq *q, struct kd_stop_event *out)
+{
+	return kd_stopq_pop_among(q, NULL, out);
+}
+
 size_t kd_stopq_discard_swbreak(struct kd_stopq *q, uint64_t addr)
+{
+	return kd_stopq_discard(q, KD_STOP_SWBREAK, addr);
+}
+
+size_t kd_stopq_discard(struct kd_stopq *q, enum kd_stop_kind kind, uint64_t addr)
 {
 	struct kd_stopq_slot *s;
 	size_t dropped = 0;
@@ -81,8 +92,7 @@ size_t kd_stopq_discard_swbreak(struct kd_stopq *q, uint64_t addr)
 
 	for (v = 0; v < q->nvcpus; v++) {
 		s = &q->slot[v];
-		if (s->pending && s->ev.kind == KD_STOP_SWBREAK &&
-		    s->ev.addr == addr) {
+		if (s->pending && s->ev.kind == kind && s->ev.addr == addr) {
 			s->pending = false;
 			dropped++;
 		}

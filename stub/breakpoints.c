@@ -154,6 +154,8 @@ int stub_remove_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 	if (kd_hwslots_free(&s->pools[s->arch->hw_pool(t)], t, addr, kind) < 0 &&
 	    t != KD_HW_EXEC)
 		stub_page_watch_remove(s, t, addr, kind);
+	if (t == KD_HW_EXEC)
+		kd_stopq_discard(s->stopq, KD_STOP_HWBREAK, addr);
 	return 0;
 }
 

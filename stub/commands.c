@@ -74,16 +74,28 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 	reply_buf(s, &b);
 }
 
+/* A plain stop (Ctrl-C) is reported for a vCPU gdb had resumed: the
+ * one it is focused on when that is so. */
+unsigned stub_resumed_vcpu(struct kvmdbg_stub *s)
+{
+	if (s->resumed[s->last_stop])
+		return s->last_stop;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		if (s->resumed[i])
+			return i;
+	return s->last_stop;
+}
+
 void stub_report_stop(struct kvmdbg_stub *s, int signal)
 {
 	struct kd_stop_event ev;
 	bool have;
 
 	pthread_mutex_lock(&s->lock);
-	have = kd_stopq_pop(s->stopq, &ev);
+	have = kd_stopq_pop_among(s->stopq, s->resumed, &ev);
 	pthread_mutex_unlock(&s->lock);
 	if (!have)
-		ev = (struct kd_stop_event){ .vcpu = s->last_stop,
+		ev = (struct kd_stop_event){ .vcpu = stub_resumed_vcpu(s),
 					     .kind = KD_STOP_SIGNAL,
 					     .signal = signal };
 	s->last_event = ev;
@@ -306,10 +318,14 @@ static const char *threads_xml(struct kvmdbg_stub *s)
 	size_t len = STUB_PACKET_SIZE, used;
 
 	used = snprintf(out, len, "<?xml version=\"1.0\"?>\n<threads>\n");
-	for (unsigned i = 0; i < s->nvcpus && used < len; i++)
+	for (unsigned i = 0; i < s->nvcpus && used < len; i++) {
+		char text[96];
+
+		describe_vcpu(s, i, text, sizeof(text));
 		used += snprintf(out + used, len - used,
-				 "<thread id=\"%x\" core=\"%u\" name=\"vCPU %u\"/>\n",
-				 i + 1, i, i);
+				 "<thread id=\"%x\" core=\"%u\" name=\"vCPU %u\">%s</thread>\n",
+				 i + 1, i, i, text);
+	}
 	if (used < len)
 		snprintf(out + used, len - used, "</threads>\n");
 	return out;

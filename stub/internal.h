@@ -53,6 +53,7 @@ struct kvmdbg_stub {
 	pthread_cond_t cond;
 	struct stub_vcpu *vcpus;
 	unsigned nvcpus;
+	bool *resumed;		/* by vCPU: gdb let it run last time */
 	bool stopping;		/* every vCPU must park */
 	unsigned nparked;
 	struct kd_stopq *stopq;
@@ -138,7 +139,7 @@ int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 int stub_memslots_apply(struct kvmdbg_stub *s);
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
-void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 bool stub_watchdog_hidden(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);
@@ -152,6 +153,7 @@ void stub_disconnect(struct kvmdbg_stub *s);
 /* commands.c */
 void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);
 void stub_report_stop(struct kvmdbg_stub *s, int signal);
+unsigned stub_resumed_vcpu(struct kvmdbg_stub *s);
 void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
 
 /* monitor.c */

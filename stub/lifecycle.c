@@ -56,6 +56,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		free(s->vcpus[i].regs);
 	free(s->vcpus);
+	free(s->resumed);
 	kd_stopq_free(s->stopq);
 	kd_bptable_free(s->bps);
 	kd_watchset_free(s->watches);
@@ -104,6 +105,14 @@ int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run
 		return -ENOMEM;
 	kd_stopq_free(s->stopq);
 	s->stopq = q;
+	{
+		bool *r = realloc(s->resumed, (s->nvcpus + 1) * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		s->resumed = r;
+		r[s->nvcpus] = true;
+	}
 	v = &s->vcpus[s->nvcpus];
 	memset(v, 0, sizeof(*v));
 	v->idx = s->nvcpus;

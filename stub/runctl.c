@@ -65,6 +65,7 @@ void stub_release_all_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].runnable = true;
 		s->vcpus[i].step = false;
+		s->resumed[i] = true;
 	}
 	s->stopping = false;
 	pthread_cond_broadcast(&s->cond);
@@ -222,7 +223,7 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		return;
 	}
 	if (v->unhide_step) {
-		stub_exec_unmapped_done(s, v);
+		stub_exec_unmapped_done(s, v, ev->pc);
 		if (ev->stepped && !v->step)
 			return;
 	} else if (ev->stepped && !v->step && !ev->trap_insn && !ev->slots_hit &&
@@ -400,6 +401,7 @@ static bool step_over(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 {
 	enum action act[s->nvcpus];
+	bool pending = false;
 
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		act[i] = cmd->kind == RSP_CMD_VCONT ? vcont_action(cmd, i)
@@ -414,9 +416,14 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->running = true;
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		s->resumed[i] = act[i] != ACT_HOLD;
+		pending |= s->resumed[i] && kd_stopq_pending(s->stopq, i);
+	}
 	/* Events that happened together with the last one reported go to
-	 * gdb before anything runs again. */
-	if (kd_stopq_count(s->stopq)) {
+	 * gdb before anything runs again; those of vCPUs gdb keeps stopped
+	 * wait until it resumes them. */
+	if (pending) {
 		pthread_mutex_unlock(&s->lock);
 		stub_wake(s);
 		return 0;
@@ -430,7 +437,14 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		if (act[i] == ACT_HOLD)
 			continue;
 		regs = stub_regs(s, i);
-		if (regs && on_own_breakpoint(s, v, s->arch->pc(regs))) {
+		/* Only the vCPU whose breakpoint gdb saw steps past it; any
+		 * other one there has a hit gdb never heard of, and meets it
+		 * again. */
+		if (regs && i == s->last_event.vcpu &&
+		    s->last_event.addr == s->arch->pc(regs) &&
+		    (s->last_event.kind == KD_STOP_SWBREAK ||
+		     s->last_event.kind == KD_STOP_HWBREAK) &&
+		    on_own_breakpoint(s, v, s->arch->pc(regs))) {
 			uint64_t pc = s->arch->pc(regs);
 
 			stub_regs_flush(s);

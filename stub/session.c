@@ -19,7 +19,7 @@
 #define SIGINT_NR 2
 /* How long a vCPU may stay in KVM_RUN with watched pages unmapped before
  * the stub looks whether it is stuck on one. */
-#define WATCHDOG_MS 100
+#define WATCHDOG_MS 50
 
 void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 {

@@ -356,9 +356,13 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	v->stuck_pc = pc;
 }
 
-void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
+void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
 	v->unhide_step = false;
+	/* Segment loads come in runs (ds, es, ss, ...): the next instruction
+	 * stuck at this pc is taken as stuck at the first look. */
+	v->stuck_seen = true;
+	v->stuck_pc = pc;
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
 		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");

@@ -178,6 +178,12 @@ int kd_stopq_push(struct kd_stopq *q, const struct kd_stop_event *ev);
  */
 bool kd_stopq_pop(struct kd_stopq *q, struct kd_stop_event *out);
 /* false also when vcpu is out of range. */
+/*
+ * The same, among the vCPUs with eligible[vcpu] set (all when NULL):
+ * events of vCPUs the debugger did not resume wait for a later turn.
+ */
+bool kd_stopq_pop_among(struct kd_stopq *q, const bool *eligible,
+			struct kd_stop_event *out);
 bool kd_stopq_pending(const struct kd_stopq *q, unsigned vcpu);
 size_t kd_stopq_count(const struct kd_stopq *q);
 /*
@@ -186,6 +192,8 @@ size_t kd_stopq_count(const struct kd_stopq *q);
  * instruction) and returns how many were dropped.
  */
 size_t kd_stopq_discard_swbreak(struct kd_stopq *q, uint64_t addr);
+/* The same for any kind of event (e.g. KD_STOP_HWBREAK). */
+size_t kd_stopq_discard(struct kd_stopq *q, enum kd_stop_kind kind, uint64_t addr);
 /* Drops every pending event (e.g. the debugger detached). */
 void kd_stopq_clear(struct kd_stopq *q);
 

@@ -234,7 +234,9 @@ def test_threads_and_backtraces():
              [(n + 1, n + 1, "vCPU %d" % n) for n in range(ncpus)], "gdb's threads")
     xml = packet("qXfer:threads:read::0,fff")
     for n in range(ncpus):
-        check('<thread id="%x" core="%d" name="vCPU %d"/>' % (n + 1, n, n) in xml,
+        # The element's text is what `info threads` shows beside the thread.
+        check(re.search(r'<thread id="%x" core="%d" name="vCPU %d">vCPU %d, stopped [^<]+</thread>'
+                        % (n + 1, n, n, n), xml),
               "vCPU %d in the thread list %r" % (n, xml))
     # Stop until every vCPU has reported a hit: all of them are in 64-bit
     # code then, where backtraces mean something.
@@ -252,9 +254,15 @@ def test_threads_and_backtraces():
     rows = THREAD_RE.findall(out)
     check_eq([(int(r[1]), int(r[2]), r[3]) for r in rows],
              [(n + 1, n + 1, "vCPU %d" % n) for n in range(ncpus)], "rows of %r" % out)
-    for (current, num, _, _, frame) in rows:
+    for (current, num, _, _, shown) in rows:
         n = int(num) - 1
         check_eq(current, "*" if n == vcpu else "", "current-thread mark of thread %d" % (n + 1))
+        # gdb prints each thread's extra information before its frame.
+        extra = re.match(r"\((vCPU \d+, stopped [^)]*)\) (.*)$", shown)
+        check(extra, "thread %d has no state in %r" % (n + 1, shown))
+        want = "at a breakpoint" if n == vcpu else "with the others"
+        check_eq(extra.group(1), "vCPU %d, stopped %s" % (n, want), "state of thread %d" % (n + 1))
+        frame = extra.group(2)
         check(any(f in frame for f in LOOP_FUNCS), "thread %d frame %r" % (n + 1, frame))
         if n == vcpu:
             check(frame.startswith("smp_work (idx=idx@entry=%d," % n),
