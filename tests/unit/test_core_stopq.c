@@ -298,6 +298,48 @@ static void test_discard_swbreak(void **state)
 	kd_stopq_free(q);
 }
 
+static void test_pop_among_eligible(void **state)
+{
+	struct kd_stopq *q = kd_stopq_new(4);
+	const bool only_2_3[4] = { false, false, true, true };
+	const bool none[4] = { false };
+	struct kd_stop_event e;
+
+	assert_non_null(q);
+	push_ok(q, 0, KD_STOP_SWBREAK, 0x1000);
+	push_ok(q, 1, KD_STOP_SWBREAK, 0x1000);
+	push_ok(q, 3, KD_STOP_HWBREAK, 0x2000);
+	/* Held vCPUs' events wait; the eligible one is served. */
+	assert_true(kd_stopq_pop_among(q, only_2_3, &e));
+	assert_int_equal(e.vcpu, 3);
+	assert_int_equal(e.kind, KD_STOP_HWBREAK);
+	assert_false(kd_stopq_pop_among(q, only_2_3, &e));
+	assert_false(kd_stopq_pop_among(q, none, &e));
+	assert_int_equal(kd_stopq_count(q), 2);
+	/* Round robin goes on after vCPU 3: vCPU 0, then 1. */
+	assert_int_equal(pop_vcpu(q), 0);
+	assert_int_equal(pop_vcpu(q), 1);
+	assert_int_equal(kd_stopq_count(q), 0);
+	kd_stopq_free(q);
+}
+
+static void test_discard_by_kind(void **state)
+{
+	struct kd_stopq *q = kd_stopq_new(3);
+
+	assert_non_null(q);
+	push_ok(q, 0, KD_STOP_HWBREAK, 0x1000);
+	push_ok(q, 1, KD_STOP_SWBREAK, 0x1000);
+	push_ok(q, 2, KD_STOP_HWBREAK, 0x2000);
+	assert_int_equal(kd_stopq_discard(q, KD_STOP_HWBREAK, 0x1000), 1);
+	assert_false(kd_stopq_pending(q, 0));
+	assert_true(kd_stopq_pending(q, 1));
+	assert_true(kd_stopq_pending(q, 2));
+	assert_int_equal(kd_stopq_discard(q, KD_STOP_HWBREAK, 0x1000), 0);
+	assert_int_equal(kd_stopq_count(q), 2);
+	kd_stopq_free(q);
+}
+
 static void test_clear(void **state)
 {
 	struct kd_stopq *q = kd_stopq_new(3);
@@ -329,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_no_starvation),
 		cmocka_unit_test(test_no_loss_no_duplicate),
 		cmocka_unit_test(test_discard_swbreak),
+		cmocka_unit_test(test_pop_among_eligible),
+		cmocka_unit_test(test_discard_by_kind),
 		cmocka_unit_test(test_clear),
 	};
 
