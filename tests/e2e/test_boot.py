@@ -233,6 +233,9 @@ def test_default_port_option():
     # -s means tcp:127.0.0.1:1234; if something else owns that port the
     # result must be the port-in-use error instead.
     s = socket.socket()
+    # As kvmdbg binds: a connection of an earlier run lingering in
+    # TIME_WAIT does not make the port taken.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", 1234))
         free = True
