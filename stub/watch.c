@@ -270,6 +270,42 @@ static bool read_restarted(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	return true;
 }
 
+/*
+ * A watch held in a debug register on a page that is protected for
+ * another watch: the access exits as MMIO before the hardware can see
+ * it, so the stub matches it against the slots itself.
+ */
+static bool match_slots(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa,
+			uint32_t len, bool write, enum kd_stop_kind *kind, uint64_t *vaddr)
+{
+	bool any = false;
+
+	for (unsigned p = 0; p < 2; p++)
+		for (unsigned i = 0; i < s->pools[p].n; i++)
+			any |= s->pools[p].slot[i].used &&
+			       s->pools[p].slot[i].type != KD_HW_EXEC;
+	if (!any || s->arch->regs_load(v->fd, v->regs) < 0)
+		return false;
+	v->regs_valid = true;
+	for (unsigned p = 0; p < 2; p++) {
+		for (unsigned i = 0; i < s->pools[p].n; i++) {
+			const struct kd_hwslot *w = &s->pools[p].slot[i];
+			uint64_t wgpa, left;
+
+			if (!w->used || w->type == KD_HW_EXEC ||
+			    w->type == (write ? KD_HW_READ : KD_HW_WRITE) ||
+			    stub_translate(s, v->regs, false, w->addr, &wgpa, &left) < 0 ||
+			    wgpa >= gpa + len || wgpa + w->len <= gpa)
+				continue;
+			*kind = w->type == KD_HW_WRITE ? KD_STOP_WATCH :
+				w->type == KD_HW_READ ? KD_STOP_RWATCH : KD_STOP_AWATCH;
+			*vaddr = w->addr + (gpa > wgpa ? gpa - wgpa : 0);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -285,7 +321,8 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		memcpy(hva, run->mmio.data, len);
 	else
 		memcpy(run->mmio.data, hva, len);
-	if (kd_watchset_match(s->watches, addr, len, run->mmio.is_write, &kind, &vaddr)) {
+	if (kd_watchset_match(s->watches, addr, len, run->mmio.is_write, &kind, &vaddr) ||
+	    match_slots(s, v, addr, len, run->mmio.is_write, &kind, &vaddr)) {
 		v->read_repeats = 0;
 		/* An access split in two exits is still one stop. */
 		if (!kd_stopq_pending(s->stopq, v->idx))
