@@ -32,6 +32,8 @@ struct stub_vcpu {
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
+	bool rewind;		/* put pc back to rewind_pc after the exit */
+	uint64_t rewind_pc;
 	uint64_t read_addr;	/* the last MMIO read from watched RAM ... */
 	uint32_t read_len;
 	uint64_t read_pc;	/* ... and its pc, once it came twice */

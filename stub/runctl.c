@@ -248,6 +248,23 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		stub_push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
 }
 
+/* KVM has completed the exit of a watched access that was not done:
+ * back onto the instruction, which runs again when gdb steps it. */
+static void rewind_access(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	int err = s->arch->regs_load(v->fd, v->regs);
+
+	v->rewind = false;
+	if (!err) {
+		s->arch->set_pc(v->regs, v->rewind_pc);
+		err = s->arch->regs_store(v->fd, v->regs);
+	}
+	v->regs_valid = false;
+	if (err)
+		fprintf(stderr, "kvmdbg: cannot put vCPU %u back on its watched access: %s\n",
+			v->idx, strerror(-err));
+}
+
 bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 {
 	struct stub_vcpu *v = &s->vcpus[vcpu];
@@ -260,6 +277,8 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	v->exits++;
 	if (err == EINTR) {
 		v->io_pending = false;
+		if (v->rewind)
+			rewind_access(s, v);
 		if (v->check_stuck) {
 			pthread_mutex_lock(&s->lock);
 			stub_watchdog_check(s, v);

@@ -312,22 +312,35 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
 	uint64_t addr = run->mmio.phys_addr;
 	uint8_t *hva = len ? stub_hva(s, addr, len) : NULL;
+	bool write = run->mmio.is_write, hit;
 	enum kd_stop_kind kind;
 	uint64_t vaddr;
 
 	if (!hva)
 		return false;	/* a device of the VMM's */
-	if (run->mmio.is_write)
+	hit = kd_watchset_match(s->watches, addr, len, write, &kind, &vaddr) ||
+	      match_slots(s, v, addr, len, write, &kind, &vaddr);
+	/*
+	 * Where gdb expects a watchpoint to stop before the access (it then
+	 * steps the instruction itself), the access is not done: the vCPU is
+	 * wound back onto the instruction once KVM has finished the exit.
+	 */
+	if (hit && s->arch->watch_before_access &&
+	    s->arch->regs_load(v->fd, v->regs) == 0) {
+		v->regs_valid = true;
+		v->rewind = true;
+		v->rewind_pc = s->arch->pc(v->regs);
+	} else if (write) {
 		memcpy(hva, run->mmio.data, len);
-	else
+	}
+	if (!write)
 		memcpy(run->mmio.data, hva, len);
-	if (kd_watchset_match(s->watches, addr, len, run->mmio.is_write, &kind, &vaddr) ||
-	    match_slots(s, v, addr, len, run->mmio.is_write, &kind, &vaddr)) {
+	if (hit) {
 		v->read_repeats = 0;
 		/* An access split in two exits is still one stop. */
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
-	} else if (!run->mmio.is_write && read_restarted(s, v, addr, len)) {
+	} else if (!write && read_restarted(s, v, addr, len)) {
 		unhide_for_one_step(s, v, addr & ~(PAGE_SIZE - 1), KD_PAGE_RW);
 	}
 	return true;

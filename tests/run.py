@@ -13,6 +13,7 @@ import argparse
 import concurrent.futures
 import glob
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -27,6 +28,7 @@ E2E_JOBS = 2
 
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
+ARM64_TIMEOUT = 900
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 
 
@@ -139,6 +141,28 @@ def run_e2e(path, build, arch, logdir):
     return results
 
 
+def run_arm64(build, logdir, names):
+    """The arm64 suite, on a real KVM arm64 inside qemu-system-aarch64; it
+    boots one nested machine and reports a line per test."""
+    log = os.path.join(logdir, "arm64-suite.log")
+    argv = [sys.executable, os.path.join(HERE, "arm64", "run_arm64.py"), "--build-x86", build]
+    argv += [n for n in names if n != "arm64"]
+    started = time.monotonic()
+    status, out = run_group(argv, dict(os.environ), ARM64_TIMEOUT, log)
+    results = []
+    for line in out.splitlines():
+        m = E2E_LINE.match(line)
+        if m and m.group(1) != "PLAN":
+            results.append((m.group(1), m.group(2)))
+    if status is None:
+        results.append(("FAIL", "arm64: suite timed out after %ds; see %s" % (ARM64_TIMEOUT, log)))
+    elif not results:
+        results.append(("FAIL", "arm64: suite reported no test (status %s); see %s"
+                        % (status, log)))
+    results.append(("INFO", "arm64: %.1fs, log in %s" % (time.monotonic() - started, log)))
+    return results
+
+
 def selected(path, names):
     return not names or any(n in os.path.basename(path) for n in names)
 
@@ -174,6 +198,16 @@ def main():
                     print("      %s" % text, flush=True)
                 else:
                     tally.add(kind, text)
+
+    # After the x86 pool, not beside it: the nested machine keeps both
+    # cores busy.
+    if platform.machine() == "x86_64" and (not args.names or any(
+            "arm64" in n or n.startswith("test_") for n in args.names)):
+        for kind, text in run_arm64(build, logdir, args.names):
+            if kind == "INFO":
+                print("      %s" % text, flush=True)
+            else:
+                tally.add(kind, text)
 
     print(tally.summary(), flush=True)
     return 1 if tally.counts["FAIL"] else 0

@@ -11,6 +11,7 @@ static const struct kvmdbg_arch_ops a64_ops = {
 	.trap_len = sizeof(a64_trap),
 	.trap_name = "BRK #0",
 	.hw_name = "DBGBCR/DBGWCR",
+	.watch_before_access = true,
 	.nregs = A64_NREGS,
 	.pc_regnum = A64_REG_PC,
 	.sp_regnum = A64_REG_SP,

@@ -19,7 +19,7 @@ GUEST_ASFLAGS := -g -MMD -MP
 GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
 	-z noexecstack --no-warn-rwx-segments
 
-GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf)
+GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf mmu.elf)
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console $(1)))
 
@@ -36,6 +36,7 @@ $(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brkcount_vectors) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/mmu.elf: $(call guest_objs,mmu) $(GUEST_SRC)/guest.ld
 
 $(GUESTS):
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/guest.ld -o $@ $(filter %.o,$^)

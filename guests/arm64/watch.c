@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Writes and reads globals in a fixed pattern for watchpoint tests: an
- * 8-byte value, and single bytes of a 16-byte and a 64-byte buffer (ranges
- * that one arm64 watchpoint covers only with an address mask).
+ * Writes and reads globals in a fixed pattern for watchpoint tests: the
+ * round number, an 8-byte value and its running sum, and single bytes of a
+ * 16-byte and a 64-byte buffer (ranges that one arm64 watchpoint covers only
+ * with an address mask).
  */
 #include "guest.h"
 
@@ -13,6 +14,7 @@ void watch_write(uint64_t round);
 void watch_read(void);
 void watch_fill(uint64_t round);
 
+volatile uint64_t watch_rounds;
 volatile uint64_t watch_value;
 volatile uint64_t watch_sink;
 volatile uint8_t watch_buf16[16] __attribute__((aligned(16)));
@@ -40,6 +42,7 @@ void main(void)
 
 	uart_puts("watch: start\n");
 	for (round = 1; round <= WATCH_ROUNDS; round++) {
+		watch_rounds = round;
 		watch_write(round);
 		watch_read();
 		watch_fill(round);

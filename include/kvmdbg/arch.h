@@ -63,6 +63,9 @@ struct kvmdbg_arch_ops {
 	 * userspace (rather than faulting the guest): pages can be unmapped
 	 * to watch reads. */
 	bool fetch_from_unmapped_exits;
+	/* gdb expects watchpoints to stop before the access (and steps the
+	 * instruction itself), as arm64 hardware does; x86 stops after. */
+	bool watch_before_access;
 	unsigned nregs;			/* gdb register numbers 0..nregs-1 */
 	unsigned pc_regnum, sp_regnum, fp_regnum;
 	size_t regs_size;		/* bytes of the register cache */

@@ -15,6 +15,8 @@
 #     @@ID end
 #
 # so that the host can pick replies out of anything else on the console.
+# Besides busybox, commands can use the functions start, await, stop and
+# stop_all defined below.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -24,13 +26,12 @@ mount -t devtmpfs devtmpfs /dev
 # Kernel messages on the console would interleave with replies.
 dmesg -n 1
 
-for m in $(cat /modules/order); do
+while read -r m; do
 	insmod "/modules/$m.ko" || echo "init: insmod $m failed"
-done
+done </modules/order
 ip link set lo up
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
 
 # start DIR COMMAND...: runs COMMAND in the background with its stdout,
 # stderr, pid and (once it ends) exit status in files under DIR.
@@ -67,16 +68,40 @@ stop() {
 	await "$1" 10
 }
 
+# stop_all: stops every command that start ran under /tmp/kvmdbg-* and
+# removes their files: what a test that died left behind.
+stop_all() {
+	for dir in /tmp/kvmdbg-*; do
+		[ -e "$dir/pid" ] && stop "$dir" >/dev/null
+	done
+	rm -rf /tmp/kvmdbg-*
+}
+
+# Replies are written whole by cat, which retries interrupted writes.
+serve() {
+	while IFS= read -r line; do
+		id=${line%% *}
+		( eval "${line#* }" ) >/tmp/reply 2>&1 </dev/null
+		status=$?
+		{
+			printf '\n@@%s %d\n' "$id" "$status"
+			base64 /tmp/reply
+			printf '@@%s end\n' "$id"
+		} >/tmp/frame
+		cat /tmp/frame
+	done
+	poweroff -f
+}
+
 # Raw mode: no echo of commands, replies byte for byte.
 stty raw -echo
 echo
 echo "@@ready $(uname -r) $(nproc)"
-while IFS= read -r line; do
-	id=${line%% *}
-	( eval "${line#* }" ) >/tmp/reply 2>&1 </dev/null
-	status=$?
-	printf '\n@@%s %d\n' "$id" "$status"
-	base64 /tmp/reply
-	printf '@@%s end\n' "$id"
+# Background commands outlive the subshell that started them and become
+# children of pid 1; the loop runs in a child of its own so that their exits
+# never interrupt it.
+serve </dev/console >/dev/console 2>&1 &
+while :; do
+	wait
+	sleep 1
 done
-poweroff -f

@@ -118,6 +118,7 @@ class NestedVm:
         self.qemu_log = os.path.join(workdir, "qemu.log")
         self.console_log = os.path.join(workdir, "console.log")
         self.proc = None
+        self.log_start = 0
         self.port = None
 
     def _argv(self, port):
@@ -136,13 +137,15 @@ class NestedVm:
         ]
 
     def _launch(self, port):
+        """Starts qemu and connects to its console; None if qemu exits first."""
         if os.path.exists(self.serial_path):
             os.unlink(self.serial_path)
         with open(self.qemu_log, "ab") as log:
+            self.log_start = log.tell()
             self.proc = subprocess.Popen(self._argv(port), stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT)
-        # qemu creates the console socket once its network is set up, and
-        # waits for this connection before the machine starts.
+        # qemu waits for this connection before it sets up the rest of the
+        # machine (the network included) and starts it.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -153,30 +156,41 @@ class NestedVm:
                 time.sleep(0.05)
         raise ChannelError("qemu never opened its console socket; see %s" % self.qemu_log)
 
+    def _qemu_failed(self, why):
+        """Returns if qemu ended because its forwarding port was taken, which
+        is worth another port; raises for anything else."""
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            raise ChannelError("%s; see %s" % (why, self.console_log))
+        with open(self.qemu_log, "rb") as f:
+            f.seek(self.log_start)
+            log = f.read().decode("utf-8", "replace")
+        if "host forwarding" not in log:
+            raise ChannelError("qemu exited with status %d: %s"
+                               % (self.proc.returncode, log.strip()[-2000:]))
+
     def boot(self):
         """Starts qemu and waits for init.sh; returns a Channel for the
         caller to use and close."""
         for _ in range(HOSTFWD_ATTEMPTS):
+            # The port is free now; if someone takes it before qemu binds
+            # it, qemu fails and another port is tried.
             port = free_port()
             channel = self._launch(port)
-            if channel is not None:
-                break
-            with open(self.qemu_log, "rb") as f:
-                log = f.read().decode("utf-8", "replace")
-            # Someone else took the port between our probe and qemu's bind.
-            if "host forwarding" not in log:
-                raise ChannelError("qemu exited with status %d: %s"
-                                   % (self.proc.returncode, log.strip()[-2000:]))
-        else:
-            raise ChannelError("no free port for qemu's forwarding after %d attempts"
-                               % HOSTFWD_ATTEMPTS)
-        self.port = port
-        try:
-            self.release, self.cpus = channel.wait_ready(BOOT_TIMEOUT)
-        except ChannelError:
-            channel.close()
-            raise
-        return channel
+            if channel is None:
+                self._qemu_failed("qemu exited")
+                continue
+            try:
+                self.release, self.cpus = channel.wait_ready(BOOT_TIMEOUT)
+            except ChannelError as e:
+                channel.close()
+                self._qemu_failed(str(e))
+                continue
+            self.port = port
+            return channel
+        raise ChannelError("no free port for qemu's forwarding after %d attempts"
+                           % HOSTFWD_ATTEMPTS)
 
     def close(self):
         if self.proc is None:

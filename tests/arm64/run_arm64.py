@@ -36,11 +36,11 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import initramfs  # noqa: E402
-from nested_vm import ChannelError, NestedVm  # noqa: E402
+from nested_vm import Channel, ChannelError, NestedVm  # noqa: E402
 
 CROSS_COMPILE = "aarch64-linux-gnu-"
 FILE_TIMEOUT = 300
-SUITE_BUDGET = 540
+TEST_BUDGET = 480     # seconds for all test files, once the machine is up
 RESULT_RE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 
@@ -113,6 +113,27 @@ def nested_files(build):
     return files
 
 
+def leftovers(vm):
+    """Ends whatever a test file left running inside (a gdb that crashed
+    never cleans up), so the next file finds the gdb port free."""
+    try:
+        channel = Channel(vm.serial_path, vm.console_log)
+        try:
+            channel.check_shell("stop_all")
+        finally:
+            channel.close()
+    except (ChannelError, OSError) as e:
+        note("cannot clean up inside the nested machine: %s" % e)
+
+
+def check_machine(channel):
+    """What every test needs inside: KVM and the network gdb comes through."""
+    if channel.shell("test -c /dev/kvm")[0] != 0:
+        raise RuntimeError("the nested machine has no /dev/kvm (is EL2 emulated?)")
+    if channel.shell("ip -4 addr show eth0 | grep -q 10.0.2.15")[0] != 0:
+        raise RuntimeError("the nested machine's network is down (virtio_net not loaded?)")
+
+
 def keep_logs(vm, logdir):
     for log in (vm.console_log, vm.qemu_log):
         if os.path.exists(log):
@@ -129,7 +150,7 @@ def run_file(path, vm, build, logdir, deadline):
                KVMDBG_ARM64_PORT=str(vm.port),
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH="arm64")
-    timeout = max(10, min(FILE_TIMEOUT, deadline - time.monotonic()))
+    timeout = int(max(10, min(FILE_TIMEOUT, deadline - time.monotonic())))
     started = time.monotonic()
     argv = ["setpriv", "--pdeathsig", "KILL", "--",
             "gdb-multiarch", "-batch", "-nx", "-q", "-x", path]
@@ -188,7 +209,6 @@ def main():
     build = os.path.abspath(args.build)
     logdir = os.path.join(os.path.abspath(args.build_x86), "test-logs", "arm64")
     os.makedirs(logdir, exist_ok=True)
-    deadline = time.monotonic() + SUITE_BUDGET
     files = [p for p in sorted(glob.glob(os.path.join(HERE, "test_*.py")))
              if not args.names or any(n in os.path.basename(p) for n in args.names)]
     if not files:
@@ -222,9 +242,13 @@ def main():
         vm = NestedVm(vmlinuz, initrd, workdir)
         started = time.monotonic()
         channel = vm.boot()
-        channel.close()
+        try:
+            check_machine(channel)
+        finally:
+            channel.close()
         note("nested machine: Linux %s, %d CPUs, up in %.1fs, gdb port %d"
              % (vm.release, vm.cpus, time.monotonic() - started, vm.port))
+        deadline = time.monotonic() + TEST_BUDGET
     except (RuntimeError, ChannelError, OSError, subprocess.TimeoutExpired) as e:
         fail_all(files, "setup: %s" % " ".join(str(e).split()))
         if vm is not None:
@@ -237,7 +261,11 @@ def main():
             if vm.proc.poll() is not None:
                 fail_all([path], "the nested machine exited (status %d)" % vm.proc.returncode)
                 continue
+            if time.monotonic() > deadline:
+                fail_all([path], "not run: the suite's %ds are spent" % TEST_BUDGET)
+                continue
             run_file(path, vm, build, logdir, deadline)
+            leftovers(vm)
     finally:
         vm.close()
         keep_logs(vm, logdir)

@@ -45,6 +45,11 @@ def test_smp_without_second_vcpu():
 
 
 @test
+def test_mmu_runs():
+    check_run(run("mmu.elf"), 0x4d, "mmu: start\nmmu: on\nmmu: alias ok\n")
+
+
+@test
 def test_mem_option():
     check_run(run("demo.elf", ["--mem", "16M"]), 0x21, DEMO_SERIAL)
 
