@@ -61,6 +61,11 @@ static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 	kd_watchset_for_each(s->watches, page_watch_line, &l);
 	if (!l.n)
 		snprintf(out, len, "no watchpoints\n");
+	/* Shows the RAM slots are split around watched pages, and whole
+	 * again once the last of them is gone and the guest has run. */
+	if (s->vm_fd >= 0 && strlen(out) < len)
+		snprintf(out + strlen(out), len - strlen(out), "memory slots: %u for guest RAM\n",
+			 s->nslots_used);
 }
 
 void stub_monitor(struct kvmdbg_stub *s, const char *line)

@@ -17,11 +17,12 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (ChildGdb, Elf, TestFailure, check, check_eq, cont, cont_to_exit, debug,
                         events, exit_status, gdb, gdb_run, guest_path, kvmdbg, main, monitor,
-                        packet, pc, read_mem, resume, run, test)
+                        packet, pc, read_mem, read_u64, resume, run, test)
 
 GUEST = "watch.elf"
 WATCH_EXIT = 0x2d
 MASK = (1 << 64) - 1
+ALIAS = 0x40000000       # boot32 maps virtual [1 GiB, 2 GiB) onto [0, 1 GiB)
 PAGE = 4096
 ROUNDS = 10
 NVARS = 64
@@ -567,9 +568,17 @@ def caps_rows():
 LISTING_RE = re.compile(r"^(\w+)\s+0x([0-9a-f]+) len (\d+): (.+)$")
 
 
+def watchpoint_text():
+    """monitor watchpoints without its closing memory-slot count."""
+    return "".join(l + "\n" for l in monitor("watchpoints").splitlines()
+                   if not l.startswith("memory slots: "))
+
+
 def listing():
     rows = set()
     for line in monitor("watchpoints").splitlines():
+        if line.startswith("memory slots: "):
+            continue
         m = LISTING_RE.match(line)
         check(m is not None, "unexpected line in monitor watchpoints: %r" % line)
         rows.add((m.group(1), int(m.group(2), 16), int(m.group(3)), m.group(4)))
@@ -590,7 +599,7 @@ def test_monitor_watchpoints_and_caps():
           "watchpoints: %s" % rows["watchpoints"])
 
     to_kmain()
-    check_eq(monitor("watchpoints"), "no watchpoints\n", "listing before any watchpoint")
+    check_eq(watchpoint_text(), "no watchpoints\n", "listing before any watchpoint")
     gdb_run("set breakpoint always-inserted on")
     try:
         watchpoint("watch watch_counter")
@@ -618,7 +627,7 @@ def test_monitor_watchpoints_and_caps():
         gdb_run("set breakpoint always-inserted off")
     # From the next stop on, gdb takes them out while stopped.
     cont()
-    check_eq(monitor("watchpoints"), "no watchpoints\n", "listing after gdb removed them")
+    check_eq(watchpoint_text(), "no watchpoints\n", "listing after gdb removed them")
     finish(vm)
 
 
@@ -685,7 +694,7 @@ def test_watch_packets_edge_cases():
                "Z4,%x,8" % ((1 << 64) - 0x100))         # not canonical
     for z in refused:
         check(packet(z).startswith("E"), "%s was accepted" % z)
-    check_eq(monitor("watchpoints"), "no watchpoints\n", "listing after refused inserts")
+    check_eq(watchpoint_text(), "no watchpoints\n", "listing after refused inserts")
     # Inserting and removing are idempotent: a packet sent twice is one.
     z2 = "Z2,%x,8" % lay.counter
     check_eq(packet(z2), "OK", z2)
@@ -694,7 +703,7 @@ def test_watch_packets_edge_cases():
     check_eq([(t, a, l) for (t, a, l, _) in got], [("watch", lay.counter, 8)],
              "listing after the same Z2 twice")
     check_eq(packet("z" + z2[1:]), "OK", "z2")
-    check_eq(monitor("watchpoints"), "no watchpoints\n", "listing after one z2")
+    check_eq(watchpoint_text(), "no watchpoints\n", "listing after one z2")
     check_eq(packet("z3,%x,8" % lay.input), "OK", "z3 of a watchpoint never inserted")
     # Any stop fails cont_to_exit.
     cont_to_exit(vm, WATCH_EXIT)
@@ -713,7 +722,10 @@ def test_read_watch_from_first_instruction():
     check_eq(lay.input // PAGE, vm.elf.sym("gdt64") // PAGE, "page of watch_input")
     n = watchpoint("rwatch watch_input")
     try:
-        stop, text = cont_report(timeout=BOOT_TIMEOUT)
+        # Each segment load from the unmapped page waits for the stub's
+        # watchdog (tens of milliseconds, more on a loaded machine).
+        stub_watchdog_budget = 4 * BOOT_TIMEOUT
+        stop, text = cont_report(timeout=stub_watchdog_budget)
     except TestFailure as e:
         raise TestFailure("%s; the guest is at %#x in %s" % (e, pc(),
                                                              gdb.selected_frame().name()))
@@ -736,6 +748,40 @@ def test_read_watch_on_page_tables_refused():
     check("page tables" in vm.stderr(), "kvmdbg names the reason: %r" % vm.stderr())
     check_eq(packet("Z2,%x,8" % table_entry), "OK", "a write watch on the same page")
     check_eq(packet("z2,%x,8" % table_entry), "OK", "its removal")
+    cont_to_exit(vm, WATCH_EXIT)
+    check_eq(vm.serial(), MODEL.serial(), "serial output")
+
+
+def memory_slots():
+    m = re.search(r"^memory slots: (\d+) for guest RAM$", monitor("watchpoints"), re.M)
+    check(m is not None, "monitor watchpoints names no memory slots")
+    return int(m.group(1))
+
+
+@test
+def test_watch_through_alias_and_slots_restored():
+    # A watch by one virtual address catches writes through another mapping
+    # of the same physical page (boot32 maps [1 GiB, 2 GiB) onto [0, 1 GiB)).
+    vm, lay = start()
+    to_kmain()
+    check_eq(memory_slots(), 1, "slots before any watchpoint")
+    alias = ALIAS + lay.counter
+    gdb_run("set breakpoint always-inserted on")
+    try:
+        n = watchpoint("watch *(unsigned long *)%#x" % alias)
+        stop, text = cont_report()
+        check_watch_stop(stop, text, n, "watch", alias, "write through the direct mapping")
+        old, new = reported_change(text)
+        check(old != new, "gdb reported a change from %#x to %#x" % (old, new))
+        check_eq(read_u64(lay.counter), new, "the new value through the direct mapping")
+        check(memory_slots() > 1, "RAM slots split around the watched page")
+        gdb_run("delete")
+        bp = gdb.Breakpoint("*%#x" % vm.elf.sym("watch_finish"))
+        cont()
+        bp.delete()
+        check_eq(memory_slots(), 1, "slots once the last watchpoint is gone")
+    finally:
+        gdb_run("set breakpoint always-inserted off")
     cont_to_exit(vm, WATCH_EXIT)
     check_eq(vm.serial(), MODEL.serial(), "serial output")
 
