@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The throw-away VM architecture probes run their snippets in. */
+/* What architecture probes share: capability bits and a throw-away VM. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -53,4 +54,21 @@ void kvmdbg_scratch_close(struct kvmdbg_scratch *s)
 		close(s->vm);
 	if (s->ram)
 		munmap(s->ram, s->ram_size);
+}
+
+bool kvmdbg_probe_caps(int kvm_fd, struct kvmdbg_caps *caps)
+{
+	int flags;
+
+	memset(caps, 0, sizeof(*caps));
+	caps->guest_debug =
+		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
+	flags = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	caps->debug_flags = flags > 0 ? (uint32_t)flags : 0;
+	caps->readonly_mem =
+		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	if (!caps->guest_debug)
+		snprintf(caps->note, sizeof(caps->note),
+			 "host KVM lacks KVM_CAP_SET_GUEST_DEBUG");
+	return caps->guest_debug;
 }

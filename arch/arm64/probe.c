@@ -99,13 +99,8 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 	uint64_t pc = 0;
 	int ec, n;
 
-	memset(caps, 0, sizeof(*caps));
-	caps->guest_debug =
-		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
-	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
-	caps->readonly_mem =
-		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
-	caps->debug_flags = n > 0 ? (uint32_t)n : 0;
+	if (!kvmdbg_probe_caps(kvm_fd, caps))
+		return;
 	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_BPS);
 	caps->hw_bps = n > 0 ? (unsigned)n : 0;
 	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_WPS);
@@ -114,12 +109,6 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_bps = KVM_ARM_MAX_DBG_REGS;
 	if (caps->hw_wps > KVM_ARM_MAX_DBG_REGS)
 		caps->hw_wps = KVM_ARM_MAX_DBG_REGS;
-	if (!caps->guest_debug) {
-		snprintf(caps->note, sizeof(caps->note),
-			 "host KVM lacks KVM_CAP_SET_GUEST_DEBUG");
-		caps->hw_bps = caps->hw_wps = 0;
-		return;
-	}
 	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
 		kvmdbg_scratch_close(&s);
 		return;

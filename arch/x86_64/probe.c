@@ -156,24 +156,12 @@ static enum kvmdbg_mechanism probe_step(struct kvmdbg_scratch *s)
 void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 {
 	struct kvmdbg_scratch s;
-	int flags;
 
-	memset(caps, 0, sizeof(*caps));
+	if (!kvmdbg_probe_caps(kvm_fd, caps))
+		return;
 	caps->hw_bps = caps->hw_wps = 4;
 	caps->hw_shared = true;
-	caps->guest_debug =
-		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
-	flags = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
-	caps->readonly_mem =
-		ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
-	caps->debug_flags = flags > 0 ? (uint32_t)flags : 0;
 	caps->blockirq = caps->debug_flags & KVM_GUESTDBG_BLOCKIRQ;
-	if (!caps->guest_debug) {
-		snprintf(caps->note, sizeof(caps->note),
-			 "host KVM lacks KVM_CAP_SET_GUEST_DEBUG");
-		caps->hw_bps = caps->hw_wps = 0;
-		return;
-	}
 	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
 		kvmdbg_scratch_close(&s);
 		return;

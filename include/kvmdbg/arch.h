@@ -122,6 +122,10 @@ struct kvmdbg_arch_ops {
 	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);
 };
 
+/* Fills the capability bits every backend shares and zeroes the rest;
+ * false (with a note) when the host has no guest debugging at all. */
+bool kvmdbg_probe_caps(int kvm_fd, struct kvmdbg_caps *caps);
+
 /* A throw-away VM for probes: RAM at guest-physical 0, one vCPU. */
 struct kvmdbg_scratch {
 	int vm, vcpu;
