@@ -17,6 +17,12 @@ void uart_putdec(uint64_t v);
 /* A PSCI call through HVC, the conduit of QEMU's virt board and kvmdbg. */
 uint64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 
+/*
+ * Loads MAIR_EL1, TCR_EL1 and both TTBRs, then turns on the MMU with data
+ * and instruction caches.
+ */
+void mmu_on(uint64_t mair, uint64_t tcr, uint64_t ttbr0, uint64_t ttbr1);
+
 /* Ends the run through the exit register: status (code << 1) | 1. */
 void guest_exit(uint32_t code) __attribute__((noreturn));
 

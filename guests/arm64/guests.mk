@@ -2,8 +2,10 @@
 #
 # arm64 test guests.  They are built with a fixed freestanding toolchain so
 # that CC=clang or SANITIZE=1 never change the guest images the tests expect.
-# The MMU stays off, so every data access is to Device memory: no unaligned
-# accesses (-mstrict-align) and no exclusives.
+# Most keep the MMU off, so every data access is to Device memory: no
+# unaligned accesses (-mstrict-align) and no exclusives.  mmu_4k.elf,
+# mmu_16k.elf and mmu_64k.elf are one source built for each translation
+# granule.
 
 GUEST_CC := $(CROSS_COMPILE)gcc
 GUEST_LD := $(CROSS_COMPILE)ld
@@ -19,7 +21,9 @@ GUEST_ASFLAGS := -g -MMD -MP
 GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
 	-z noexecstack --no-warn-rwx-segments
 
-GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf mmu.elf)
+MMU_GRANULES := 4 16 64
+GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf mmu.elf \
+	$(patsubst %,mmu_%k.elf,$(MMU_GRANULES)))
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console $(1)))
 
@@ -31,12 +35,18 @@ $(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.S
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_ASFLAGS) -c -o $@ $<
 
+$(GUEST_OBJ)/mmu_granule_%k.o: $(GUEST_SRC)/mmu_granule.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -DGRANULE_KIB=$* -c -o $@ $<
+
 $(GUEST_O)/demo.elf: $(call guest_objs,demo) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brkcount_vectors) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry) $(GUEST_SRC)/guest.ld
-$(GUEST_O)/mmu.elf: $(call guest_objs,mmu) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/mmu.elf: $(call guest_objs,mmu mmu_on) $(GUEST_SRC)/guest.ld
+$(foreach g,$(MMU_GRANULES),$(eval $(GUEST_O)/mmu_$(g)k.elf: \
+	$(call guest_objs,mmu_granule_$(g)k mmu_on) $(GUEST_SRC)/guest.ld))
 
 $(GUESTS):
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/guest.ld -o $@ $(filter %.o,$^)

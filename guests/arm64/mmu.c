@@ -33,10 +33,6 @@
 #define TCR_EPD1	(1ul << 23)
 #define TCR_VALUE	(TCR_T0SZ_39 | TCR_EPD1)
 
-#define SCTLR_M		(1ul << 0)
-#define SCTLR_C		(1ul << 2)
-#define SCTLR_I		(1ul << 12)
-
 uint64_t mmu_l1_table[512] __attribute__((aligned(4096)));
 volatile uint64_t mmu_marker = 0x6d6d75206d61726bul;
 volatile uint64_t mmu_seen;
@@ -52,27 +48,11 @@ __attribute__((noinline)) void mmu_checkpoint(void)
 static void mmu_enable(void)
 {
 	uint64_t normal = DESC_BLOCK | DESC_AF | DESC_SH_INNER | DESC_ATTR(ATTR_NORMAL);
-	uint64_t sctlr;
 
 	mmu_l1_table[0] = 0 | DESC_BLOCK | DESC_AF | DESC_ATTR(ATTR_DEVICE);
 	mmu_l1_table[1] = RAM_BASE | normal;
 	mmu_l1_table[2] = RAM_BASE | normal;
-	asm volatile("msr mair_el1, %[mair]\n"
-		     "msr tcr_el1, %[tcr]\n"
-		     "msr ttbr0_el1, %[ttbr]\n"
-		     "dsb sy\n"
-		     "tlbi vmalle1\n"
-		     "dsb sy\n"
-		     "isb\n"
-		     "mrs %[sctlr], sctlr_el1\n"
-		     "orr %[sctlr], %[sctlr], %[on]\n"
-		     "msr sctlr_el1, %[sctlr]\n"
-		     "isb"
-		     : [sctlr] "=&r"(sctlr)
-		     : [mair] "r"(MAIR_VALUE), [tcr] "r"(TCR_VALUE),
-		       [ttbr] "r"(mmu_l1_table),
-		       [on] "r"(SCTLR_M | SCTLR_C | SCTLR_I)
-		     : "memory");
+	mmu_on(MAIR_VALUE, TCR_VALUE, (uintptr_t)mmu_l1_table, 0);
 }
 
 void main(void)

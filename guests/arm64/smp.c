@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Two vCPUs running the same function: vCPU 0 starts vCPU 1 with PSCI
- * CPU_ON, then both call smp_work() SMP_ROUNDS times, each counting in its
+ * CPU_ON, then both call smp_work() smp_rounds times, each counting in its
  * own slot.  Only vCPU 0 prints, so the console never interleaves.
+ *
+ * A debugger may change two globals before the guest runs: smp_rounds, and
+ * smp_spin, which makes vCPU 1 first spin in smp_spin_wait(), counting in
+ * smp_spin_count, until the debugger sets smp_spin_release.
  */
 #include "guest.h"
 
@@ -14,7 +18,14 @@ extern char __stack1_top[];
 void secondary_entry(void);
 void secondary_main(void) __attribute__((noreturn));
 void smp_work(unsigned cpu);
+void smp_spin_wait(void);
 
+/* What a debugger may set before the first instruction: in .data, which
+ * start.S leaves alone, not in .bss, which it clears. */
+volatile uint32_t smp_rounds = SMP_ROUNDS;
+volatile uint32_t smp_spin __attribute__((section(".data")));
+volatile uint32_t smp_spin_release;
+volatile uint64_t smp_spin_count;
 volatile uint64_t smp_counts[2];
 volatile uint32_t smp_started[2];
 volatile uint32_t smp_done[2];
@@ -24,18 +35,26 @@ __attribute__((noinline)) void smp_work(unsigned cpu)
 	smp_counts[cpu]++;
 }
 
+__attribute__((noinline)) void smp_spin_wait(void)
+{
+	while (!smp_spin_release)
+		smp_spin_count++;
+}
+
 static void run_rounds(unsigned cpu)
 {
 	unsigned i;
 
 	smp_started[cpu] = 1;
-	for (i = 0; i < SMP_ROUNDS; i++)
+	for (i = 0; i < smp_rounds; i++)
 		smp_work(cpu);
 	smp_done[cpu] = 1;
 }
 
 void secondary_main(void)
 {
+	if (smp_spin)
+		smp_spin_wait();
 	run_rounds(1);
 	psci_call(PSCI_CPU_OFF, 0, 0, 0);
 	for (;;)

@@ -19,7 +19,6 @@ import re
 import shlex
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
@@ -28,28 +27,24 @@ sys.path.insert(0, HERE)
 import gdb  # noqa: E402
 import kvmdbg_e2e as base  # noqa: E402
 from kvmdbg_e2e import (Elf, Rsp, TestFailure, bp_address, check, check_eq,  # noqa: E402,F401
-                        check_raises, events, exit_status, frame_names, gdb_run, kill_session,
-                        monitor, packet, pc, read_mem, read_u32, read_u64, reg, set_reg,
-                        write_mem)
+                        check_raises, check_scheduler_locking, events, exit_status, frame_names,
+                        gdb_run, guest_path, in_function, interrupt_after, monitor, packet, pc,
+                        read_mem, read_u32, read_u64, reg, set_reg, stub_bytes, test, write_mem)
 from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError  # noqa: E402
 
 CONSOLE = os.environ.get("KVMDBG_ARM64_CONSOLE", "")
 CONSOLE_LOG = os.environ.get("KVMDBG_ARM64_CONSOLE_LOG") or None
 PORT = int(os.environ.get("KVMDBG_ARM64_PORT", "0"))
-GUESTS = os.environ.get("KVMDBG_GUESTS", "")
 
 KVMDBG_INSIDE = "/kvmdbg"
 GUESTS_INSIDE = "/guests"
 # Everything in the nested machine is emulated, KVM's guest included.
 STARTUP_TIMEOUT = 30
 RUN_TIMEOUT = 90
-LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on tcp:0\.0\.0\.0:%d$" % GDB_PORT_INSIDE,
-                       re.M)
 RAM_BASE = 0x40000000
 DEFAULT_RAM = 64 << 20
 
 _console = []   # the Channel, opened on first use
-_live = []      # what the current test started, torn down after it
 _runs = [0]     # numbers each kvmdbg's scratch directory inside
 
 
@@ -71,28 +66,21 @@ def shell(text, timeout=RUN_TIMEOUT):
     return status, out.decode("utf-8", "replace")
 
 
-def guest_path(name):
-    """The guest on the host, for gdb; failing if it was not built."""
-    path = os.path.join(GUESTS, name)
-    if not os.path.isfile(path):
-        raise TestFailure("guest image %s is missing" % path)
-    return path
-
-
-class Vm:
-    """One kvmdbg process inside the nested machine, with what the x86
-    suite's helpers (cont_to_exit) use of its Vm."""
+class Vm(base.Vm):
+    """One kvmdbg process inside the nested machine, run by init.sh's start
+    under a scratch directory there; kvmdbg_e2e.Vm's interface."""
 
     def __init__(self, argv):
         _runs[0] += 1
         # Named for this gdb process too: the runner's stop_all finds them.
         self.dir = "/tmp/kvmdbg-%d-%d" % (os.getpid(), _runs[0])
         self.status = None
+        self.port = None
         self.elf = None
         status, out = shell("rm -rf %s && start %s %s" % (self.dir, self.dir,
                                                          " ".join(map(shlex.quote, argv))))
         check(status == 0, "cannot start %r inside: %s" % (argv, out))
-        _live.append(self)
+        base._live.append(self)
 
     def _file(self, name):
         status, out = shell("cat %s/%s" % (self.dir, name))
@@ -108,20 +96,11 @@ class Vm:
         _, out = shell("await %s %d" % (self.dir, seconds), timeout=seconds + 30)
         return int(out) if out.strip() else None
 
+    def poll(self):
+        return self._await(0)
+
     def wait_listening(self, timeout=STARTUP_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while True:
-            err = self.stderr()
-            if LISTEN_RE.search(err):
-                return
-            status = self._await(0)
-            if status is not None:
-                raise TestFailure("kvmdbg exited with status %d before listening: %s"
-                                  % (status, self.stderr().strip()))
-            if time.monotonic() > deadline:
-                raise TestFailure("kvmdbg printed no listening line within %ds: %r"
-                                  % (timeout, err))
-            time.sleep(0.1)
+        return super().wait_listening(timeout)
 
     def wait(self, timeout=RUN_TIMEOUT):
         """The exit status; a test failure if it does not come in time."""
@@ -135,13 +114,14 @@ class Vm:
         return self.status
 
     def expect_exit(self, status, timeout=RUN_TIMEOUT):
-        got = self.wait(timeout)
-        if got != status:
-            raise TestFailure("kvmdbg exit status: expected %d, got %d; serial %r; stderr %r"
-                              % (status, got, self.serial(), self.stderr()))
+        super().expect_exit(status, timeout)
 
     def kill(self):
-        shell("stop %s; rm -rf %s" % (self.dir, self.dir))
+        """Ends the process; no sanitizer runs inside."""
+        try:
+            shell("stop %s; rm -rf %s" % (self.dir, self.dir))
+        except TestFailure:
+            pass
 
 
 def kvmdbg(*args):
@@ -164,6 +144,7 @@ def debug(guest, extra=()):
     vm = kvmdbg("run", "--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S", *extra,
                 GUESTS_INSIDE + "/" + guest)
     vm.wait_listening()
+    check_eq(vm.port, GDB_PORT_INSIDE, "port kvmdbg listens on inside")
     vm.elf = Elf(path)
     gdb_run("file " + path)
     connect()
@@ -171,15 +152,12 @@ def debug(guest, extra=()):
 
 
 def connect():
-    gdb_run("target remote 127.0.0.1:%d" % PORT)
-    events.reset()
+    base.connect(PORT)
 
 
 def rsp_client():
     """A raw protocol connection to the kvmdbg inside, closed after the test."""
-    client = Rsp(PORT, timeout=RUN_TIMEOUT)
-    _live.append(client)
-    return client
+    return Rsp(PORT, timeout=RUN_TIMEOUT)
 
 
 def resume(cmd="continue", timeout=RUN_TIMEOUT):
@@ -192,22 +170,6 @@ def cont(timeout=RUN_TIMEOUT):
 
 def cont_to_exit(vm, code, timeout=RUN_TIMEOUT):
     base.cont_to_exit(vm, code, timeout)
-
-
-def in_function(vm, name, addr):
-    start = vm.elf.sym(name)
-    return start <= addr < start + vm.elf.sym_size(name)
-
-
-def stub_bytes(addr, n):
-    """Guest memory as the stub reports it, bypassing gdb's own caches."""
-    out = b""
-    while len(out) < n:
-        at, k = addr + len(out), min(0x200, n - len(out))
-        reply = packet("m%x,%x" % (at, k))
-        check(len(reply) == 2 * k, "m%x,%x answered %r" % (at, k, reply[:40]))
-        out += bytes.fromhex(reply)
-    return out
 
 
 def rows(table):
@@ -227,53 +189,6 @@ def slots(row):
     return int(m.group(1)) if m else None
 
 
-# ---- the test driver ----------------------------------------------------------
-
-_tests = []
-
-
-def test(fn):
-    _tests.append(fn)
-    return fn
-
-
-def _cleanup():
-    kill_session()
-    while _live:
-        try:
-            _live.pop().kill()
-        except TestFailure:
-            pass
-
-
-def _one_line(text, limit=600):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def main():
-    for setting in ("pagination off", "confirm off", "height 0", "width 0",
-                    "tcp connect-timeout 20", "remotetimeout 30", "print pretty off",
-                    # every read must reach the stub, not a cache gdb keeps while stopped
-                    "code-cache off", "stack-cache off"):
-        gdb_run("set " + setting)
-    gdb.events.stop.connect(events.on_stop)
-    gdb.events.exited.connect(events.on_exit)
-    print("PLAN: %d" % len(_tests), flush=True)
-    for fn in _tests:
-        name = fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
-        events.reset()
-        try:
-            fn()
-            result = "PASS: %s" % name
-        except TestFailure as e:
-            result = "FAIL: %s: %s" % (name, _one_line(e))
-        except (gdb.error, gdb.MemoryError) as e:
-            result = "FAIL: %s: gdb: %s" % (name, _one_line(e))
-        except Exception as e:
-            tb = traceback.extract_tb(e.__traceback__)[-1]
-            result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
-                                                   os.path.basename(tb.filename), tb.lineno)
-        finally:
-            _cleanup()
-        print(result, flush=True)
+    # The host needs no /dev/kvm: kvmdbg runs in the nested machine.
+    base.main(connect_timeout=20, remote_timeout=30, local_kvm=False)

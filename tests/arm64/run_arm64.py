@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,14 +33,18 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))   # tests/, for run.py
 
 import initramfs  # noqa: E402
+import run as runner  # noqa: E402  (tests/run.py)
 from nested_vm import Channel, ChannelError, NestedVm  # noqa: E402
 
 CROSS_COMPILE = "aarch64-linux-gnu-"
 FILE_TIMEOUT = 300
 TEST_BUDGET = 480     # seconds for all test files, once the machine is up
-RESULT_RE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
+DEPS_RE = re.compile(r"^(kernel|busybox)=(.*)$", re.M)
+OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
+                        "CFLAGS", "LDFLAGS", "O")
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 
 
@@ -75,34 +78,30 @@ def cache_dir():
     return os.path.join(base, "kvmdbg", "arm64")
 
 
-def run_logged(argv, log_path, timeout):
-    """Runs argv with its output in log_path; returns (status, output)."""
-    with open(log_path, "wb") as log:
-        proc = subprocess.run(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=log, timeout=timeout)
-        log.write(proc.stdout)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
-
-
 def install_deps(logdir):
     """(kernel dir, busybox dir) from the dependency script, or raises."""
     log = os.path.join(logdir, "install-deps.log")
-    status, out = run_logged([os.path.join(REPO, "scripts", "install-arm64-deps.sh"),
-                              cache_dir()], log, 1800)
-    dirs = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    status, out = runner.run_group([os.path.join(REPO, "scripts", "install-arm64-deps.sh"),
+                                    cache_dir()], dict(os.environ), 1800, log)
+    dirs = dict(DEPS_RE.findall(out))
     if status != 0 or "kernel" not in dirs or "busybox" not in dirs:
-        raise RuntimeError("installing the arm64 dependencies failed (status %d); see %s"
+        raise RuntimeError("installing the arm64 dependencies failed (status %s); see %s"
                            % (status, log))
     return dirs["kernel"], dirs["busybox"]
 
 
 def build_arm64(build, logdir):
     log = os.path.join(logdir, "make.log")
-    argv = ["make", "--no-print-directory", "-j2", "ARCH=arm64",
+    argv = ["setpriv", "--pdeathsig", "KILL", "--",
+            "make", "--no-print-directory", "-j2", "ARCH=arm64",
             "CROSS_COMPILE=" + CROSS_COMPILE, "O=" + build, "all"]
-    status, _ = run_logged(argv, log, 900)
+    # An outer make (make check SANITIZE=1, make CC=clang) passes its
+    # variables down through the environment; none of them suits a static
+    # cross build, and objects built with them would stay in O.
+    env = {k: v for k, v in os.environ.items() if k not in OUTER_MAKE_VARIABLES}
+    status, _ = runner.run_group(argv, env, 900, log)
     if status != 0:
-        raise RuntimeError("%s failed (status %d); see %s" % (" ".join(argv), status, log))
+        raise RuntimeError("%s failed (status %s); see %s" % (" ".join(argv[4:]), status, log))
 
 
 def nested_files(build):
@@ -154,25 +153,12 @@ def run_file(path, vm, build, logdir, deadline):
     started = time.monotonic()
     argv = ["setpriv", "--pdeathsig", "KILL", "--",
             "gdb-multiarch", "-batch", "-nx", "-q", "-x", path]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            status = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            status = None
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    with open(log, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+    status, text = runner.run_group(argv, env, timeout, log)
     planned = None
     seen = set()
     failed = False
     for line in text.splitlines():
-        m = RESULT_RE.match(line)
+        m = runner.E2E_LINE.match(line)
         if not m:
             continue
         if m.group(1) == "PLAN":
@@ -210,7 +196,7 @@ def main():
     logdir = os.path.join(os.path.abspath(args.build_x86), "test-logs", "arm64")
     os.makedirs(logdir, exist_ok=True)
     files = [p for p in sorted(glob.glob(os.path.join(HERE, "test_*.py")))
-             if not args.names or any(n in os.path.basename(p) for n in args.names)]
+             if runner.selected(p, args.names)]
     if not files:
         return 0
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
@@ -249,7 +235,7 @@ def main():
         note("nested machine: Linux %s, %d CPUs, up in %.1fs, gdb port %d"
              % (vm.release, vm.cpus, time.monotonic() - started, vm.port))
         deadline = time.monotonic() + TEST_BUDGET
-    except (RuntimeError, ChannelError, OSError, subprocess.TimeoutExpired) as e:
+    except (RuntimeError, ChannelError, OSError) as e:
         fail_all(files, "setup: %s" % " ".join(str(e).split()))
         if vm is not None:
             keep_logs(vm, logdir)

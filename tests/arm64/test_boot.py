@@ -50,6 +50,13 @@ def test_mmu_runs():
 
 
 @test
+def test_mmu_granules_run():
+    for kib in (4, 16, 64):
+        check_run(run("mmu_%dk.elf" % kib), 0x4d,
+                  "mmu: %d KiB granule\nmmu: on\nmmu: pages ok\n" % kib)
+
+
+@test
 def test_mem_option():
     check_run(run("demo.elf", ["--mem", "16M"]), 0x21, DEMO_SERIAL)
 

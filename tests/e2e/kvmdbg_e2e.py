@@ -34,8 +34,7 @@ GUESTS = os.environ.get("KVMDBG_GUESTS", "")
 STARTUP_TIMEOUT = 10    # kvmdbg up and listening
 RUN_TIMEOUT = 30        # one continue, or a whole guest run
 SANITIZER_RE = re.compile(r"^.*(ERROR: \w+Sanitizer|runtime error:).*$", re.M)
-LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:127\.0\.0\.1:(\d+)|unix:(\S+))$",
-                       re.M)
+LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:[0-9.]+:(\d+)|unix:(\S+))$", re.M)
 
 
 class TestFailure(Exception):
@@ -224,6 +223,10 @@ class Vm:
         with open(self.err_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def poll(self):
+        """The exit status, or None while kvmdbg runs."""
+        return self.proc.poll()
+
     def wait_listening(self, timeout=STARTUP_TIMEOUT):
         deadline = time.monotonic() + timeout
         while True:
@@ -231,9 +234,10 @@ class Vm:
             if m:
                 self.port = int(m.group(2)) if m.group(2) else None
                 return m.group(1)
-            if self.proc.poll() is not None:
+            status = self.poll()
+            if status is not None:
                 raise TestFailure("kvmdbg exited with status %d before listening: %s"
-                                  % (self.proc.returncode, self.stderr().strip()))
+                                  % (status, self.stderr().strip()))
             if time.monotonic() > deadline:
                 raise TestFailure("kvmdbg printed no listening line within %ds: %r"
                                   % (timeout, self.stderr()))
@@ -374,6 +378,62 @@ def resume(cmd="continue", timeout=RUN_TIMEOUT):
     return out
 
 
+def interrupt_after(seconds, cmd="continue", timeout=20):
+    """Runs cmd and stops it as a terminal's Ctrl-C would; returns the stop.
+    timeout: how long the stop may take to come after the interrupt."""
+    before = len(events.stops)
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        resume(cmd, timeout=seconds + timeout)
+    finally:
+        timer.cancel()
+    check_eq(len(events.stops), before + 1, "stops after the interrupt")
+    check_eq(events.stops[-1]["signal"], "SIGINT", "stop signal")
+    return events.stops[-1]
+
+
+def _stepi_thread(num, what):
+    before = pc()
+    stops = len(events.stops)
+    resume("stepi")
+    check_eq(len(events.stops), stops + 1, "stops after %s" % what)
+    check_eq(gdb.selected_thread().num, num, "thread after %s" % what)
+    check(pc() != before, "%s left pc at %#x" % (what, before))
+
+
+def check_scheduler_locking(spins, stepper=1, spinner=2, settle=0.5):
+    """Everything stopped, gdb thread spinner in a loop that counts in the
+    8 bytes at spins, thread stepper in a loop too: under scheduler-locking
+    stepping the stepper moves neither the count nor the spinner; unlocked,
+    steps (within a hundred, in practice a few) and a continue interrupted
+    after settle seconds do move the count.  Leaves the stepper selected."""
+    gdb_run("thread %d" % spinner)
+    spinner_pc = pc()
+    gdb_run("thread %d" % stepper)
+    gdb_run("set scheduler-locking on")
+    try:
+        count = read_u64(spins)
+        for n in range(5):
+            _stepi_thread(stepper, "locked stepi %d" % n)
+            check_eq(read_u64(spins), count, "spin count after locked stepi %d" % n)
+        gdb_run("thread %d" % spinner)
+        gdb_run("maint flush register-cache")
+        check_eq(pc(), spinner_pc, "pc of the spinning thread after the others stepped")
+        gdb_run("thread %d" % stepper)
+    finally:
+        gdb_run("set scheduler-locking off")
+    count = read_u64(spins)
+    for n in range(100):
+        _stepi_thread(stepper, "unlocked stepi %d" % n)
+        if read_u64(spins) != count:
+            break
+    check(read_u64(spins) > count, "spin count did not move during 100 unlocked stepi")
+    count = read_u64(spins)
+    interrupt_after(settle)
+    check(read_u64(spins) > count, "spin count did not move after continue")
+
+
 def cont(timeout=RUN_TIMEOUT):
     """continue; returns the stop it produced."""
     before = len(events.stops)
@@ -450,6 +510,22 @@ def frame_names():
 
 def monitor(cmd):
     return gdb_run("monitor " + cmd)
+
+
+def in_function(vm, name, addr):
+    start = vm.elf.sym(name)
+    return start <= addr < start + vm.elf.sym_size(name)
+
+
+def stub_bytes(addr, n):
+    """Guest memory as the stub reports it, bypassing gdb's own caches."""
+    out = b""
+    while len(out) < n:
+        at, k = addr + len(out), min(0x200, n - len(out))
+        reply = packet("m%x,%x" % (at, k))
+        check(len(reply) == 2 * k, "m%x,%x answered %r" % (at, k, reply[:40]))
+        out += bytes.fromhex(reply)
+    return out
 
 
 def packet(payload):
@@ -695,16 +771,19 @@ def _one_line(text, limit=600):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def main():
+def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
+    """Runs the tests.  The timeouts are gdb's, in seconds; local_kvm: the
+    tests run kvmdbg on this machine, so they are skipped without /dev/kvm."""
     # Caches off: every read must reach the stub, not what gdb kept while stopped.
     for setting in ("pagination off", "confirm off", "height 0", "width 0",
-                    "tcp connect-timeout 10", "remotetimeout 10", "print pretty off",
+                    "tcp connect-timeout %d" % connect_timeout,
+                    "remotetimeout %d" % remote_timeout, "print pretty off",
                     "code-cache off", "stack-cache off"):
         gdb_run("set " + setting)
     gdb.events.stop.connect(events.on_stop)
     gdb.events.exited.connect(events.on_exit)
     print("PLAN: %d" % len(_tests), flush=True)
-    unusable = _kvm_unusable()
+    unusable = _kvm_unusable() if local_kvm else None
     for fn in _tests:
         name = fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
         if unusable:
