@@ -33,6 +33,10 @@ struct stub_vcpu {
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
 	bool rewind;		/* put pc back to rewind_pc after the exit */
+	bool nisv;		/* stepping a store KVM could not decode ... */
+	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
+	uint8_t *nisv_bytes;	/* the registers before it are kept here */
+	void *nisv_regs;
 	uint64_t rewind_pc;
 	uint64_t read_addr;	/* the last MMIO read from watched RAM ... */
 	uint32_t read_len;
@@ -142,6 +146,8 @@ int stub_memslots_apply(struct kvmdbg_stub *s);
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_hidden(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);

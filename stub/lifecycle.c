@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -53,8 +55,11 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 		close(s->conn_fd);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
-	for (unsigned i = 0; i < s->nvcpus; i++)
+	for (unsigned i = 0; i < s->nvcpus; i++) {
 		free(s->vcpus[i].regs);
+		free(s->vcpus[i].nisv_regs);
+		free(s->vcpus[i].nisv_bytes);
+	}
 	free(s->vcpus);
 	free(s->resumed);
 	kd_stopq_free(s->stopq);
@@ -82,6 +87,14 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 	s->nslots_used = 0;
 	for (unsigned i = 0; i < nram; i++)
 		s->slots_used[s->nslots_used++] = ram[i].slot;
+	/* Stores KVM cannot decode come to the stub instead of failing
+	 * KVM_RUN, where the host can do that (arm64). */
+	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_NISV_TO_USER };
+
+		if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+			fprintf(stderr, "kvmdbg: KVM_CAP_ARM_NISV_TO_USER: %s\n", strerror(errno));
+	}
 	s->vm_fd = vm_fd;
 	s->ram = ram;
 	s->nram = nram;

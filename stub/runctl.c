@@ -224,6 +224,8 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	}
 	if (v->unhide_step) {
 		stub_exec_unmapped_done(s, v, ev->pc);
+		if (v->nisv && stub_watch_nisv_done(s, v))
+			return;
 		if (ev->stepped && !v->step)
 			return;
 	} else if (ev->stepped && !v->step && !ev->trap_insn && !ev->slots_hit &&
@@ -301,6 +303,14 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 			return false;
 		pthread_mutex_lock(&s->lock);
 		mine = stub_watch_mmio(s, v);
+		pthread_mutex_unlock(&s->lock);
+		return mine;
+	}
+	if (run->exit_reason == KVM_EXIT_ARM_NISV) {
+		bool mine;
+
+		pthread_mutex_lock(&s->lock);
+		mine = stub_watch_nisv(s, v);
 		pthread_mutex_unlock(&s->lock);
 		return mine;
 	}

@@ -23,6 +23,9 @@ bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type)
 {
 	if (s->vm_fd < 0 || !s->nram)
 		return false;
+	/* A stop before the access is only any use if gdb can step past it. */
+	if (s->arch->watch_before_access && s->cfg.caps->step == KVMDBG_MECH_NONE)
+		return false;
 	if (type == KD_HW_WRITE)
 		return s->cfg.caps->readonly_mem;
 	return s->arch->fetch_from_unmapped_exits;
@@ -418,4 +421,69 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
 	s->exclusive = 0;
 	pthread_cond_broadcast(&s->cond);
+}
+
+/*
+ * A store KVM could not decode (no valid syndrome: pair and writeback
+ * stores on arm64) to a write-protected page: it runs one step with the
+ * page writable, and the watched bytes it changed tell whether it hit.
+ * Where gdb expects the stop before the access, the page and registers
+ * are put back as they were, so gdb's own step performs the store.
+ */
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	uint64_t gpa = v->run->arm_nisv.fault_ipa;
+	uint64_t page = gpa & ~(PAGE_SIZE - 1);
+	uint8_t *hva = stub_hva(s, page, PAGE_SIZE);
+
+	if (!hva || kd_watchset_page_prot(s->watches, page) == KD_PAGE_RW)
+		return false;
+	if (!v->nisv_bytes)
+		v->nisv_bytes = malloc(PAGE_SIZE);
+	if (!v->nisv_regs)
+		v->nisv_regs = malloc(s->arch->regs_size);
+	if (!v->nisv_bytes || !v->nisv_regs || s->arch->regs_load(v->fd, v->regs) < 0)
+		return false;
+	v->regs_valid = true;
+	memcpy(v->nisv_regs, v->regs, s->arch->regs_size);
+	memcpy(v->nisv_bytes, hva, PAGE_SIZE);
+	v->nisv = true;
+	v->nisv_page = page;
+	unhide_for_one_step(s, v, page, KD_PAGE_RW);
+	return true;
+}
+
+/* After that step; true when it produced a stop. */
+bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	uint8_t *hva = stub_hva(s, v->nisv_page, PAGE_SIZE);
+	enum kd_stop_kind kind;
+	uint64_t vaddr;
+	bool hit = false;
+
+	v->nisv = false;
+	for (uint64_t i = 0; hva && i < PAGE_SIZE && !hit; i++)
+		hit = hva[i] != v->nisv_bytes[i] &&
+		      kd_watchset_match(s->watches, v->nisv_page + i, 1, true, &kind, &vaddr);
+	if (!hit)
+		return false;
+	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0) {
+		uint8_t val[64];
+
+		memcpy(hva, v->nisv_bytes, PAGE_SIZE);
+		for (unsigned r = 0; r < s->arch->nregs; r++) {
+			size_t n = s->arch->reg_size(r);
+
+			if (!n || n > sizeof(val))
+				continue;
+			s->arch->reg_get(v->nisv_regs, r, val);
+			s->arch->reg_set(v->regs, r, val);
+		}
+		if (s->arch->regs_store(v->fd, v->regs) < 0)
+			fprintf(stderr, "kvmdbg: cannot put vCPU %u back before its watched store\n",
+				v->idx);
+		v->regs_valid = false;
+	}
+	stub_push_stop(s, v, kind, vaddr);
+	return true;
 }
