@@ -6,8 +6,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (bp_address, check, check_eq, check_raises, cont, cont_to_exit, debug,
-                        events, frame_names, gdb, gdb_run, main, packet, pc, read_u64, reg,
-                        resume, scratch, test)
+                        events, frame_names, gdb, gdb_run, in_function, main, packet, pc,
+                        read_u64, reg, resume, scratch, stub_bytes, test)
 
 DEMO_EXIT = 0x21
 DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
@@ -16,22 +16,6 @@ DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
                "demo: counter 3 result 0x0000000000000057\n")
 SLED_BPS = 10000
 SLED_FIRST = 0x100      # leave the sled's first bytes untouched
-
-
-def stub_bytes(addr, n):
-    """Guest memory as the stub reports it, bypassing gdb's own caches."""
-    out = b""
-    while len(out) < n:
-        at, k = addr + len(out), min(0x200, n - len(out))
-        reply = packet("m%x,%x" % (at, k))
-        check(len(reply) == 2 * k, "m%x,%x answered %r" % (at, k, reply[:40]))
-        out += bytes.fromhex(reply)
-    return out
-
-
-def in_function(vm, name, addr):
-    start = vm.elf.sym(name)
-    return start <= addr < start + vm.elf.sym_size(name)
 
 
 @test

@@ -21,9 +21,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (RUN_TIMEOUT, Elf, Rsp, check, check_eq, connect, cont, cont_to_exit,
-                        events, exit_status, frame_names, gdb, gdb_run, guest_path, kvmdbg,
-                        main, packet, pc, read_mem, read_u64, reg, resume, run, test)
+from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, check, check_eq, connect, cont, cont_to_exit,
+                        events, exit_status, frame_names, gdb, gdb_run, guest_path,
+                        interrupt_after, kvmdbg, main, packet, pc, read_mem, read_u64, reg,
+                        resume, run, test)
 
 SMP_EXIT = 0x2a
 FUNCS = ("smp_work", "smp_mix", "smp_fold")
@@ -135,20 +136,6 @@ def check_identity(vm, vcpu, where):
     check_eq(reg("rdi") & 0xffffffff, vcpu, "index argument (rdi) %s" % where)
     check_eq(stack_owner(vm, reg("rsp")), vcpu, "owner of the stack rsp=%#x %s"
              % (reg("rsp"), where))
-
-
-def interrupt_after(seconds, cmd="continue"):
-    """Runs cmd and stops it as a terminal's Ctrl-C would; returns the stop."""
-    before = len(events.stops)
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        resume(cmd, timeout=seconds + 20)
-    finally:
-        timer.cancel()
-    check_eq(len(events.stops), before + 1, "stops after the interrupt")
-    check_eq(events.stops[-1]["signal"], "SIGINT", "stop signal")
-    return events.stops[-1]
 
 
 def cont_uncaptured(what):
