@@ -26,31 +26,6 @@ void uart_putc(char c)
 	mmio_write32(PL011_BASE + PL011_DR, (uint8_t)c);
 }
 
-void uart_puts(const char *s)
-{
-	while (*s)
-		uart_putc(*s++);
-}
-
-void uart_puthex(uint64_t v, unsigned digits)
-{
-	while (digits--)
-		uart_putc("0123456789abcdef"[(v >> (digits * 4)) & 0xf]);
-}
-
-void uart_putdec(uint64_t v)
-{
-	char buf[21];
-	unsigned n = 0;
-
-	do {
-		buf[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		uart_putc(buf[--n]);
-}
-
 uint64_t psci_call(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	register uint64_t x0 asm("x0") = fn;

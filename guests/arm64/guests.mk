@@ -25,9 +25,13 @@ MMU_GRANULES := 4 16 64
 GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf mmu.elf \
 	$(patsubst %,mmu_%k.elf,$(MMU_GRANULES)))
 
-guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console $(1)))
+guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console print $(1)))
 
 $(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OBJ)/%.o: guests/common/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 

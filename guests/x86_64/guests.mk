@@ -22,9 +22,13 @@ GUESTS := $(addprefix $(GUEST_O)/,demo.elf int3count.elf irqstep.elf \
 	mb32.elf long64.elf raw64.bin)
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,$(1)))
-MB64_COMMON := boot32 uart
+MB64_COMMON := boot32 uart print
 
 $(GUEST_OBJ)/%.o: $(GUEST_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OBJ)/%.o: guests/common/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
@@ -54,11 +58,11 @@ $(GUEST_O)/mb32.elf: $(call guest_objs,mb32) $(GUEST_SRC)/mb32.ld
 	$(GUEST_LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/mb32.ld -o $@ \
 		$(filter %.o,$^)
 
-$(GUEST_O)/long64.elf: $(call guest_objs,long64_start long64 uart) \
+$(GUEST_O)/long64.elf: $(call guest_objs,long64_start long64 uart print) \
 		$(GUEST_SRC)/long64.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/long64.ld -o $@ $(filter %.o,$^)
 
-$(GUEST_O)/raw64.elf: $(call guest_objs,raw64_start raw64 uart) \
+$(GUEST_O)/raw64.elf: $(call guest_objs,raw64_start raw64 uart print) \
 		$(GUEST_SRC)/raw64.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/raw64.ld -o $@ $(filter %.o,$^)
 

@@ -5,5 +5,5 @@
 
 GUESTS += $(GUEST_O)/smp.elf
 
-$(GUEST_O)/smp.elf: $(call guest_objs,smp_boot32 smp uart) $(GUEST_SRC)/mb64.ld
+$(GUEST_O)/smp.elf: $(call guest_objs,smp_boot32 smp uart print) $(GUEST_SRC)/mb64.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/mb64.ld -o $@ $(filter %.o,$^)
