@@ -16,6 +16,8 @@
 /* gdb reads up to PacketSize/2 bytes with one 'm': the hex reply alone
  * is PacketSize long. */
 #define STUB_REPLY_SIZE	(STUB_PACKET_SIZE + 64)
+/* Distinct reads an instruction may make before it restarts. */
+#define STUB_READ_RING	4
 
 struct stub_vcpu {
 	unsigned idx;
@@ -38,10 +40,11 @@ struct stub_vcpu {
 	uint8_t *nisv_bytes;	/* the registers before it are kept here */
 	void *nisv_regs;
 	uint64_t rewind_pc;
-	uint64_t read_addr;	/* the last MMIO read from watched RAM ... */
-	uint32_t read_len;
-	uint64_t read_pc;	/* ... and its pc, once it came twice */
-	unsigned read_repeats;	/* times it came in a row */
+	/* MMIO reads from watched RAM since the last other exit ... */
+	struct { uint64_t addr; uint32_t len; } reads[STUB_READ_RING];
+	unsigned nreads;
+	bool read_repeated;	/* ... one of them came again at read_pc */
+	uint64_t read_pc;
 	unsigned long exits;	/* KVM_RUN returns, for the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
@@ -144,6 +147,7 @@ int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len);
 int stub_memslots_apply(struct kvmdbg_stub *s);
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);

@@ -294,7 +294,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	v->io_pending = run->exit_reason == KVM_EXIT_IO ||
 			run->exit_reason == KVM_EXIT_MMIO;
 	if (run->exit_reason != KVM_EXIT_MMIO)
-		v->read_repeats = 0;
+		stub_reads_forget(v);
 	if (run->exit_reason == KVM_EXIT_MMIO) {
 		bool mine;
 

@@ -235,7 +235,7 @@ static void unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 	s->unhidden_page = page;
 	s->unhidden_prot = prot;
 	v->unhide_step = true;
-	v->read_repeats = 0;
+	stub_reads_forget(v);
 	if (stub_memslots_apply(s) < 0)
 		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back for one instruction\n",
 			(unsigned long long)page);
@@ -243,34 +243,49 @@ static void unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 
 /*
  * Some reads cannot be served as MMIO at all (descriptor-table loads,
- * interrupt delivery): KVM restarts the instruction and asks again.  The
- * same read from the same pc three times in a row is taken as that, and
- * the instruction gets one step with the page mapped.  A loop polling an
- * unwatched neighbour looks alike; for it the step is merely slower.
- * The page is writable for that step: loading a descriptor also sets its
- * accessed bit.
+ * interrupt delivery): KVM restarts the instruction and asks again, for
+ * one or a few addresses, with writes of accessed bits in between.  A read
+ * seen again from the same pc twice, with no other kind of exit between,
+ * is taken as that, and the instruction gets one step with the page
+ * mapped.  A loop polling unwatched neighbours looks alike; for it the step
+ * is merely slower.  The page is writable for that step: loading a
+ * descriptor also sets its accessed bit.
  */
+void stub_reads_forget(struct stub_vcpu *v)
+{
+	v->nreads = 0;
+	v->read_repeated = false;
+}
+
 static bool read_restarted(struct kvmdbg_stub *s, struct stub_vcpu *v,
 			   uint64_t addr, uint32_t len)
 {
+	bool again = false;
 	uint64_t pc;
 
-	if (addr != v->read_addr || len != v->read_len) {
-		v->read_addr = addr;
-		v->read_len = len;
-		v->read_repeats = 1;
+	for (unsigned i = 0; i < v->nreads && !again; i++)
+		again = v->reads[i].addr == addr && v->reads[i].len == len;
+	if (!again) {
+		if (v->nreads == STUB_READ_RING)
+			v->nreads = 0;
+		v->reads[v->nreads].addr = addr;
+		v->reads[v->nreads++].len = len;
 		return false;
 	}
-	if (++v->read_repeats < 2 || s->arch->regs_load(v->fd, v->regs) < 0)
+	v->reads[0].addr = addr;
+	v->reads[0].len = len;
+	v->nreads = 1;
+	if (s->arch->regs_load(v->fd, v->regs) < 0)
 		return false;
 	v->regs_valid = true;
 	pc = s->arch->pc(v->regs);
-	if (v->read_repeats == 2 || pc != v->read_pc) {
-		v->read_pc = pc;
-		v->read_repeats = 2;
-		return false;
+	if (v->read_repeated && pc == v->read_pc) {
+		v->read_repeated = false;
+		return true;
 	}
-	return true;
+	v->read_repeated = true;
+	v->read_pc = pc;
+	return false;
 }
 
 /*
@@ -339,7 +354,7 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	if (!write)
 		memcpy(run->mmio.data, hva, len);
 	if (hit) {
-		v->read_repeats = 0;
+		stub_reads_forget(v);
 		/* An access split in two exits is still one stop. */
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
