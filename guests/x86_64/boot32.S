@@ -1,44 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Multiboot v1 entry shared by the 64-bit Multiboot guests.  The header uses
- * the a.out-kludge address fields because Multiboot loaders refuse ELF64
- * program headers; the fields describe the single image segment laid out by
- * mb64.ld.  The loader enters _start in 32-bit protected mode with paging
+ * Multiboot v1 entry shared by the 64-bit Multiboot guests.  The loader
+ * enters _start in 32-bit protected mode with paging
  * off; this code identity-maps the first GiB, maps the second GiB of virtual
  * space onto the same physical GiB (so debugger tests can tell virtual from
  * physical addressing), enters long mode and calls kmain(magic, info).
  */
 
+#include "boot64.h"
+
 	.cfi_sections .debug_frame
 
-#define MB_HEADER_MAGIC	0x1badb002
-/* page-align modules, want memory info, use the address fields */
-#define MB_HEADER_FLAGS	((1 << 0) | (1 << 1) | (1 << 16))
 
-#define CR0_PE		(1 << 0)
-#define CR0_MP		(1 << 1)
-#define CR0_EM		(1 << 2)
-#define CR0_PG		(1 << 31)
-#define CR4_PAE		(1 << 5)
-#define CR4_OSFXSR	(1 << 9)
-#define CR4_OSXMMEXCPT	(1 << 10)
-#define MSR_EFER	0xc0000080
-#define EFER_LME	(1 << 8)
-#define PTE_PRESENT_RW	0x3
-#define PDE_LARGE	0x83
 #define BOOT_STACK_SIZE	16384
 
-	.section .multiboot, "a"
-	.balign 4
-mb_header:
-	.long MB_HEADER_MAGIC
-	.long MB_HEADER_FLAGS
-	.long -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
-	.long mb_header
-	.long __image_start
-	.long __image_end
-	.long __bss_end
-	.long _start
+	multiboot_header mb_header
 
 	.section .text.boot, "ax"
 	.code32
@@ -89,12 +65,7 @@ start64:
 	/* the outermost frame: backtraces end here */
 	.cfi_startproc
 	.cfi_undefined rip
-	movl $0x10, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %ss
-	movl %eax, %fs
-	movl %eax, %gs
+	load_flat_data_segments
 	movq $boot_stack_top, %rsp
 	/*
 	 * Upper register halves are undefined after the mode switch; clearing
@@ -123,18 +94,7 @@ start64:
 	.cfi_endproc
 	.size start64, . - start64
 
-	.section .rodata
-	.balign 8
-gdt64:
-	.quad 0				/* null */
-	.quad 0x00af9a000000ffff	/* 0x08: 64-bit code, DPL 0 */
-	.quad 0x00cf92000000ffff	/* 0x10: flat data */
-gdt64_end:
-	.balign 4
-	.word 0
-gdt64_ptr:
-	.word gdt64_end - gdt64 - 1
-	.long gdt64
+	flat_gdt64 gdt64
 
 	.section .bss
 	.balign 4096

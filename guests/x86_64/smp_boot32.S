@@ -5,38 +5,15 @@
  * vCPU 0 builds the page tables (an identity map of the first GiB) that
  * all vCPUs share; the others wait until they are complete.  Each vCPU then
  * enters long mode by itself and calls smp_main(index) on its own stack.
- * The header uses the a.out-kludge fields for the single segment that
- * mb64.ld lays out, as Multiboot loaders refuse ELF64 program headers.
  */
+#include "boot64.h"
 #include "smp.h"
 
 	.cfi_sections .debug_frame
 
-#define MB_HEADER_MAGIC	0x1badb002
-/* page-align modules, want memory info, use the address fields */
-#define MB_HEADER_FLAGS	((1 << 0) | (1 << 1) | (1 << 16))
 
-#define CR0_PE		(1 << 0)
-#define CR0_MP		(1 << 1)
-#define CR0_EM		(1 << 2)
-#define CR0_PG		(1 << 31)
-#define CR4_PAE		(1 << 5)
-#define MSR_EFER	0xc0000080
-#define EFER_LME	(1 << 8)
-#define PTE_PRESENT_RW	0x3
-#define PDE_LARGE	0x83
 
-	.section .multiboot, "a"
-	.balign 4
-smp_mb_header:
-	.long MB_HEADER_MAGIC
-	.long MB_HEADER_FLAGS
-	.long -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
-	.long smp_mb_header
-	.long __image_start
-	.long __image_end
-	.long __bss_end
-	.long _start
+	multiboot_header smp_mb_header
 
 	.section .text.boot, "ax"
 	.code32
@@ -104,12 +81,7 @@ smp_start64:
 	/* the outermost frame of every vCPU: backtraces end here */
 	.cfi_startproc
 	.cfi_undefined rip
-	movl $0x10, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %ss
-	movl %eax, %fs
-	movl %eax, %gs
+	load_flat_data_segments
 	/* Writing the 32-bit register clears the undefined upper half. */
 	movl %esi, %edi
 	leal 1(%esi), %eax
@@ -138,18 +110,7 @@ smp_start64:
 	.cfi_endproc
 	.size smp_start64, . - smp_start64
 
-	.section .rodata
-	.balign 8
-smp_gdt:
-	.quad 0				/* null */
-	.quad 0x00af9a000000ffff	/* 0x08: 64-bit code, DPL 0 */
-	.quad 0x00cf92000000ffff	/* 0x10: flat data */
-smp_gdt_end:
-	.balign 4
-	.word 0
-smp_gdt_ptr:
-	.word smp_gdt_end - smp_gdt - 1
-	.long smp_gdt
+	flat_gdt64 smp_gdt
 
 	.section .bss
 	.balign 4096
