@@ -50,6 +50,7 @@ struct stub_vcpu {
 	bool check_stuck;	/* kicked by the watchdog */
 	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
 	uint64_t stuck_pc;
+	struct kvmdbg_step_mask step_mask; /* interrupts held off this run */
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
 };

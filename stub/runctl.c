@@ -153,6 +153,14 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 	}
 	v->regs_valid = false;
 	apply_debug(s, v);
+	if (s->arch->step_mask && s->cfg.caps->blockirq && v->debug_applied &&
+	    (v->last_debug.control & KVM_GUESTDBG_SINGLESTEP)) {
+		int err = s->arch->step_mask(v->fd, &s->cfg.mem, &v->step_mask);
+
+		if (err)
+			fprintf(stderr, "kvmdbg: cannot hold interrupts off the step on vCPU %u: %s\n",
+				v->idx, strerror(-err));
+	}
 	v->run->immediate_exit = 0;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -277,6 +285,13 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	int lerr;
 
 	v->exits++;
+	if (v->step_mask.active) {
+		int merr = s->arch->step_unmask(v->fd, &v->step_mask);
+
+		if (merr)
+			fprintf(stderr, "kvmdbg: cannot give vCPU %u its interrupt mask back after a step: %s\n",
+				vcpu, strerror(-merr));
+	}
 	if (err == EINTR) {
 		v->io_pending = false;
 		if (v->rewind)

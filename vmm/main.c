@@ -378,6 +378,8 @@ static int run(int argc, char **argv)
 		if (idx < 0)
 			die("cannot register vCPU %u with the stub: %s", i, strerror(-idx));
 	}
+	if (arch_vcpus_created(&vm, err, sizeof(err)) < 0)
+		die("%s", err);
 	if (o.gdb) {
 		int e = kvmdbg_stub_start(vm.stub);
 

@@ -87,6 +87,8 @@ extern const char *const arch_vmm_usage;
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len);
+/* Every vCPU exists and none has run yet. */
+int arch_vcpus_created(struct vm *vm, char *err, size_t len);
 /* Just before KVM_RUN: inject what the machine's devices raised. */
 void arch_pre_run(struct vm *vm, struct vcpu *v);
 /* Handles an exit the stub did not take; returns only if the guest goes on. */

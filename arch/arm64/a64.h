@@ -61,6 +61,9 @@ void a64_reg_get(const void *regs, unsigned regno, uint8_t *out);
 void a64_reg_set(void *regs, unsigned regno, const uint8_t *in);
 uint64_t a64_pc(const void *regs);
 void a64_set_pc(void *regs, uint64_t pc);
+/* One 64-bit register (not sp, v0-v31, fpsr, fpcr) straight from or to KVM. */
+int a64_get(int vcpu_fd, unsigned regno, uint64_t *val);
+int a64_put(int vcpu_fd, unsigned regno, uint64_t val);
 /* Writes the registers an exception entry changes. */
 int a64_store_exception(int vcpu_fd, struct a64_regs *r);
 
@@ -80,6 +83,10 @@ enum kvmdbg_exit_class a64_decode_exit(const struct kvm_run *run,
 				       unsigned *pool);
 int a64_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
 		const struct kd_debug_event *ev);
+
+int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem,
+		  struct kvmdbg_step_mask *m);
+int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m);
 
 void a64_probe(int kvm_fd, struct kvmdbg_caps *caps);
 

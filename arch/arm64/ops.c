@@ -31,6 +31,8 @@ static const struct kvmdbg_arch_ops a64_ops = {
 	.encode_debug = a64_encode_debug,
 	.decode_exit = a64_decode_exit,
 	.deliver = a64_deliver,
+	.step_mask = a64_step_mask,
+	.step_unmask = a64_step_unmask,
 	.probe = a64_probe,
 };
 

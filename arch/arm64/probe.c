@@ -116,6 +116,8 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
 	ec = scratch_run(&s, STEP_CODE, &dbg, &pc);
 	caps->step = expect(ec, EC_STEP_LOWER, pc, STEP_CODE + 4);
+	/* The stub masks the guest's interrupts for each step itself. */
+	caps->blockirq = caps->step != KVMDBG_MECH_NONE;
 
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
 	ec = scratch_run(&s, BRK_CODE, &dbg, &pc);

@@ -174,6 +174,24 @@ void a64_set_pc(void *regs, uint64_t pc)
 	r->dirty[A64_REG_PC] = true;
 }
 
+int a64_get(int vcpu_fd, unsigned regno, uint64_t *val)
+{
+	struct a64_regs scratch = { 0 };
+	uint64_t id;
+
+	locate(&scratch, regno, &id);
+	return one_reg(vcpu_fd, KVM_GET_ONE_REG, id, val);
+}
+
+int a64_put(int vcpu_fd, unsigned regno, uint64_t val)
+{
+	struct a64_regs scratch = { 0 };
+	uint64_t id;
+
+	locate(&scratch, regno, &id);
+	return one_reg(vcpu_fd, KVM_SET_ONE_REG, id, &val);
+}
+
 int a64_store_exception(int vcpu_fd, struct a64_regs *r)
 {
 	static const unsigned changed[] = {

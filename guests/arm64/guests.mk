@@ -22,7 +22,7 @@ GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
 	-z noexecstack --no-warn-rwx-segments
 
 MMU_GRANULES := 4 16 64
-GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf watch.elf smp.elf mmu.elf \
+GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf irqstep.elf watch.elf smp.elf mmu.elf \
 	$(patsubst %,mmu_%k.elf,$(MMU_GRANULES)))
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console print $(1)))
@@ -45,6 +45,8 @@ $(GUEST_OBJ)/mmu_granule_%k.o: $(GUEST_SRC)/mmu_granule.c
 
 $(GUEST_O)/demo.elf: $(call guest_objs,demo) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brkcount_vectors) \
+	$(GUEST_SRC)/guest.ld
+$(GUEST_O)/irqstep.elf: $(call guest_objs,irqstep irqstep_vectors) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry) $(GUEST_SRC)/guest.ld

@@ -52,6 +52,16 @@ enum kvmdbg_exit_class {
 				 * if the trap instruction is there */
 };
 
+/* What a backend that holds interrupts off a step itself keeps from just
+ * before one KVM_RUN of the step to just after it. */
+struct kvmdbg_step_mask {
+	bool active;		/* the guest's mask was changed for this run */
+	uint64_t pc;		/* where the step started */
+	uint64_t forced;	/* mask bits set that the guest had clear */
+	uint32_t insn;		/* the instruction at pc, when insn_known */
+	bool insn_known;
+};
+
 struct kvmdbg_arch_ops {
 	const char *name;
 	const char *target_xml;
@@ -117,6 +127,18 @@ struct kvmdbg_arch_ops {
 	 * the hardware would have, and updates regs to the vCPU's new state. */
 	int (*deliver)(int vcpu_fd, void *regs, const struct kvm_run *run,
 		       const struct kd_debug_event *ev);
+	/* For hosts whose KVM cannot hold interrupts off a single step
+	 * (arm64 has no BLOCKIRQ: an interrupt pending when the step starts
+	 * is taken first and the step stops in the guest's handler).  The
+	 * stub calls step_mask before each KVM_RUN of a step, to mask
+	 * interrupts in the vCPU for that instruction, and step_unmask
+	 * after it returns, to leave the guest in the state its own mask
+	 * would have given (what the instruction read, wrote or saved of
+	 * the mask included).  NULL where KVM does it (x86 BLOCKIRQ).
+	 * 0 or -errno. */
+	int (*step_mask)(int vcpu_fd, const struct kvmdbg_mem *mem,
+			 struct kvmdbg_step_mask *m);
+	int (*step_unmask)(int vcpu_fd, struct kvmdbg_step_mask *m);
 	/* Runs probe guests in scratch VMs; never fails the caller: what
 	 * cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
 	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);

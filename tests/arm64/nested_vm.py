@@ -110,7 +110,8 @@ def free_port():
 class NestedVm:
     """Boots the machine; close() (idempotent) always ends qemu."""
 
-    def __init__(self, kernel, initrd, workdir):
+    def __init__(self, kernel, initrd, workdir, gic):
+        self.gic = gic
         self.kernel = kernel
         self.initrd = initrd
         self.workdir = workdir
@@ -125,7 +126,8 @@ class NestedVm:
         return [
             # qemu dies with the runner, even if the runner is killed outright.
             "setpriv", "--pdeathsig", "KILL", "--",
-            "qemu-system-aarch64", "-M", "virt,virtualization=on", "-cpu", "max",
+            "qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=%d" % self.gic,
+            "-cpu", "max",
             "-accel", "tcg", "-m", "1024", "-smp", "2",
             "-display", "none", "-monitor", "none", "-no-reboot",
             "-chardev", "socket,id=console,path=%s,server=on,wait=on" % self.serial_path,

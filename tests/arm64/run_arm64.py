@@ -6,10 +6,11 @@
 
 Installs what is missing (scripts/install-arm64-deps.sh; downloads are cached
 in $XDG_CACHE_HOME/kvmdbg/arm64, by default ~/.cache/kvmdbg/arm64), builds
-kvmdbg and the guests for arm64, boots one nested arm64 Linux machine under
-qemu-system-aarch64 and runs every tests/arm64/test_*.py against it, each as a
-gdb-multiarch script.  NAMEs restrict the run to test files whose names contain
-one of them.  Prints one line per test,
+kvmdbg and the guests for arm64, boots a nested arm64 Linux machine with a
+GICv3 under qemu-system-aarch64 and runs every tests/arm64/test_*.py against it,
+each as a gdb-multiarch script; then the few files in GICV2_FILES once more on
+a machine with a GICv2 (reported as arm64-gicv2/test_X).  NAMEs restrict the
+run to test files whose names contain one of them.  Prints one line per test,
 
     PASS: arm64/test_X: name
     FAIL: arm64/test_X: name: why
@@ -45,6 +46,12 @@ TEST_BUDGET = 480     # seconds for all test files, once the machine is up
 DEPS_RE = re.compile(r"^(kernel|busybox)=(.*)$", re.M)
 OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
                         "CFLAGS", "LDFLAGS", "O")
+# Every file runs on a machine with a GICv3 (as arm64 servers have), so the
+# KVM inside offers a vGICv3; the files in GICV2_FILES run again on one with
+# a GICv2, whose KVM offers only a vGICv2, for kvmdbg's other interrupt
+# controller.
+MAIN_GIC = 3
+GICV2_FILES = ("test_interrupts.py",)
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 
 
@@ -63,14 +70,16 @@ def declared_tests(path):
         return TEST_DEF_RE.findall(f.read())
 
 
-def fail_all(files, why, kind="FAIL"):
+def fail_all(files, why, kind="FAIL", gic=MAIN_GIC):
     for path in files:
         for name in declared_tests(path):
-            report(kind, "%s: %s: %s" % (suite_name(path), name, why))
+            report(kind, "%s: %s: %s" % (suite_name(path, gic), name, why))
 
 
-def suite_name(path):
-    return "arm64/" + os.path.splitext(os.path.basename(path))[0]
+def suite_name(path, gic=MAIN_GIC):
+    """arm64/test_X on the main machine, arm64-gicv2/test_X on the other."""
+    prefix = "arm64" if gic == MAIN_GIC else "arm64-gicv%d" % gic
+    return prefix + "/" + os.path.splitext(os.path.basename(path))[0]
 
 
 def cache_dir():
@@ -136,13 +145,13 @@ def check_machine(channel):
 def keep_logs(vm, logdir):
     for log in (vm.console_log, vm.qemu_log):
         if os.path.exists(log):
-            shutil.copy(log, os.path.join(logdir, os.path.basename(log)))
+            shutil.copy(log, os.path.join(logdir, "gicv%d-%s" % (vm.gic, os.path.basename(log))))
 
 
 def run_file(path, vm, build, logdir, deadline):
     """Runs one test file under gdb-multiarch; reports its results."""
-    name = suite_name(path)
-    log = os.path.join(logdir, os.path.basename(path)[:-3] + ".log")
+    name = suite_name(path, vm.gic)
+    log = os.path.join(logdir, name.replace("/", "-") + ".log")
     env = dict(os.environ,
                KVMDBG_ARM64_CONSOLE=vm.serial_path,
                KVMDBG_ARM64_CONSOLE_LOG=vm.console_log,
@@ -204,10 +213,10 @@ def main():
         return 0
 
     workdir = tempfile.mkdtemp(prefix="kvmdbg-arm64-")
-    vm = None
+    vms = []
 
     def cleanup():
-        if vm is not None:
+        for vm in vms:
             vm.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -225,37 +234,57 @@ def main():
         initrd = os.path.join(workdir, "initrd")
         initramfs.build(initrd, os.path.join(busybox_dir, "bin", "busybox"), modules,
                         nested_files(build))
-        vm = NestedVm(vmlinuz, initrd, workdir)
+    except (RuntimeError, ChannelError, OSError) as e:
+        fail_all(files, "setup: %s" % " ".join(str(e).split()))
+        return 0
+    deadline = None
+    for gic, group in ((MAIN_GIC, files),
+                       (2, [p for p in files if os.path.basename(p) in GICV2_FILES])):
+        if not group:
+            continue
+        machine_dir = os.path.join(workdir, "gicv%d" % gic)
+        os.makedirs(machine_dir)
+        vm = NestedVm(vmlinuz, initrd, machine_dir, gic)
+        vms.append(vm)
+        deadline = run_machine(vm, group, build, logdir, deadline)
+    return 0
+
+
+def run_machine(vm, files, build, logdir, deadline):
+    """Boots one nested machine and runs files on it; returns the deadline
+    of the test budget, which starts when the first machine is up."""
+    try:
         started = time.monotonic()
         channel = vm.boot()
         try:
             check_machine(channel)
         finally:
             channel.close()
-        note("nested machine: Linux %s, %d CPUs, up in %.1fs, gdb port %d"
-             % (vm.release, vm.cpus, time.monotonic() - started, vm.port))
-        deadline = time.monotonic() + TEST_BUDGET
+        note("nested machine (GICv%d): Linux %s, %d CPUs, up in %.1fs, gdb port %d"
+             % (vm.gic, vm.release, vm.cpus, time.monotonic() - started, vm.port))
     except (RuntimeError, ChannelError, OSError) as e:
-        fail_all(files, "setup: %s" % " ".join(str(e).split()))
-        if vm is not None:
-            keep_logs(vm, logdir)
-            note("nested machine logs in %s" % logdir)
-        return 0
-
+        fail_all(files, "setup: %s" % " ".join(str(e).split()), gic=vm.gic)
+        vm.close()
+        keep_logs(vm, logdir)
+        note("nested machine logs in %s" % logdir)
+        return deadline
+    if deadline is None:
+        deadline = time.monotonic() + TEST_BUDGET
     try:
         for path in files:
             if vm.proc.poll() is not None:
-                fail_all([path], "the nested machine exited (status %d)" % vm.proc.returncode)
+                fail_all([path], "the nested machine exited (status %d)" % vm.proc.returncode,
+                         gic=vm.gic)
                 continue
             if time.monotonic() > deadline:
-                fail_all([path], "not run: the suite's %ds are spent" % TEST_BUDGET)
+                fail_all([path], "not run: the suite's %ds are spent" % TEST_BUDGET, gic=vm.gic)
                 continue
             run_file(path, vm, build, logdir, deadline)
             leftovers(vm)
     finally:
         vm.close()
         keep_logs(vm, logdir)
-    return 0
+    return deadline
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../vmm.h"
+#include "arm64vmm.h"
 
 #define PL011_BASE	0x09000000ull
 #define PL011_DR	0x00
@@ -38,11 +38,11 @@ const char *const arch_vmm_usage =
 	"RAM; the others start powered off for PSCI CPU_ON (HVC).\n"
 	"Devices: PL011 UART at 0x09000000 (stdout); PSCI SYSTEM_OFF ends the run\n"
 	"with status 0; writing V to the 32-bit register at 0x09010000 ends it\n"
-	"with status (V << 1) | 1.\n";
-
-struct a64_machine {
-	uint64_t entry;
-};
+	"with status (V << 1) | 1.\n"
+	"Interrupts: an in-kernel GICv3 (distributor 0x08000000, redistributors\n"
+	"0x080a0000) or, where the host has no GICv3, a GICv2 (distributor\n"
+	"0x08000000, CPU interface 0x08010000); ID_AA64PFR0_EL1.GIC tells which.\n"
+	"The generic timers interrupt through it: virtual PPI 27, physical PPI 30.\n";
 
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len)
 {
@@ -75,7 +75,13 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 
 int arch_vm_create(struct vm *vm, char *err, size_t len)
 {
+	a64_gic_create(vm, vm->arch);
 	return 0;
+}
+
+int arch_vcpus_created(struct vm *vm, char *err, size_t len)
+{
+	return a64_gic_init(vm->arch, err, len);
 }
 
 static int set_reg(struct vcpu *v, uint64_t id, uint64_t val, char *err, size_t len)

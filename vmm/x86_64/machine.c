@@ -138,6 +138,11 @@ static int set_cpuid(struct vm *vm, struct vcpu *v, char *err, size_t len)
 	return 0;
 }
 
+int arch_vcpus_created(struct vm *vm, char *err, size_t len)
+{
+	return 0;
+}
+
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len)
 {
 	struct x86_machine *m = vm->arch;
