@@ -4,15 +4,20 @@
  * CPU_ON, then both call smp_work() smp_rounds times, each counting in its
  * own slot.  Only vCPU 0 prints, so the console never interleaves.
  *
- * A debugger may change two globals before the guest runs: smp_rounds, and
+ * A debugger may change three globals before the guest runs: smp_rounds;
  * smp_spin, which makes vCPU 1 first spin in smp_spin_wait(), counting in
- * smp_spin_count, until the debugger sets smp_spin_release.
+ * smp_spin_count, until the debugger sets smp_spin_release; and smp_brk,
+ * which makes vCPU N run the guest's own "brk" N + 1 times in each
+ * smp_work() call, handled and counted per vCPU by its own vector table
+ * (brk_vectors.S); the guest then checks and prints those counts.
  */
+#include "brk.h"
 #include "guest.h"
 
 #define SMP_ROUNDS		50
 #define SMP_EXIT		0x02
 #define CPU_ON_FAILED_EXIT	0x7e
+#define BAD_BRK_COUNT_EXIT	0x7d
 
 extern char __stack1_top[];
 void secondary_entry(void);
@@ -24,6 +29,7 @@ void smp_spin_wait(void);
  * start.S leaves alone, not in .bss, which it clears. */
 volatile uint32_t smp_rounds = SMP_ROUNDS;
 volatile uint32_t smp_spin __attribute__((section(".data")));
+volatile uint32_t smp_brk __attribute__((section(".data")));
 volatile uint32_t smp_spin_release;
 volatile uint64_t smp_spin_count;
 volatile uint64_t smp_counts[2];
@@ -33,6 +39,8 @@ volatile uint32_t smp_done[2];
 __attribute__((noinline)) void smp_work(unsigned cpu)
 {
 	smp_counts[cpu]++;
+	for (unsigned i = 0; smp_brk && i <= cpu; i++)
+		brk_fire();
 }
 
 __attribute__((noinline)) void smp_spin_wait(void)
@@ -51,8 +59,14 @@ static void run_rounds(unsigned cpu)
 	smp_done[cpu] = 1;
 }
 
+static void set_vectors(void)
+{
+	asm volatile("msr vbar_el1, %0; isb" : : "r"(brk_vectors));
+}
+
 void secondary_main(void)
 {
+	set_vectors();
 	if (smp_spin)
 		smp_spin_wait();
 	run_rounds(1);
@@ -66,6 +80,7 @@ void main(void)
 	uint64_t ret;
 
 	uart_puts("smp: start\n");
+	set_vectors();
 	/* Target MPIDR affinity 1; the new vCPU gets its stack in x0. */
 	ret = psci_call(PSCI_CPU_ON, 1, (uintptr_t)secondary_entry,
 			(uintptr_t)__stack1_top);
@@ -86,5 +101,14 @@ void main(void)
 	uart_putc(' ');
 	uart_putdec(smp_counts[1]);
 	uart_putc('\n');
+	if (smp_brk) {
+		uart_puts("smp: brk counts ");
+		uart_putdec(brk_hits[0]);
+		uart_putc(' ');
+		uart_putdec(brk_hits[1]);
+		uart_putc('\n');
+		if (brk_hits[0] != smp_rounds || brk_hits[1] != 2 * smp_rounds)
+			guest_exit(BAD_BRK_COUNT_EXIT);
+	}
 	guest_exit(SMP_EXIT);
 }

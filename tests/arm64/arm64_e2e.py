@@ -17,6 +17,7 @@ differs is where kvmdbg runs.  Output is the same PLAN/PASS/FAIL lines.
 import os
 import re
 import shlex
+import struct
 import sys
 import time
 
@@ -158,6 +159,13 @@ def connect():
 def rsp_client():
     """A raw protocol connection to the kvmdbg inside, closed after the test."""
     return Rsp(PORT, timeout=RUN_TIMEOUT)
+
+
+def pc_of(reply):
+    """The pc (register 0x20) expedited in a stop reply."""
+    m = re.search(r"(?:^T05|;)20:([0-9a-f]{16});", reply)
+    check(m is not None, "stop reply without the pc: %r" % reply)
+    return struct.unpack("<Q", bytes.fromhex(m.group(1)))[0]
 
 
 def resume(cmd="continue", timeout=RUN_TIMEOUT):

@@ -2,13 +2,12 @@
 """The guest's own brk belongs to the guest, next to gdb's breakpoints."""
 
 import os
-import re
 import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (Elf, bp_address, check, check_eq, cont, cont_to_exit, debug,  # noqa: E402
-                       events, exit_status, gdb, gdb_run, guest_path, kvmdbg, main, pc,
+                       events, exit_status, gdb, gdb_run, guest_path, kvmdbg, main, pc, pc_of,
                        read_u32, read_u64, resume, rsp_client, run, test)
 
 ROUNDS = 5
@@ -69,13 +68,6 @@ def test_guest_brk_without_breakpoints():
     cont_to_exit(vm, ROUNDS)
     check_eq(events.stops, [], "stops")
     check_eq(vm.serial(), SERIAL, "serial output")
-
-
-def pc_of(reply):
-    """The pc (register 0x20) expedited in a stop reply."""
-    m = re.search(r"(?:^T05|;)20:([0-9a-f]{16});", reply)
-    check(m is not None, "stop reply without the pc: %r" % reply)
-    return struct.unpack("<Q", bytes.fromhex(m.group(1)))[0]
 
 
 def check_breakpoint_on_guest_brk(kind):

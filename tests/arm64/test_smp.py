@@ -1,17 +1,21 @@
 # SPDX-License-Identifier: MIT
 """Two vCPUs, the second started by the guest with PSCI CPU_ON: breakpoints
 and watchpoints set before it exists still apply to it, every hit of a
-breakpoint both call is reported in the thread of the vCPU that hit it, and
-scheduler locking holds the other vCPU while one steps."""
+breakpoint both call is reported in the thread of the vCPU that hit it,
+scheduler locking holds the other vCPU while one steps, and the guest's own
+brk on one vCPU goes to that vCPU's handler only."""
 
 import os
+import re
+import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (bp_address, check, check_eq, check_scheduler_locking, cont,  # noqa: E402
-                       cont_to_exit, debug, gdb, gdb_run, in_function, interrupt_after, main,
-                       pc, read_u64, reg, test)
+from arm64_e2e import (Elf, bp_address, check, check_eq, check_scheduler_locking,  # noqa: E402
+                       cont, cont_to_exit, debug, exit_status, gdb, gdb_run, guest_path,
+                       in_function, interrupt_after, kvmdbg, main, pc, pc_of, read_u32, read_u64,
+                       reg, rsp_client, test)
 
 SMP_EXIT = 0x02
 SERIAL = "smp: start\nsmp: counts %d %d\n"
@@ -22,6 +26,9 @@ STACK_SIZE = 0x4000     # guest.ld: one stack per vCPU below __stackN_top
 # Each of the 2 * HIT_ROUNDS calls of smp_work is reported: 45 to 60 s at
 # the 16 to 23 stops/s of the nested machine.
 HIT_ROUNDS = 500
+# With smp_brk set, vCPU N runs the guest's own brk N + 1 times a call.
+BRK_ROUNDS = 10
+BRK_SERIAL = "smp: brk counts %d %d\n" % (BRK_ROUNDS, 2 * BRK_ROUNDS)
 
 
 def vcpu():
@@ -45,6 +52,25 @@ def stack_owner(vm, sp):
 def counts(vm):
     base = vm.elf.sym("smp_counts")
     return [read_u64(base), read_u64(base + 8)]
+
+
+def brk_hits(vm):
+    base = vm.elf.sym("brk_hits")
+    return [read_u32(base), read_u32(base + 4)]
+
+
+def debug_brk():
+    vm = debug("smp.elf", ["-smp", "2"])
+    gdb_run("set var smp_brk = 1")
+    gdb_run("set var smp_rounds = %d" % BRK_ROUNDS)
+    return vm
+
+
+def check_brk_exit(vm):
+    """The guest checks its own counts: a wrong one changes the exit status."""
+    gdb_run("delete")
+    cont_to_exit(vm, SMP_EXIT)
+    check_eq(vm.serial(), serial(BRK_ROUNDS) + BRK_SERIAL, "serial output")
 
 
 def check_stops_on_both(vm, site, number):
@@ -169,5 +195,76 @@ def test_scheduler_locking():
     cont_to_exit(vm, SMP_EXIT)
     check_eq(vm.serial(), serial(), "serial output")
 
+
+@test
+def test_guest_brk_stays_on_its_vcpu():
+    # Every call of smp_work is reported; between the stops each vCPU runs
+    # its own traps, and each must reach that vCPU's handler: a trap given
+    # to the other vCPU would show in the wrong slot or derail it.
+    vm = debug_brk()
+    bp = gdb.Breakpoint("smp_work")
+    site = bp_address(bp)
+    seen = [0, 0]
+    for n in range(2 * BRK_ROUNDS):
+        stop = cont()
+        check_eq(stop["pc"], site, "stop %d pc" % n)
+        cpu = vcpu()
+        check_eq(int(gdb.parse_and_eval("cpu")), cpu, "smp_work's argument on vCPU %d" % cpu)
+        check_eq(brk_hits(vm)[cpu], seen[cpu] * (cpu + 1),
+                 "vCPU %d's own traps before its call %d" % (cpu, seen[cpu]))
+        seen[cpu] += 1
+    check_eq(seen, [BRK_ROUNDS, BRK_ROUNDS], "calls reported per vCPU")
+    check_brk_exit(vm)
+
+
+def reply_field(reply, key):
+    m = re.search(r"(?:^T[0-9a-f]{2}|;)%s:([0-9a-f]+);" % key, reply)
+    check(m is not None, "stop reply without %s: %r" % (key, reply))
+    return m.group(1)
+
+
+def vcpu0_pc(rsp):
+    check_eq(rsp.request("Hg1"), "OK", "select vCPU 0")
+    return struct.unpack("<Q", bytes.fromhex(rsp.request("p20")))[0]
+
+
+@test
+def test_step_guest_brk_on_one_vcpu():
+    # Through the raw protocol: gdb itself would skip a brk of the program
+    # by moving the pc.  A hardware breakpoint on the guest's brk stops
+    # vCPU 1 there; stepping vCPU 1 alone runs its trap into its own
+    # handler; vCPU 0 neither moves nor counts.
+    elf = Elf(guest_path("smp.elf"))
+    trap = elf.sym("brk_site")
+    hits = elf.sym("brk_hits")
+    vm = kvmdbg("run", "-smp", "2", "--gdb", "tcp:0.0.0.0:1234", "-S", "/guests/smp.elf")
+    vm.wait_listening()
+    rsp = rsp_client()
+    rsp.request("qSupported:swbreak+;hwbreak+")
+    for name, value in (("smp_brk", 1), ("smp_rounds", BRK_ROUNDS)):
+        check_eq(rsp.request("M%x,4:%s" % (elf.sym(name), struct.pack("<I", value).hex())),
+                 "OK", "setting %s" % name)
+    check_eq(rsp.request("Z1,%x,4" % trap), "OK", "hbreak on the guest's brk")
+    for _ in range(MAX_STOPS):
+        reply = rsp.request("c")
+        check(reply.startswith("T05"), "stop reply: %r" % reply)
+        check_eq(pc_of(reply), trap, "pc of the stop")
+        if int(reply_field(reply, "thread"), 16) == 2:
+            break
+    check_eq(int(reply_field(reply, "thread"), 16), 2, "thread stopped at its brk")
+    check_eq(rsp.request("z1,%x,4" % trap), "OK", "hbreak removed")
+    other_pc = vcpu0_pc(rsp)
+    before = struct.unpack("<2I", rsp.read_memory(hits, 8))
+    reply = rsp.request("vCont;s:2")
+    check_eq(int(reply_field(reply, "thread"), 16), 2, "thread of the step's stop")
+    here = pc_of(reply)
+    after = struct.unpack("<2I", rsp.read_memory(hits, 8))
+    check((here, after[1]) in ((elf.sym("brk_sync_el1h"), before[1]), (trap + 4, before[1] + 1)),
+          "after stepping vCPU 1's brk: pc %#x, its count %d -> %d" % (here, before[1], after[1]))
+    check_eq(after[0], before[0], "vCPU 0's count across vCPU 1's step")
+    check_eq(vcpu0_pc(rsp), other_pc, "vCPU 0's pc across vCPU 1's step")
+    check_eq(rsp.request("c"), "W%02x" % exit_status(SMP_EXIT), "exit reply")
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), serial(BRK_ROUNDS) + BRK_SERIAL, "serial output")
 
 main()

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * brkcount's vector table.  Only a synchronous exception from EL1 with
- * SP_EL1 (offset 0x200) is expected, and only for "brk #BRK_IMM": it is
- * counted and the guest resumes after the brk.  Everything else reports
- * ESR_EL1, ELR_EL1 and the vector offset through brk_unexpected().
+ * The vector table of the guests that run brk themselves (brkcount.elf,
+ * smp.elf).  Only a synchronous exception from EL1 with SP_EL1 (offset
+ * 0x200) is expected, and only for "brk #BRK_IMM": it is counted in the
+ * slot of the vCPU that took it (MPIDR_EL1.Aff0, which no code the trap
+ * interrupted can have changed) and the guest resumes after the brk.
+ * Everything else reports ESR_EL1, ELR_EL1 and the vector offset through
+ * brk_unexpected().
  */
-#define BRK_IMM		0x7
+#include "brk.h"
+
 #define EC_BRK64	0x3c
 
 	.text
@@ -44,10 +48,14 @@ brk_sync_el1h:
 	and	x1, x0, #0xffff
 	cmp	x1, #BRK_IMM
 	b.ne	1f
+	mrs	x1, mpidr_el1
+	and	x1, x1, #(BRK_MAX_CPUS - 1)
 	adrp	x0, brk_hits
-	ldr	w1, [x0, :lo12:brk_hits]
+	add	x0, x0, :lo12:brk_hits
+	add	x0, x0, x1, lsl #2
+	ldr	w1, [x0]
 	add	w1, w1, #1
-	str	w1, [x0, :lo12:brk_hits]
+	str	w1, [x0]
 	mrs	x0, elr_el1
 	add	x0, x0, #4
 	msr	elr_el1, x0
