@@ -15,7 +15,6 @@ void brk_fire(void);
 /* Kept by the handler: traps taken by each vCPU, the last syndrome. */
 extern volatile uint32_t brk_hits[BRK_MAX_CPUS];
 extern volatile uint64_t brk_last_esr;
-void brk_unexpected(uint64_t esr, uint64_t elr, uint64_t vector) __attribute__((noreturn));
 #endif
 
 #endif

@@ -6,9 +6,10 @@
  * slot of the vCPU that took it (MPIDR_EL1.Aff0, which no code the trap
  * interrupted can have changed) and the guest resumes after the brk.
  * Everything else reports ESR_EL1, ELR_EL1 and the vector offset through
- * brk_unexpected().
+ * vector_unexpected().
  */
 #include "brk.h"
+#include "vectors.h"
 
 #define EC_BRK64	0x3c
 
@@ -21,12 +22,6 @@ brk_site:
 	brk	#BRK_IMM
 	ret
 	.size brk_fire, . - brk_fire
-
-	.macro unexpected offset
-	.balign 0x80
-	mov	x2, #\offset
-	b	report
-	.endm
 
 	.balign 2048
 	.global brk_vectors
@@ -63,7 +58,7 @@ brk_sync_el1h:
 	eret
 1:	ldp	x0, x1, [sp], #16
 	mov	x2, #0x200
-	b	report
+	b	vector_report
 	unexpected 0x280
 	unexpected 0x300
 	unexpected 0x380
@@ -76,7 +71,4 @@ brk_sync_el1h:
 	unexpected 0x700
 	unexpected 0x780
 
-report:
-	mrs	x0, esr_el1
-	mrs	x1, elr_el1
-	bl	brk_unexpected
+	vector_report

@@ -44,12 +44,12 @@ $(GUEST_OBJ)/mmu_granule_%k.o: $(GUEST_SRC)/mmu_granule.c
 	$(GUEST_CC) $(GUEST_CFLAGS) -DGRANULE_KIB=$* -c -o $@ $<
 
 $(GUEST_O)/demo.elf: $(call guest_objs,demo) $(GUEST_SRC)/guest.ld
-$(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brk_vectors brk_counts) \
+$(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brk_vectors brk_counts unexpected) \
 	$(GUEST_SRC)/guest.ld
-$(GUEST_O)/irqstep.elf: $(call guest_objs,irqstep irqstep_vectors) \
+$(GUEST_O)/irqstep.elf: $(call guest_objs,irqstep irqstep_vectors unexpected) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
-$(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry brk_vectors brk_counts) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry brk_vectors brk_counts unexpected) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/mmu.elf: $(call guest_objs,mmu mmu_on) $(GUEST_SRC)/guest.ld
 $(foreach g,$(MMU_GRANULES),$(eval $(GUEST_O)/mmu_$(g)k.elf: \
 	$(call guest_objs,mmu_granule_$(g)k mmu_on) $(GUEST_SRC)/guest.ld))

@@ -18,7 +18,6 @@
 #define IRQSTEP_EXIT		0x2c
 #define EXIT_NO_GIC		0x71
 #define EXIT_BAD_DAIF		0x72
-#define EXIT_UNEXPECTED		0x7f
 #define IRQ_TICKS		20
 #define TICK_HZ			1000
 #define PPI_VTIMER		27
@@ -56,7 +55,6 @@
 extern char irq_vectors[];
 void daif_dance(void);
 void irq_handler(void);
-void irq_unexpected(uint64_t esr, uint64_t elr, uint64_t vector);
 uint64_t irq_work(uint64_t acc);
 
 volatile uint32_t irq_ticks;
@@ -120,18 +118,6 @@ void irq_handler(void)
 		sysreg_write(ICC_EOIR1_EL1, iar);
 	else
 		w32(GICC_BASE + GICC_EOIR, iar);
-}
-
-void irq_unexpected(uint64_t esr, uint64_t elr, uint64_t vector)
-{
-	uart_puts("irqstep: unexpected exception at vector 0x");
-	uart_puthex(vector, 3);
-	uart_puts(" esr 0x");
-	uart_puthex(esr, 8);
-	uart_puts(" elr 0x");
-	uart_puthex(elr, 16);
-	uart_putc('\n');
-	guest_exit(EXIT_UNEXPECTED);
 }
 
 /* Straight-line arithmetic for a debugger to step through. */

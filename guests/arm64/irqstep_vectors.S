@@ -4,8 +4,10 @@
  * steps through.  IRQs from EL1 with SP_EL1 (offset 0x280) go to
  * irq_handler() with every caller-saved register kept; "svc #SVC_IMM"
  * (offset 0x200) is counted and returns after the svc.  Anything else is
- * reported through irq_unexpected().
+ * reported through vector_unexpected().
  */
+#include "vectors.h"
+
 #define SVC_IMM		0x5
 #define EC_SVC64	0x15
 
@@ -26,12 +28,6 @@ dance_svc:
 	svc	#SVC_IMM
 	ret
 	.size daif_dance, . - daif_dance
-
-	.macro unexpected offset
-	.balign 0x80
-	mov	x2, #\offset
-	b	report
-	.endm
 
 	.balign 2048
 	.global irq_vectors
@@ -59,7 +55,7 @@ irq_sync_el1h:
 	eret
 1:	ldp	x0, x1, [sp], #16
 	mov	x2, #0x200
-	b	report
+	b	vector_report
 	.balign 0x80
 	.global irq_el1h
 irq_el1h:
@@ -98,7 +94,4 @@ irq_el1h:
 	unexpected 0x700
 	unexpected 0x780
 
-report:
-	mrs	x0, esr_el1
-	mrs	x1, elr_el1
-	bl	irq_unexpected
+	vector_report
