@@ -252,8 +252,11 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	}
 	if (vd.deliver)
 		deliver(s, v, ev);
-	/* A step that ran into the guest's own exception ends in its
-	 * handler, as on hardware. */
+	/* A step that ran into the guest's own exception ends once the
+	 * exception is handed over: at the handler's first instruction where
+	 * the backend enters it (arm64), or with the exception pending where
+	 * KVM injects it on the next entry (x86), so that the next step
+	 * enters the handler. */
 	if (v->step)
 		stub_push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
 }

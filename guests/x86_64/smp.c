@@ -11,11 +11,15 @@
  *
  * Command line words: cpus=N (vCPUs taking part, default 1), iter=N (calls
  * per vCPU), spin (vCPU 1 first spins, counting, until smp_spin_release is
- * set).  A debugger may instead set smp_iterations or smp_spinner while the
- * guest is held before its first instruction; a word on the command line
- * wins over what it set.
+ * set), int3 (before each smp_work call vCPU k executes int3 k + 1 times,
+ * which its own #BP handler counts in smp_int3_hits; smp_int3.S).  The
+ * int3 counts differ from vCPU to vCPU, so a trap handed to the wrong vCPU
+ * changes them.  A debugger may instead set smp_iterations or smp_spinner
+ * while the guest is held before its first instruction; a word on the
+ * command line wins over what it set.
  */
 #include "guest.h"
+#include "idt.h"
 #include "smp.h"
 
 #define SMP_EXIT_OK		0x2a
@@ -23,6 +27,8 @@
 #define SMP_EXIT_BAD_MAGIC	0x7e
 #define SMP_DEFAULT_ITERATIONS	100
 #define MB_INFO_CMDLINE		(1u << 2)
+#define VEC_BREAKPOINT		3
+#define MSR_GS_BASE		0xc0000101u
 
 struct smp_counts {
 	uint64_t work[SMP_MAX_CPUS];
@@ -42,12 +48,16 @@ volatile struct smp_counts smp_counts;
 uint64_t smp_acc[SMP_MAX_CPUS];
 volatile uint32_t smp_go;
 volatile uint32_t smp_finished;
+volatile uint32_t smp_int3;
+volatile uint64_t smp_int3_hits[SMP_MAX_CPUS];
 
 uint64_t smp_fold(uint32_t idx, uint64_t acc);
 uint64_t smp_mix(uint32_t idx, uint64_t acc);
 uint64_t smp_work(uint32_t idx, uint64_t acc);
 void smp_spin(void);
 void smp_halt(void) __attribute__((noreturn));
+void smp_int3_fire(void);
+void smp_isr_breakpoint(void);
 
 static inline void cpu_relax(void)
 {
@@ -86,13 +96,27 @@ __attribute__((noinline)) void smp_spin(void)
 		smp_spin_count++;
 }
 
+/* The handler counts through GS; smp_int3.S says why. */
+static void int3_setup(uint32_t idx)
+{
+	uint64_t slot = (uintptr_t)&smp_int3_hits[idx];
+
+	idt_load();
+	asm volatile("wrmsr" : : "c"(MSR_GS_BASE), "a"((uint32_t)slot),
+		     "d"((uint32_t)(slot >> 32)));
+}
+
 static __attribute__((noinline)) void smp_run(uint32_t idx)
 {
-	uint32_t i, n = smp_iterations;
+	uint32_t i, j, n = smp_iterations;
+	uint32_t traps = smp_int3 ? idx + 1 : 0;
 	uint64_t acc = idx;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < traps; j++)
+			smp_int3_fire();
 		acc = smp_work(idx, acc);
+	}
 	smp_acc[idx] = acc;
 	__atomic_fetch_add(&smp_finished, 1, __ATOMIC_RELEASE);
 }
@@ -129,6 +153,8 @@ static void parse_cmdline(const char *s)
 			smp_iterations = parse_dec(v);
 		else if ((v = after(s, "spin")) && (*v == ' ' || !*v))
 			smp_spinner = 1;
+		else if ((v = after(s, "int3")) && (*v == ' ' || !*v))
+			smp_int3 = 1;
 		while (*s && *s != ' ')
 			s++;
 	}
@@ -147,6 +173,8 @@ static void start_up(void)
 	}
 	if (info[0] & MB_INFO_CMDLINE)
 		parse_cmdline((const char *)(uintptr_t)info[4]);
+	if (smp_int3)
+		idt_set_gate(VEC_BREAKPOINT, smp_isr_breakpoint);
 	uart_puts("smp: ");
 	uart_putdec(smp_cpus);
 	uart_puts(" vCPUs, ");
@@ -169,6 +197,11 @@ static void __attribute__((noreturn)) report(void)
 		uart_putdec(smp_counts.mix[i]);
 		uart_puts(" fold ");
 		uart_putdec(smp_counts.fold[i]);
+		if (smp_int3) {
+			uart_puts(" int3 ");
+			uart_putdec(smp_int3_hits[i]);
+			ok &= smp_int3_hits[i] == (uint64_t)n * (i + 1);
+		}
 		uart_putc('\n');
 		ok &= smp_counts.work[i] == n && smp_counts.mix[i] == n &&
 		      smp_counts.fold[i] == n;
@@ -191,6 +224,8 @@ void smp_main(uint32_t idx)
 	}
 	if (idx >= smp_cpus)
 		smp_halt();
+	if (smp_int3)
+		int3_setup(idx);
 	if (idx == 1 && smp_spinner)
 		smp_spin();
 	smp_run(idx);

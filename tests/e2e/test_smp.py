@@ -9,6 +9,12 @@ smp_counts.  A reported hit is checked against those counts: while the
 breakpoint stays in place, a vCPU's next reported hit of a function must be
 its very next call, so a greater count means a lost hit and an equal one a
 hit reported twice.
+
+With the command line word int3, vCPU k also executes int3 k + 1 times
+before each smp_work() call; the guest's own #BP handler counts each trap in
+the slot of the vCPU that ran it (smp_int3_hits), the guest checks those
+counts itself, and a debugger must hand every trap back to the vCPU that
+took it without ever stopping for one.
 """
 
 import os
@@ -23,10 +29,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, check, check_eq, connect, cont, cont_to_exit,
                         events, exit_status, frame_names, gdb, gdb_run, guest_path,
-                        interrupt_after, kvmdbg, main, packet, pc, read_mem, read_u64, reg,
-                        resume, run, test)
+                        in_function, interrupt_after, kvmdbg, main, packet, pc, read_mem,
+                        read_u64, reg, resume, run, test)
 
 SMP_EXIT = 0x2a
+SMP_EXIT_BAD_COUNT = 0x2b
 FUNCS = ("smp_work", "smp_mix", "smp_fold")
 COUNT_FIELDS = ("work", "mix", "fold")      # struct smp_counts, in order
 LOOP_FUNCS = FUNCS + ("smp_run", "smp_main", "smp_spin", "smp_halt")
@@ -35,24 +42,25 @@ MASK = (1 << 64) - 1
 
 # ---- the guest --------------------------------------------------------------
 
-def guest_args(ncpus, iterations, spin=False):
-    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else [])
+def guest_args(ncpus, iterations, spin=False, int3=False):
+    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else []) + \
+        (["int3"] if int3 else [])
 
 
-def launch(ncpus, iterations, spin=False):
+def launch(ncpus, iterations, spin=False, int3=False):
     """kvmdbg with ncpus vCPUs held before their first instruction, its
     stub listening; returns the Vm."""
     path = guest_path("smp.elf")
     vm = kvmdbg("run", "-smp", str(ncpus), "--gdb", "tcp:127.0.0.1:0", "-S", path, "--",
-                *guest_args(ncpus, iterations, spin))
+                *guest_args(ncpus, iterations, spin, int3))
     vm.wait_listening()
     vm.elf = Elf(path)
     return vm
 
 
-def debug_smp(ncpus, iterations, spin=False):
+def debug_smp(ncpus, iterations, spin=False, int3=False):
     """launch() with gdb connected."""
-    vm = launch(ncpus, iterations, spin)
+    vm = launch(ncpus, iterations, spin, int3)
     gdb_run("file " + vm.elf.path)
     connect(vm.port)
     return vm
@@ -73,7 +81,7 @@ def check_raw_exit(vm, rsp, ncpus, iterations):
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
-def expected_serial(ncpus, iterations):
+def expected_serial(ncpus, iterations, int3=False):
     """What the guest prints: the same arithmetic as smp.c."""
     lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
     total = 0
@@ -84,9 +92,16 @@ def expected_serial(ncpus, iterations):
             acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
         total = (total + acc) & MASK
         lines.append("smp: vCPU %d work %d mix %d fold %d"
-                     % (idx, iterations, iterations, iterations))
+                     % (idx, iterations, iterations, iterations) +
+                     (" int3 %d" % int3_traps(idx, iterations) if int3 else ""))
     lines.append("smp: checksum 0x%016x" % total)
     return "\n".join(lines) + "\n"
+
+
+def int3_traps(vcpu, calls):
+    """The guest's own int3 traps of vcpu before its smp_work call number
+    calls + 1 (with the word int3): k + 1 per call on vCPU k."""
+    return (vcpu + 1) * calls
 
 
 def max_vcpus(vm):
@@ -100,6 +115,11 @@ def read_counts(vm, ncpus):
     vals = struct.unpack("<%dQ" % (slots * len(COUNT_FIELDS)),
                          read_mem(vm.elf.sym("smp_counts"), vm.elf.sym_size("smp_counts")))
     return {f: list(vals[i * slots:i * slots + ncpus]) for i, f in enumerate(COUNT_FIELDS)}
+
+
+def read_int3_hits(vm, ncpus):
+    """smp_int3_hits: the guest's own int3 traps counted per vCPU."""
+    return list(struct.unpack("<%dQ" % ncpus, read_mem(vm.elf.sym("smp_int3_hits"), 8 * ncpus)))
 
 
 def stack_owner(vm, sp):
@@ -523,6 +543,194 @@ def test_random_breakpoint_stress():
     check(stops == STRESS_STOPS or elapsed >= STRESS_BUDGET,
           "the guest finished after only %d stops" % stops)
     check_eq(vm.serial(), plain.serial(), "serial output, debugged against undebugged")
+
+
+# ---- the guest's own int3 ----------------------------------------------------
+
+INT3_CPUS = 4
+INT3_ITERATIONS = 100
+INT3_HITS = 250          # of the INT3_CPUS * INT3_ITERATIONS smp_fold calls
+
+
+def int3_reference(ncpus, iterations):
+    """The undebugged run with int3, checked against smp.c's arithmetic:
+    what a debugged run must reproduce."""
+    plain = run(guest_path("smp.elf"), ["-smp", str(ncpus)],
+                guest_args(ncpus, iterations, int3=True))
+    check_eq(plain.status, exit_status(SMP_EXIT), "status of the undebugged run (serial %r)"
+             % plain.serial())
+    check_eq(plain.serial(), expected_serial(ncpus, iterations, int3=True),
+             "undebugged serial output")
+    check_eq(plain.stderr(), "", "kvmdbg's messages in the undebugged run")
+    return plain
+
+
+def in_int3_handler(vm, addr):
+    return vm.elf.sym("__irq_text_start") <= addr < vm.elf.sym("__irq_text_end")
+
+
+def check_int3_hits(vm, ncpus, vcpu, counts, where):
+    """The guest's own int3 counts at a stop of vcpu on smp_fold's first
+    instruction: vcpu has trapped for every smp_work call it made, this one
+    included; any other vCPU is somewhere in its current round."""
+    hits = read_int3_hits(vm, ncpus)
+    for k in range(ncpus):
+        calls = counts["fold"][k]
+        if k == vcpu:
+            check_eq(hits[k], int3_traps(k, calls + 1),
+                     "%s: int3 count of the stopped vCPU %d, %d smp_fold calls before"
+                     % (where, k, calls))
+        else:
+            check(int3_traps(k, calls) <= hits[k] <= int3_traps(k, calls + 1),
+                  "%s: int3 count %d of vCPU %d after %d smp_fold calls (all %r, folds %r)"
+                  % (where, hits[k], k, calls, hits, counts["fold"]))
+
+
+def check_int3_beside(vm, plain, bp, ncpus, iterations):
+    """Continues to bp INT3_HITS times while every vCPU keeps taking its own
+    int3 traps, then without it to the end; at the end the guest's counts
+    and output must be the undebugged run's."""
+    site = bp_site(bp)
+    check_eq(site, vm.elf.sym("smp_fold"), "breakpoint address")
+    trap = vm.elf.sym("smp_int3_site")
+    checker = HitChecker(ncpus)
+    for n in range(INT3_HITS):
+        where = "stop %d" % n
+        stop = cont_uncaptured(where)
+        check(stop is not None, "%s: the guest exited" % where)
+        vcpu = stopped_vcpu()
+        check(stop["pc"] != trap and not in_int3_handler(vm, stop["pc"]),
+              "%s: thread %d stopped at the guest's own int3 or in its handler (%#x)"
+              % (where, vcpu + 1, stop["pc"]))
+        check_eq((stop["pc"], stop["breakpoints"]), (site, [bp.number]), "%s: stop" % where)
+        check_identity(vm, vcpu, where)
+        # The stub reads each vCPU's own state: GS points at its slot.
+        check_eq(reg("gs_base"), vm.elf.sym("smp_int3_hits") + 8 * vcpu,
+                 "%s: gs_base of thread %d" % (where, vcpu + 1))
+        counts = read_counts(vm, ncpus)
+        checker.hit("smp_fold", vcpu, counts, where)
+        check_int3_hits(vm, ncpus, vcpu, counts, where)
+    check_eq([checker.hits[("smp_fold", v)] > 0 for v in range(ncpus)], [True] * ncpus,
+             "vCPUs that hit the breakpoint")
+    bp.delete()
+    # guest_exit: every vCPU is done and vCPU 0 has printed its report.
+    gdb.Breakpoint("guest_exit")
+    stops = len(events.stops)
+    cont()
+    check_eq(len(events.stops), stops + 1, "stops between the last hit and guest_exit")
+    check_eq(events.stops[-1]["pc"], vm.elf.sym("guest_exit"), "pc of the last stop")
+    check_eq(read_int3_hits(vm, ncpus), [int3_traps(k, iterations) for k in range(ncpus)],
+             "int3 counts at the end")
+    check_eq(read_counts(vm, ncpus)["fold"], [iterations] * ncpus, "smp_fold counts at the end")
+    gdb_run("delete")
+    cont_to_exit(vm, SMP_EXIT)
+    check_eq(vm.serial(), plain.serial(), "serial output, debugged against undebugged")
+
+
+@test
+def test_guest_int3_undebugged():
+    int3_reference(INT3_CPUS, INT3_ITERATIONS)
+
+
+@test
+def test_guest_checks_its_int3_counts():
+    # The reference is worth what the guest's own check is: a count one
+    # off must end the run with the bad-count status.
+    ncpus, iterations = 2, 10
+    vm = debug_smp(ncpus, iterations, int3=True)
+    gdb_run("set var smp_int3_hits[1] = 1")
+    cont_to_exit(vm, SMP_EXIT_BAD_COUNT)
+    check(("smp: vCPU 1 work %d mix %d fold %d int3 %d\n"
+           % (iterations, iterations, iterations, int3_traps(1, iterations) + 1)) in vm.serial(),
+          "the guest's report of the count: %r" % vm.serial())
+
+
+@test
+def test_guest_int3_beside_sw_breakpoint():
+    ncpus, iterations = INT3_CPUS, INT3_ITERATIONS
+    plain = int3_reference(ncpus, iterations)
+    vm = debug_smp(ncpus, iterations, int3=True)
+    check_int3_beside(vm, plain, gdb.Breakpoint("smp_fold"), ncpus, iterations)
+
+
+@test
+def test_guest_int3_stepped_alone():
+    """stepi over one vCPU's own int3 with scheduler-locking on: the step
+    ends after the int3 or in the handler, the handler counts once in that
+    vCPU's slot, and no other vCPU moves."""
+    ncpus, iterations, stepper = INT3_CPUS, 20, 2
+    plain = int3_reference(ncpus, iterations)
+    vm = debug_smp(ncpus, iterations, int3=True)
+    trap = vm.elf.sym("smp_int3_site")
+    gdb_run("break smp_work thread %d" % (stepper + 1))
+    cont()
+    check_eq(stopped_vcpu(), stepper, "vCPU stopped in smp_work")
+    gdb_run("delete")
+
+    def others():
+        """What must not change while only the stepper runs."""
+        counts = read_counts(vm, ncpus)
+        hits = read_int3_hits(vm, ncpus)
+        state = []
+        for k in range(ncpus):
+            if k != stepper:
+                gdb_run("thread %d" % (k + 1))
+                flush_registers()
+                state.append((k, pc(), reg("rsp"), hits[k],
+                              [counts[f][k] for f in COUNT_FIELDS]))
+        gdb_run("thread %d" % (stepper + 1))
+        return state
+
+    def step(what):
+        stops = len(events.stops)
+        resume("stepi")
+        check_eq(len(events.stops), stops + 1, "stops after %s" % what)
+        check_eq(stopped_vcpu(), stepper, "vCPU after %s" % what)
+        return pc()
+
+    before = others()
+    gdb_run("set scheduler-locking on")
+    try:
+        # From smp_work's entry through the rest of the call to the next
+        # round's first int3.
+        for n in range(200):
+            if pc() == trap:
+                break
+            step("stepi %d towards the int3" % n)
+        check_eq(pc(), trap, "pc after stepping towards the int3")
+        mine = read_int3_hits(vm, ncpus)[stepper]
+        sp = reg("rsp")
+        caller = read_u64(sp)
+        check(in_function(vm, "smp_run", caller), "return address %#x" % caller)
+        path = [step("the stepi over the int3")]
+        check(path[0] in (vm.elf.sym("smp_isr_breakpoint"), trap + 1),
+              "pc after stepping the int3: %#x" % path[0])
+        # On to the caller, through the handler wherever it has not run yet.
+        while not in_function(vm, "smp_run", path[-1]):
+            check(len(path) < 10, "steps from the int3 back to smp_run: %s"
+                  % ", ".join(hex(a) for a in path))
+            check(path[-1] == trap + 1 or in_int3_handler(vm, path[-1]),
+                  "step %d after the int3 at %#x" % (len(path), path[-1]))
+            path.append(step("step %d after the int3" % len(path)))
+        steps = ", ".join(hex(a) for a in path)
+        check_eq((path[-1], reg("rsp")), (caller, sp + 8),
+                 "pc and rsp back in smp_run (steps %s)" % steps)
+        check_eq(read_int3_hits(vm, ncpus)[stepper], mine + 1,
+                 "int3 count of the stepped vCPU after its handler (steps %s)" % steps)
+        check_eq(others(), before, "the other vCPUs (pc, rsp, int3 count, call counts)")
+    finally:
+        gdb_run("set scheduler-locking off")
+    cont_to_exit(vm, SMP_EXIT)
+    check_eq(vm.serial(), plain.serial(), "serial output, debugged against undebugged")
+
+
+@test
+def test_guest_int3_beside_hw_breakpoint():
+    ncpus, iterations = INT3_CPUS, INT3_ITERATIONS
+    plain = int3_reference(ncpus, iterations)
+    vm = debug_smp(ncpus, iterations, int3=True)
+    gdb_run("hbreak smp_fold")
+    check_int3_beside(vm, plain, gdb.breakpoints()[-1], ncpus, iterations)
 
 
 # Last: when a stop report makes gdb fail an internal check, gdb is of no
