@@ -153,7 +153,7 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
-bool stub_watchdog_hidden(struct kvmdbg_stub *s);
+bool stub_watchdog_armed(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);
 

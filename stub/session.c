@@ -205,7 +205,7 @@ void *stub_thread_main(void *arg)
 		int n;
 
 		pthread_mutex_lock(&s->lock);
-		watchdog = s->running && stub_watchdog_hidden(s);
+		watchdog = s->running && stub_watchdog_armed(s);
 		pthread_mutex_unlock(&s->lock);
 		n = poll(p, 2, watchdog ? WATCHDOG_MS : -1);
 		if (n < 0) {

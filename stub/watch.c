@@ -388,6 +388,10 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
  */
 void stub_watchdog_kick(struct kvmdbg_stub *s)
 {
+	/* While one vCPU steps with pages mapped back, the others are
+	 * parked and it is not stuck on a hidden page. */
+	if (s->unhidden_page != NO_PAGE || s->exclusive)
+		return;
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
 
@@ -400,10 +404,12 @@ void stub_watchdog_kick(struct kvmdbg_stub *s)
 	}
 }
 
-bool stub_watchdog_hidden(struct kvmdbg_stub *s)
+bool stub_watchdog_armed(struct kvmdbg_stub *s)
 {
-	return s->vm_fd >= 0 && s->unhidden_page == NO_PAGE &&
-	       kd_watchset_count(s->watches) && !s->exclusive;
+	/* Not also "no page mapped back for a step": the session thread
+	 * would then sleep without a timeout through the end of that step,
+	 * and nothing might wake it before a vCPU is stuck again. */
+	return s->vm_fd >= 0 && kd_watchset_count(s->watches);
 }
 
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)

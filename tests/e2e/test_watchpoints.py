@@ -164,8 +164,7 @@ def start():
 def to_kmain():
     """Runs the boot code.  Read and access watches are set from here on:
     one set on the first instruction unmaps the page of the boot GDT while
-    the boot code still loads it, which on a loaded host can stall past any
-    test budget (segment loads wait for the stub's watchdog)."""
+    the boot code still loads it (see test_read_watch_from_first_instruction)."""
     gdb.Breakpoint("kmain", temporary=True)
     stop = cont(BOOT_TIMEOUT)
     check_eq(gdb.selected_frame().name(), "kmain", "function at the first stop")
@@ -713,6 +712,27 @@ def test_watch_packets_edge_cases():
     check_eq(len(lines), len(refused), "kvmdbg's messages: %r" % lines)
     for line in lines:
         check(REFUSED_RE.match(line), "unexpected message %r" % line)
+
+
+@test
+def test_read_watch_from_first_instruction():
+    # The page of watch_input also holds the boot GDT: lgdt and the segment
+    # loads after it read that page while it is unmapped.
+    vm, lay = start()
+    check_eq(lay.input // PAGE, vm.elf.sym("gdt64") // PAGE, "page of watch_input")
+    n = watchpoint("rwatch watch_input")
+    try:
+        # Each segment load from the unmapped page waits for the stub's
+        # watchdog (tens of milliseconds, more on a loaded machine).
+        stub_watchdog_budget = 4 * BOOT_TIMEOUT
+        stop, text = cont_report(timeout=stub_watchdog_budget)
+    except TestFailure as e:
+        raise TestFailure("%s; the guest is at %#x in %s" % (e, pc(),
+                                                             gdb.selected_frame().name()))
+    check_watch_stop(stop, text, n, "rwatch", lay.input, "first read")
+    check_eq(reported_value(text), INPUT, "first read: gdb's value")
+    check_eq(round_arg(), 0, "first read: round")
+    finish(vm)
 
 
 @test
