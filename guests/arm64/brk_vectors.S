@@ -26,10 +26,7 @@ brk_site:
 	.balign 2048
 	.global brk_vectors
 brk_vectors:
-	unexpected 0x000
-	unexpected 0x080
-	unexpected 0x100
-	unexpected 0x180
+	unexpected_range 0x000, 0x200
 	.balign 0x80
 	.global brk_sync_el1h
 brk_sync_el1h:
@@ -59,16 +56,6 @@ brk_sync_el1h:
 1:	ldp	x0, x1, [sp], #16
 	mov	x2, #0x200
 	b	vector_report
-	unexpected 0x280
-	unexpected 0x300
-	unexpected 0x380
-	unexpected 0x400
-	unexpected 0x480
-	unexpected 0x500
-	unexpected 0x580
-	unexpected 0x600
-	unexpected 0x680
-	unexpected 0x700
-	unexpected 0x780
+	unexpected_range 0x280, 0x800
 
 	vector_report

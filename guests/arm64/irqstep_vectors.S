@@ -32,10 +32,7 @@ dance_svc:
 	.balign 2048
 	.global irq_vectors
 irq_vectors:
-	unexpected 0x000
-	unexpected 0x080
-	unexpected 0x100
-	unexpected 0x180
+	unexpected_range 0x000, 0x200
 	.balign 0x80
 	.global irq_sync_el1h
 irq_sync_el1h:
@@ -83,15 +80,6 @@ irq_el1h:
 	ldp	x0, x1, [sp, #16]
 	ldp	x29, x30, [sp], #176
 	eret
-	unexpected 0x300
-	unexpected 0x380
-	unexpected 0x400
-	unexpected 0x480
-	unexpected 0x500
-	unexpected 0x580
-	unexpected 0x600
-	unexpected 0x680
-	unexpected 0x700
-	unexpected 0x780
+	unexpected_range 0x300, 0x800
 
 	vector_report

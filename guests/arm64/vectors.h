@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * For the guests' vector tables: every entry a guest does not handle is
- * "unexpected OFFSET", which ends the run through vector_unexpected() with
- * ESR_EL1, ELR_EL1 and the offset; "vector_report" must follow the table.
+ * "unexpected OFFSET" (or within "unexpected_range FROM, TO"), which ends
+ * the run through vector_unexpected() with ESR_EL1, ELR_EL1 and the offset;
+ * "vector_report" must follow the table.
  */
 #ifndef GUEST_VECTORS_H
 #define GUEST_VECTORS_H
@@ -12,6 +13,13 @@
 	.balign 0x80
 	mov	x2, #\offset
 	b	vector_report
+	.endm
+
+	.macro unexpected_range from, to
+	.if \from < \to
+	unexpected \from
+	unexpected_range (\from + 0x80), \to
+	.endif
 	.endm
 
 	.macro vector_report
