@@ -172,6 +172,14 @@ def resume(cmd="continue", timeout=RUN_TIMEOUT):
     return base.resume(cmd, timeout)
 
 
+def stepi():
+    """One gdb stepi, which must produce exactly one stop; returns the pc."""
+    before = len(events.stops)
+    resume("stepi")
+    check_eq(len(events.stops), before + 1, "stops produced by one stepi")
+    return pc()
+
+
 def cont(timeout=RUN_TIMEOUT):
     return base.cont(timeout)
 

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug,  # noqa: E402
-                       events, gdb, main, pc, read_u32, reg, resume, run, test)
+                       events, gdb, main, pc, read_u32, reg, run, stepi, test)
 
 IRQSTEP_EXIT = 0x2c
 IRQ_TICKS = 20
@@ -30,13 +30,6 @@ def irq_work(acc):
 
 def ticks(vm):
     return read_u32(vm.elf.sym("irq_ticks"))
-
-
-def stepi():
-    before = len(events.stops)
-    resume("stepi")
-    check_eq(len(events.stops), before + 1, "stops produced by one stepi")
-    return pc()
 
 
 def stop_in_work(vm):

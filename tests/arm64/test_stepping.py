@@ -7,16 +7,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, events,  # noqa: E402
-                       gdb, gdb_run, in_function, main, pc, reg, resume, test)
+                       gdb, gdb_run, in_function, main, pc, reg, resume, stepi, test)
 
 DEMO_EXIT = 0x21
-
-
-def stepi():
-    before = len(events.stops)
-    resume("stepi")
-    check_eq(len(events.stops), before + 1, "stops produced by one stepi")
-    return pc()
 
 
 def first_bl(vm, func):
