@@ -163,7 +163,7 @@ static enum rsp_cmd_kind parse_set_thread(struct rsp_scan *s,
 		c->hop = 'c';
 	else
 		return RSP_CMD_MALFORMED;
-	if (!rsp_scan_tid(s, &c->thread))
+	if (!rsp_scan_tid(s, &c->pid, &c->thread))
 		return RSP_CMD_MALFORMED;
 	return bare(s, RSP_CMD_SET_THREAD);
 }
@@ -172,7 +172,7 @@ static enum rsp_cmd_kind parse_set_thread(struct rsp_scan *s,
 static enum rsp_cmd_kind parse_thread_alive(struct rsp_scan *s,
 					    struct rsp_cmd *c)
 {
-	if (!rsp_scan_tid(s, &c->thread))
+	if (!rsp_scan_tid(s, &c->pid, &c->thread))
 		return RSP_CMD_MALFORMED;
 	return bare(s, RSP_CMD_THREAD_ALIVE);
 }

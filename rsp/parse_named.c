@@ -37,7 +37,7 @@ static enum rsp_cmd_kind parse_qattached(struct rsp_scan *s,
 static enum rsp_cmd_kind parse_qthread_extra(struct rsp_scan *s,
 					     struct rsp_cmd *c)
 {
-	if (!rsp_scan_char(s, ',') || !rsp_scan_tid(s, &c->thread) ||
+	if (!rsp_scan_char(s, ',') || !rsp_scan_tid(s, &c->pid, &c->thread) ||
 	    !rsp_scan_end(s))
 		return RSP_CMD_MALFORMED;
 	return RSP_CMD_QTHREAD_EXTRA;

@@ -30,7 +30,7 @@ static bool scan_action(struct rsp_scan *s, struct rsp_vcont_action *a)
 	default:
 		return false;
 	}
-	return !rsp_scan_char(s, ':') || rsp_scan_tid(s, &a->thread);
+	return !rsp_scan_char(s, ':') || rsp_scan_tid(s, &a->pid, &a->thread);
 }
 
 enum rsp_cmd_kind rsp_parse_vcont(struct rsp_scan *s, struct rsp_cmd *c)

@@ -73,16 +73,16 @@ static bool scan_plain_tid(struct rsp_scan *s, long *tid)
 }
 
 /*
- * There is one process, so in "pPID.TID" only TID matters; "pPID" alone
- * means every thread of the process.
+ * "pPID.TID" or "pPID" (every thread of PID); a plain TID leaves the
+ * process unnamed, which reads as RSP_TID_ANY.
  */
-bool rsp_scan_tid(struct rsp_scan *s, long *tid)
+bool rsp_scan_tid(struct rsp_scan *s, long *pid, long *tid)
 {
 	struct rsp_scan t = *s;
-	long pid;
+	long p = RSP_TID_ANY;
 
 	if (rsp_scan_char(&t, 'p')) {
-		if (!scan_plain_tid(&t, &pid))
+		if (!scan_plain_tid(&t, &p))
 			return false;
 		if (!rsp_scan_char(&t, '.'))
 			*tid = RSP_TID_ALL;
@@ -91,6 +91,7 @@ bool rsp_scan_tid(struct rsp_scan *s, long *tid)
 	} else if (!scan_plain_tid(&t, tid)) {
 		return false;
 	}
+	*pid = p;
 	*s = t;
 	return true;
 }

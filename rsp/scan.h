@@ -34,7 +34,7 @@ bool rsp_scan_hex_u64(struct rsp_scan *s, uint64_t *v);
 /* A signal number: exactly two hex digits. */
 bool rsp_scan_signal(struct rsp_scan *s, uint8_t *sig);
 /* A thread id: hex, "-1", or the multiprocess "pPID[.TID]". */
-bool rsp_scan_tid(struct rsp_scan *s, long *tid);
+bool rsp_scan_tid(struct rsp_scan *s, long *pid, long *tid);
 /* Bytes up to (not including) the first stop byte, or to the end. */
 size_t rsp_scan_span(const struct rsp_scan *s, const char *stops);
 /* The rest is an even number of hex digits, possibly none. */

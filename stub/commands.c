@@ -26,9 +26,9 @@ static void reply_buf(struct kvmdbg_stub *s, const struct rsp_buf *b)
 }
 
 /* gdb thread ids are vCPU index + 1; 0 and -1 leave the choice to us. */
-static bool thread_vcpu(struct kvmdbg_stub *s, long tid, unsigned *vcpu)
+static bool thread_vcpu(struct kvmdbg_stub *s, long pid, long tid, unsigned *vcpu)
 {
-	if (tid <= 0 || (unsigned long)tid > s->nvcpus)
+	if (!stub_our_process(pid) || tid <= 0 || (unsigned long)tid > s->nvcpus)
 		return false;
 	*vcpu = (unsigned)tid - 1;
 	return true;
@@ -243,13 +243,14 @@ static void set_thread(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	unsigned v;
 
-	if (c->thread == RSP_TID_ALL || c->thread == RSP_TID_ANY) {
+	if (stub_our_process(c->pid) &&
+	    (c->thread == RSP_TID_ALL || c->thread == RSP_TID_ANY)) {
 		if (c->hop == 'c')
 			s->cur_c = UINT_MAX;
 		reply(s, "OK");
 		return;
 	}
-	if (!thread_vcpu(s, c->thread, &v)) {
+	if (!thread_vcpu(s, c->pid, c->thread, &v)) {
 		reply(s, E_SRCH);
 		return;
 	}
@@ -301,7 +302,7 @@ static void thread_extra(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	struct rsp_buf b;
 	unsigned v;
 
-	if (!thread_vcpu(s, c->thread, &v)) {
+	if (!thread_vcpu(s, c->pid, c->thread, &v)) {
 		reply(s, E_SRCH);
 		return;
 	}
@@ -387,6 +388,15 @@ static bool asks_step(const struct rsp_cmd *c)
 
 static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
+	int err = c->kind == RSP_CMD_VCONT ? stub_vcont_check(s, c) : 0;
+
+	if (err) {
+		fprintf(stderr, "kvmdbg: vCont refused: %s\n", err == -ESRCH ?
+			"it names a thread that does not exist" :
+			"it resumes no thread");
+		reply(s, err == -ESRCH ? E_SRCH : E_INVAL);
+		return;
+	}
 	/* Running free instead of one instruction would be a lie. */
 	if (asks_step(c) && s->cfg.caps->step == KVMDBG_MECH_NONE) {
 		fprintf(stderr, "kvmdbg: single-step refused: the host cannot single-step (see monitor caps)\n");
@@ -450,7 +460,7 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	case RSP_CMD_THREAD_ALIVE: {
 		unsigned v;
 
-		reply(s, thread_vcpu(s, c->thread, &v) ? "OK" : E_SRCH);
+		reply(s, thread_vcpu(s, c->pid, c->thread, &v) ? "OK" : E_SRCH);
 		break;
 	}
 	case RSP_CMD_QATTACHED: reply(s, "1"); break;

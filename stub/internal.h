@@ -16,6 +16,9 @@
 /* gdb reads up to PacketSize/2 bytes with one 'm': the hex reply alone
  * is PacketSize long. */
 #define STUB_REPLY_SIZE	(STUB_PACKET_SIZE + 64)
+/* The guest is one process to gdb; multiprocess ids "pPID.TID" may name
+ * it by this id (or by -1 and 0, all and any). */
+#define STUB_PID	1
 /* Distinct reads an instruction may make before it restarts. */
 #define STUB_READ_RING	4
 
@@ -117,6 +120,11 @@ void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v);
 void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		    enum kd_stop_kind kind, uint64_t addr);
 int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
+/* pid (of a "pPID.TID" id) names the guest's process, or all, or any. */
+bool stub_our_process(long pid);
+/* 0 when a vCont names only existing threads and resumes one at least;
+ * -ESRCH or -EINVAL otherwise. */
+int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
 void stub_regs_flush(struct kvmdbg_stub *s);
 void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
 

@@ -386,12 +386,21 @@ void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 /* How gdb's resume request applies to one vCPU. */
 enum action { ACT_HOLD, ACT_CONT, ACT_STEP };
 
-static enum action vcont_action(const struct rsp_cmd *cmd, unsigned vcpu)
+bool stub_our_process(long pid)
+{
+	return pid == RSP_TID_ALL || pid == RSP_TID_ANY || pid == STUB_PID;
+}
+
+/* The leftmost action naming the vCPU applies; "any thread" is the one
+ * gdb last heard of. */
+static enum action vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+				unsigned vcpu)
 {
 	for (size_t i = 0; i < cmd->n_actions; i++) {
 		const struct rsp_vcont_action *a = &cmd->actions[i];
+		long tid = a->thread == RSP_TID_ANY ? (long)s->last_stop + 1 : a->thread;
 
-		if (a->thread != RSP_TID_ALL && a->thread != (long)vcpu + 1)
+		if (tid != RSP_TID_ALL && tid != (long)vcpu + 1)
 			continue;
 		switch (a->action) {
 		case 'c': case 'C': return ACT_CONT;
@@ -400,6 +409,24 @@ static enum action vcont_action(const struct rsp_cmd *cmd, unsigned vcpu)
 		}
 	}
 	return ACT_HOLD;
+}
+
+int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
+{
+	for (size_t i = 0; i < cmd->n_actions; i++) {
+		const struct rsp_vcont_action *a = &cmd->actions[i];
+
+		if (!stub_our_process(a->pid) ||
+		    (a->thread != RSP_TID_ALL && a->thread != RSP_TID_ANY &&
+		     (a->thread < 1 || (unsigned long)a->thread > s->nvcpus)))
+			return -ESRCH;
+	}
+	/* Resuming nothing would leave gdb waiting for a stop that never
+	 * comes. */
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		if (vcont_action(s, cmd, i) != ACT_HOLD)
+			return 0;
+	return -EINVAL;
 }
 
 static enum action plain_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
@@ -451,7 +478,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 	bool pending = false;
 
 	for (unsigned i = 0; i < s->nvcpus; i++)
-		act[i] = cmd->kind == RSP_CMD_VCONT ? vcont_action(cmd, i)
+		act[i] = cmd->kind == RSP_CMD_VCONT ? vcont_action(s, cmd, i)
 						     : plain_action(s, cmd, i);
 	if (cmd->has_addr && cmd->kind != RSP_CMD_VCONT) {
 		unsigned t = s->cur_c < s->nvcpus ? s->cur_c : s->last_stop;

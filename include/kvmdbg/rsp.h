@@ -104,7 +104,11 @@ void rsp_put_error(struct rsp_buf *b, uint8_t errnum);	/* "Exx" */
 
 /* ---- Threads -------------------------------------------------------------- */
 
-/* gdb thread-id: RSP_TID_ALL is "-1", RSP_TID_ANY is "0". */
+/*
+ * gdb thread-id: RSP_TID_ALL is "-1", RSP_TID_ANY is "0".  A process id
+ * ("pPID.TID") is kept beside the thread; an id without one has
+ * RSP_TID_ANY there.
+ */
 #define RSP_TID_ALL (-1)
 #define RSP_TID_ANY 0
 
@@ -183,6 +187,7 @@ struct rsp_vcont_action {
 	char action;		/* 'c', 's', 'C', 'S', 't', 'r' */
 	uint8_t signal;		/* for C and S */
 	long thread;		/* RSP_TID_ALL when the action has no ":tid" */
+	long pid;		/* of ":pPID.TID"; RSP_TID_ANY without */
 	uint64_t range_start;	/* for 'r' */
 	uint64_t range_end;
 };
@@ -200,6 +205,7 @@ struct rsp_cmd {
 	uint8_t signal;
 	char hop;		/* H: 'g' or 'c' */
 	long thread;		/* H T qThreadExtraInfo */
+	long pid;		/* ... their "pPID.TID" process, or RSP_TID_ANY */
 	const uint8_t *data;	/* points into the payload */
 	size_t data_len;
 	char object[32];	/* qXfer object, e.g. "features" */

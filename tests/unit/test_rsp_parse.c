@@ -595,6 +595,8 @@ static void test_vcont_actions(void **state)
 	assert_int_equal(a[1].action, 'S');
 	assert_int_equal(a[1].signal, 0xb);
 	assert_int_equal(a[1].thread, 3);
+	assert_int_equal(a[1].pid, 1);
+	assert_int_equal(a[0].pid, RSP_TID_ANY);
 	assert_int_equal(a[2].action, 't');
 	assert_int_equal(a[2].thread, RSP_TID_ALL);
 	assert_int_equal(a[3].action, 'r');
@@ -606,6 +608,7 @@ static void test_vcont_actions(void **state)
 	assert_int_equal(a[4].thread, RSP_TID_ALL);
 	assert_int_equal(a[5].action, 's');
 	assert_int_equal(a[5].thread, RSP_TID_ALL);
+	assert_int_equal(a[5].pid, 2);
 	assert_int_equal(a[6].thread, RSP_TID_ANY);
 	assert_int_equal(a[7].action, 'C');
 	assert_int_equal(a[7].signal, 0x1f);
@@ -691,24 +694,28 @@ static void test_threads(void **state)
 		const char *in;
 		enum rsp_cmd_kind kind;
 		char hop;
-		long thread;
+		long pid, thread;
 	} cases[] = {
-		{ "Hg1", RSP_CMD_SET_THREAD, 'g', 1 },
-		{ "Hc-1", RSP_CMD_SET_THREAD, 'c', RSP_TID_ALL },
-		{ "Hg0", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY },
-		{ "Hgp1.2", RSP_CMD_SET_THREAD, 'g', 2 },
-		{ "Hcp1.-1", RSP_CMD_SET_THREAD, 'c', RSP_TID_ALL },
-		{ "Hgp-1.-1", RSP_CMD_SET_THREAD, 'g', RSP_TID_ALL },
-		{ "Hgp1", RSP_CMD_SET_THREAD, 'g', RSP_TID_ALL },
-		{ "Hgp1.0", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY },
-		{ "Hg7fffffffffffffff", RSP_CMD_SET_THREAD, 'g', LONG_MAX },
-		{ "HgAb", RSP_CMD_SET_THREAD, 'g', 0xab },
-		{ "T1", RSP_CMD_THREAD_ALIVE, 0, 1 },
-		{ "T1f", RSP_CMD_THREAD_ALIVE, 0, 0x1f },
-		{ "Tp1.5", RSP_CMD_THREAD_ALIVE, 0, 5 },
-		{ "T-1", RSP_CMD_THREAD_ALIVE, 0, RSP_TID_ALL },
-		{ "qThreadExtraInfo,1", RSP_CMD_QTHREAD_EXTRA, 0, 1 },
-		{ "qThreadExtraInfo,p1.2", RSP_CMD_QTHREAD_EXTRA, 0, 2 },
+		{ "Hg1", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY, 1 },
+		{ "Hc-1", RSP_CMD_SET_THREAD, 'c', RSP_TID_ANY, RSP_TID_ALL },
+		{ "Hg0", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY, RSP_TID_ANY },
+		{ "Hgp1.2", RSP_CMD_SET_THREAD, 'g', 1, 2 },
+		{ "Hcp1.-1", RSP_CMD_SET_THREAD, 'c', 1, RSP_TID_ALL },
+		{ "Hgp-1.-1", RSP_CMD_SET_THREAD, 'g', RSP_TID_ALL, RSP_TID_ALL },
+		{ "Hgp1", RSP_CMD_SET_THREAD, 'g', 1, RSP_TID_ALL },
+		{ "Hgp1.0", RSP_CMD_SET_THREAD, 'g', 1, RSP_TID_ANY },
+		{ "Hgp0.3", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY, 3 },
+		{ "Hgp99.1", RSP_CMD_SET_THREAD, 'g', 0x99, 1 },
+		{ "Hg7fffffffffffffff", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY, LONG_MAX },
+		{ "HgAb", RSP_CMD_SET_THREAD, 'g', RSP_TID_ANY, 0xab },
+		{ "T1", RSP_CMD_THREAD_ALIVE, 0, RSP_TID_ANY, 1 },
+		{ "T1f", RSP_CMD_THREAD_ALIVE, 0, RSP_TID_ANY, 0x1f },
+		{ "Tp1.5", RSP_CMD_THREAD_ALIVE, 0, 1, 5 },
+		{ "Tp2a.5", RSP_CMD_THREAD_ALIVE, 0, 0x2a, 5 },
+		{ "T-1", RSP_CMD_THREAD_ALIVE, 0, RSP_TID_ANY, RSP_TID_ALL },
+		{ "qThreadExtraInfo,1", RSP_CMD_QTHREAD_EXTRA, 0, RSP_TID_ANY, 1 },
+		{ "qThreadExtraInfo,p1.2", RSP_CMD_QTHREAD_EXTRA, 0, 1, 2 },
+		{ "qThreadExtraInfo,p7.2", RSP_CMD_QTHREAD_EXTRA, 0, 7, 2 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -717,9 +724,58 @@ static void test_threads(void **state)
 
 		assert_int_equal(p->cmd.kind, cases[i].kind);
 		assert_int_equal(p->cmd.hop, cases[i].hop);
+		assert_int_equal(p->cmd.pid, cases[i].pid);
 		assert_int_equal(p->cmd.thread, cases[i].thread);
 		free(p);
 	}
+}
+
+/* Ids of threads or processes that do not exist are the stub's to refuse:
+ * the parser keeps them as they were written. */
+static void test_vcont_thread_ids(void **state)
+{
+	struct parsed *p = PARSE("vCont;c:p99.99;s:ffffffff;c:-1;s:p1.-1;c:p-1.5;t:0");
+	const struct rsp_vcont_action *a = p->cmd.actions;
+
+	assert_int_equal(p->cmd.kind, RSP_CMD_VCONT);
+	assert_int_equal(p->cmd.n_actions, 6);
+	assert_int_equal(a[0].pid, 0x99);
+	assert_int_equal(a[0].thread, 0x99);
+	assert_int_equal(a[1].pid, RSP_TID_ANY);
+	assert_int_equal(a[1].thread, 0xffffffff);
+	assert_int_equal(a[2].pid, RSP_TID_ANY);
+	assert_int_equal(a[2].thread, RSP_TID_ALL);
+	assert_int_equal(a[3].pid, 1);
+	assert_int_equal(a[3].thread, RSP_TID_ALL);
+	assert_int_equal(a[4].pid, RSP_TID_ALL);
+	assert_int_equal(a[4].thread, 5);
+	assert_int_equal(a[5].action, 't');
+	assert_int_equal(a[5].pid, RSP_TID_ANY);
+	assert_int_equal(a[5].thread, RSP_TID_ANY);
+	free(p);
+
+	/* The same thread twice is the stub's to resolve (leftmost wins). */
+	p = PARSE("vCont;s:1;c:1");
+	a = p->cmd.actions;
+	assert_int_equal(p->cmd.kind, RSP_CMD_VCONT);
+	assert_int_equal(p->cmd.n_actions, 2);
+	assert_int_equal(a[0].action, 's');
+	assert_int_equal(a[1].action, 'c');
+	assert_int_equal(a[0].thread, 1);
+	assert_int_equal(a[1].thread, 1);
+	free(p);
+
+	/* An empty action and a process id too large for a long. */
+	p = PARSE("vCont;");
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	free(p);
+	p = PARSE("vCont;c:p8000000000000000.1");
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	assert_int_equal(p->cmd.n_actions, 0);
+	free(p);
+	p = PARSE("vCont;c:p-2.1");
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	free(p);
 }
 
 static void test_queries(void **state)
@@ -860,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_vcont_query),
 		cmocka_unit_test(test_vcont_actions),
 		cmocka_unit_test(test_vcont_action_limit),
+		cmocka_unit_test(test_vcont_thread_ids),
 		cmocka_unit_test(test_breakpoints),
 		cmocka_unit_test(test_kill_detach),
 		cmocka_unit_test(test_threads),
