@@ -197,19 +197,46 @@ static int open_kvm(const char *path)
 	return fd;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "an unknown kind of file";
+}
+
+static void check_regular(const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		die("guest %s is not a regular file (it is %s)", path, file_kind(st->st_mode));
+}
+
 static void read_guest(const char *path, struct guest_image *img)
 {
 	struct stat st;
 	uint8_t *buf;
 	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	/* Only a regular file is ever opened: open() of a FIFO waits for a
+	 * writer, and a device may act on being opened.  O_NONBLOCK covers
+	 * a path replaced between the two looks. */
+	if (stat(path, &st) < 0)
+		die("cannot open guest %s: %s", path, strerror(errno));
+	check_regular(path, &st);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		die("cannot open guest %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0)
 		die("cannot stat guest %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		die("guest %s is not a regular file", path);
+	check_regular(path, &st);
 	if (!st.st_size)
 		die("guest %s is empty, not a bootable guest", path);
 	if ((uint64_t)st.st_size > MAX_MEM)

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""What kvmdbg refuses or survives before a debugger takes over: guest
+paths that are not files, a unix socket path that is not free, and clients
+that connect to a guest held by -S and leave without a word."""
+
+import os
+import socket
+import stat
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kvmdbg_e2e import (Elf, TestFailure, check, check_eq, connect, cont_to_exit, events, gdb_run,
+                        guest_path, kvmdbg, main, pc, scratch, test)
+
+DEMO_EXIT = 0x21
+DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
+               "demo: sled clean\n"
+               "demo: patch 0x00000011\n"
+               "demo: counter 3 result 0x0000000000000057\n")
+# Long enough for a released guest to print its first line many times over;
+# a guest that is held prints nothing however long this is.
+SETTLE = 0.5
+
+
+def expect_refusal(vm, text, what):
+    """kvmdbg ends with status 2 and one stderr line containing text."""
+    status = vm.wait(20)
+    err = vm.stderr()
+    check_eq(status, 2, "%s: exit status (stderr %r)" % (what, err))
+    lines = err.splitlines()
+    check_eq(len(lines), 1, "%s: stderr line count (%r)" % (what, err))
+    check(lines[0].startswith("kvmdbg: ") and text in lines[0],
+          "%s: stderr %r does not say %r" % (what, lines[0], text))
+    check_eq(vm.serial(), "", "%s: stdout" % what)
+
+
+def start_unix(path, umask=None):
+    """kvmdbg holding demo.elf with its stub on a unix socket at path,
+    started under umask when one is given."""
+    old = os.umask(umask) if umask is not None else None
+    try:
+        vm = kvmdbg("run", "--gdb", "unix:" + path, "-S", guest_path("demo.elf"))
+    finally:
+        if old is not None:
+            os.umask(old)
+    check_eq(vm.wait_listening(), "unix:" + path, "listening address")
+    vm.elf = Elf(guest_path("demo.elf"))
+    return vm
+
+
+def gdb_unix(vm, path):
+    gdb_run("file " + vm.elf.path)
+    gdb_run("target remote " + path)
+    events.reset()
+
+
+def check_held_then_runs(vm, what):
+    """The guest has not run: nothing on the serial line, and gdb, once
+    connected, finds it at its entry point; it then runs to its end."""
+    time.sleep(SETTLE)
+    check(vm.poll() is None, "%s: kvmdbg exited (status %r, serial %r)"
+          % (what, vm.poll(), vm.serial()))
+    check_eq(vm.serial(), "", "%s: serial output of a held guest" % what)
+    check_eq(pc(), vm.elf.entry, "%s: pc when gdb connects" % what)
+    cont_to_exit(vm, DEMO_EXIT)
+    check_eq(vm.serial(), DEMO_SERIAL, "%s: serial output" % what)
+
+
+def socket_mode(path):
+    st = os.lstat(path)
+    check(stat.S_ISSOCK(st.st_mode), "%s is not a socket (mode %o)" % (path, st.st_mode))
+    return stat.S_IMODE(st.st_mode)
+
+
+@test
+def test_guest_not_a_regular_file():
+    tmp = scratch()
+    fifo = os.path.join(tmp, "guest.fifo")
+    os.mkfifo(fifo)
+    cases = (("FIFO", fifo, "a FIFO"),
+             ("directory", tmp, "a directory"),
+             ("character device", "/dev/null", "a character device"))
+    for what, path, kind in cases:
+        expect_refusal(kvmdbg("run", path),
+                       "guest %s is not a regular file (it is %s)" % (path, kind), what)
+    check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is gone")
+
+
+main()
