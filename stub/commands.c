@@ -410,6 +410,7 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void detach(struct kvmdbg_stub *s)
 {
 	reply(s, "OK");
+	s->held = false;
 	stub_disconnect(s);
 }
 

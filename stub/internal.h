@@ -96,6 +96,7 @@ struct kvmdbg_stub {
 	char unix_path[108];
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
+	bool held;		/* -S: no debugger has let the guest go yet */
 	bool noack;
 	bool phys;		/* monitor phys on: addresses are physical */
 	unsigned cur_g;		/* vCPU for register access (Hg) */

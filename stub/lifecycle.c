@@ -22,6 +22,7 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	s->cur_c = UINT_MAX;
 	/* Held from the start when gdb must see the first instruction. */
 	s->stopping = cfg->wait;
+	s->held = cfg->wait;
 	s->bps = kd_bptable_new();
 	s->watches = kd_watchset_new();
 	s->unhidden_page = UINT64_MAX;

@@ -488,6 +488,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 			return -EIO;
 		s->arch->set_pc(regs, cmd->addr);
 	}
+	s->held = false;
 	pthread_mutex_lock(&s->lock);
 	s->running = true;
 	for (unsigned i = 0; i < s->nvcpus; i++) {

@@ -71,7 +71,11 @@ void stub_disconnect(struct kvmdbg_stub *s)
 	stub_remove_all_bps(s);
 	stub_regs_flush(s);
 	s->running = false;
-	stub_release_all_locked(s);
+	/* A client that leaves before ever resuming the guest held by -S (a
+	 * port probe, a health check, a crashed gdb) does not release it:
+	 * it waits for the next one. */
+	if (!s->held)
+		stub_release_all_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 

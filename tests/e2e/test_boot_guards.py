@@ -87,4 +87,54 @@ def test_guest_not_a_regular_file():
     check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is gone")
 
 
+def probe(vm):
+    try:
+        return socket.create_connection(("127.0.0.1", vm.port), timeout=10)
+    except ConnectionRefusedError:
+        raise TestFailure("kvmdbg stopped listening after a silent client: exit status %r, "
+                          "serial %r" % (vm.poll(), vm.serial()))
+
+
+@test
+def test_silent_clients_keep_guest_held():
+    vm = kvmdbg("run", "--gdb", "tcp:127.0.0.1:0", "-S", guest_path("demo.elf"))
+    vm.wait_listening()
+    vm.elf = Elf(guest_path("demo.elf"))
+    # Port probes: connect, close without a single byte.
+    for _ in range(3):
+        probe(vm).close()
+    # A client that talks but never resumes the guest.
+    s = probe(vm)
+    s.sendall(b"$?#3f")
+    check_eq(s.recv(1), b"+", "ack of '?'")
+    s.close()
+    gdb_run("file " + vm.elf.path)
+    connect(vm.port)
+    check_held_then_runs(vm, "after silent clients")
+
+
+@test
+def test_silent_client_keeps_unix_guest_held():
+    path = os.path.join(scratch(), "gdb.sock")
+    vm = start_unix(path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.close()
+    gdb_unix(vm, path)
+    check_held_then_runs(vm, "after a unix socket probe")
+
+
+@test
+def test_detach_releases_held_guest():
+    vm = kvmdbg("run", "--gdb", "tcp:127.0.0.1:0", "-S", guest_path("demo.elf"))
+    vm.wait_listening()
+    vm.elf = Elf(guest_path("demo.elf"))
+    gdb_run("file " + vm.elf.path)
+    connect(vm.port)
+    check_eq(pc(), vm.elf.entry, "pc when gdb connects")
+    gdb_run("detach")
+    vm.expect_exit((DEMO_EXIT << 1) | 1)
+    check_eq(vm.serial(), DEMO_SERIAL, "serial output after detach")
+
+
 main()
