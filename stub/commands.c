@@ -454,6 +454,9 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	case RSP_CMD_REMOVE_BP: breakpoint(s, c); break;
 	case RSP_CMD_KILL:
 		reply(s, "OK");
+		pthread_mutex_lock(&s->lock);
+		stub_remove_socket_locked(s);
+		pthread_mutex_unlock(&s->lock);
 		s->cfg.kill(s->cfg.opaque);
 		break;
 	case RSP_CMD_DETACH: detach(s); break;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "kvmdbg/debug_core.h"
 #include "kvmdbg/rsp.h"
@@ -87,13 +88,15 @@ struct kvmdbg_stub {
 	bool exited;
 	int exit_status;
 	bool exit_reported;
+	char unix_path[108];	/* the socket file to remove at the end, */
+	dev_t unix_dev;		/* ... as long as it is still the one bound */
+	ino_t unix_ino;
 	int wake_fd;		/* eventfd: a vCPU has news for the stub thread */
 
 	/* Stub thread only. */
 	pthread_t thread;
 	bool thread_started;
 	int listen_fd;
-	char unix_path[108];
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
 	bool held;		/* -S: no debugger has let the guest go yet */
@@ -183,5 +186,6 @@ void stub_monitor(struct kvmdbg_stub *s, const char *line);
 
 /* listen.c */
 void stub_close_listener(struct kvmdbg_stub *s);
+void stub_remove_socket_locked(struct kvmdbg_stub *s);
 
 #endif

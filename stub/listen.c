@@ -13,6 +13,77 @@
 
 #include "internal.h"
 
+/* 1 when a process accepts connections on the socket at sun, 0 when
+ * the socket was left behind by one that is gone, -1 with errno when
+ * that cannot be told. */
+static int unix_socket_live(const struct sockaddr_un *sun)
+{
+	/* Non-blocking: a live listener with a full backlog answers EAGAIN
+	 * instead of making us wait. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), live, e;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0 || errno == EAGAIN)
+		live = 1;
+	else if (errno == ECONNREFUSED)
+		live = 0;
+	else
+		live = -1;
+	e = errno;
+	close(fd);
+	errno = e;
+	return live;
+}
+
+/* Binds fd to sun; a socket file whose owner is gone is replaced, a live
+ * one and anything that is not a socket are left alone. */
+static int bind_unix(int fd, const struct sockaddr_un *sun, char *err, size_t err_len)
+{
+	const char *path = sun->sun_path;
+	struct stat st;
+	int live;
+
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		return 0;
+	if (errno != EADDRINUSE) {
+		snprintf(err, err_len, "cannot listen on unix socket %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) < 0) {
+		snprintf(err, err_len, "cannot listen on unix socket %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, err_len, "%s exists and is not a socket; choose another path with --gdb unix:PATH",
+			 path);
+		return -1;
+	}
+	live = unix_socket_live(sun);
+	if (live) {
+		if (live > 0)
+			snprintf(err, err_len,
+				 "unix socket %s is already in use by another process; choose another path with --gdb unix:PATH",
+				 path);
+		else
+			snprintf(err, err_len, "cannot tell whether unix socket %s is in use: %s",
+				 path, strerror(errno));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(err, err_len, "cannot remove stale socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0) {
+		snprintf(err, err_len, "cannot listen on unix socket %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int listen_unix(struct kvmdbg_stub *s, const char *path, char *bound,
 		       size_t bound_len, char *err, size_t err_len)
 {
@@ -26,23 +97,29 @@ static int listen_unix(struct kvmdbg_stub *s, const char *path, char *bound,
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	/* A socket left behind by an earlier run would make bind fail;
-	 * anything that is not a socket is the user's and stays. */
-	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) < 0) {
-		snprintf(err, err_len, "cannot remove stale socket %s: %s", path,
-			 strerror(errno));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot create a unix socket: %s", strerror(errno));
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	if (bind_unix(fd, &sun, err, err_len) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* Whoever connects controls the guest: owner only, whatever the
+	 * umask.  Nobody can connect before listen(), so there is no window
+	 * with a wider mode. */
+	if (chmod(path, S_IRUSR | S_IWUSR) < 0 || lstat(path, &st) < 0 ||
 	    listen(fd, 1) < 0) {
 		snprintf(err, err_len, "cannot listen on unix socket %s: %s", path,
 			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		unlink(path);
+		close(fd);
 		return -1;
 	}
 	s->listen_fd = fd;
+	s->unix_dev = st.st_dev;
+	s->unix_ino = st.st_ino;
 	snprintf(s->unix_path, sizeof(s->unix_path), "%s", path);
 	snprintf(bound, bound_len, "unix:%s", path);
 	return 0;
@@ -165,12 +242,27 @@ int kvmdbg_stub_listen(struct kvmdbg_stub *s, const char *spec, char *bound,
 	return -1;
 }
 
+void stub_remove_socket_locked(struct kvmdbg_stub *s)
+{
+	struct stat st;
+
+	/* Once only, and only while the path is still this stub's socket:
+	 * after it is gone another instance may listen there. */
+	if (s->unix_path[0] && lstat(s->unix_path, &st) == 0 &&
+	    st.st_dev == s->unix_dev && st.st_ino == s->unix_ino &&
+	    unlink(s->unix_path) < 0)
+		fprintf(stderr, "kvmdbg: cannot remove unix socket %s: %s\n", s->unix_path,
+			strerror(errno));
+	s->unix_path[0] = 0;
+}
+
 void stub_close_listener(struct kvmdbg_stub *s)
 {
 	if (s->listen_fd < 0)
 		return;
+	pthread_mutex_lock(&s->lock);
+	stub_remove_socket_locked(s);
+	pthread_mutex_unlock(&s->lock);
 	close(s->listen_fd);
 	s->listen_fd = -1;
-	if (s->unix_path[0])
-		unlink(s->unix_path);
 }

@@ -370,6 +370,7 @@ void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 	struct timespec deadline;
 
 	pthread_mutex_lock(&s->lock);
+	stub_remove_socket_locked(s);
 	s->exited = true;
 	s->exit_status = status;
 	pthread_cond_broadcast(&s->cond);

@@ -55,12 +55,16 @@ struct options {
 	char *cmdline;
 };
 
+/* Listening but not yet started: die() removes its unix socket file. */
+static struct kvmdbg_stub *setup_stub;
+
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
+	kvmdbg_stub_free(setup_stub);
 	fputs("kvmdbg: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -367,9 +371,12 @@ static int run(int argc, char **argv)
 	});
 	if (!vm.stub)
 		die("cannot create the gdb stub: %s", strerror(errno));
-	if (o.gdb && kvmdbg_stub_listen(vm.stub, o.gdb, bound, sizeof(bound), err,
-					sizeof(err)) < 0)
-		die("%s", err);
+	if (o.gdb) {
+		if (kvmdbg_stub_listen(vm.stub, o.gdb, bound, sizeof(bound), err,
+				       sizeof(err)) < 0)
+			die("%s", err);
+		setup_stub = vm.stub;
+	}
 	if (pthread_mutex_init(&vm.exit_lock, NULL))
 		die("cannot initialise a mutex");
 
@@ -412,13 +419,17 @@ static int run(int argc, char **argv)
 
 		if (e < 0)
 			die("cannot start the gdb stub: %s", strerror(-e));
+		setup_stub = NULL;
 		fprintf(stderr, "kvmdbg: gdb stub listening on %s\n", bound);
 	}
 	for (unsigned i = 0; i < vm.nvcpus; i++) {
 		int e = pthread_create(&vm.vcpus[i].thread, NULL, vcpu_main, &vm.vcpus[i]);
 
-		if (e)
-			die("cannot start vCPU %u thread: %s", i, strerror(e));
+		if (e) {
+			fprintf(stderr, "kvmdbg: cannot start vCPU %u thread: %s\n", i,
+				strerror(e));
+			vmm_exit(&vm, VMM_EXIT_SETUP);
+		}
 	}
 	for (unsigned i = 0; i < vm.nvcpus; i++)
 		pthread_join(vm.vcpus[i].thread, NULL);

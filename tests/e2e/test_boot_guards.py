@@ -87,6 +87,73 @@ def test_guest_not_a_regular_file():
     check(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO is gone")
 
 
+@test
+def test_unix_socket_owner_only():
+    path = os.path.join(scratch(), "gdb.sock")
+    for umask in (0, 0o002, 0o022):
+        vm = start_unix(path, umask=umask)
+        check_eq(oct(socket_mode(path)), oct(0o600),
+                 "mode of the socket made under umask %03o" % umask)
+        gdb_unix(vm, path)
+        check_eq(pc(), vm.elf.entry, "pc when gdb connects")
+        gdb_run("kill")
+        check_eq(vm.wait(), 0, "exit status after kill")
+
+
+@test
+def test_unix_socket_removed_at_exit():
+    path = os.path.join(scratch(), "gdb.sock")
+    vm = start_unix(path)
+    gdb_unix(vm, path)
+    cont_to_exit(vm, DEMO_EXIT)
+    check(not os.path.lexists(path), "socket %s left behind after the guest's exit" % path)
+    vm = start_unix(path)
+    gdb_unix(vm, path)
+    gdb_run("kill")
+    check_eq(vm.wait(), 0, "exit status after kill")
+    check(not os.path.lexists(path), "socket %s left behind after kill" % path)
+
+
+@test
+def test_unix_socket_in_use():
+    path = os.path.join(scratch(), "gdb.sock")
+    first = start_unix(path)
+    inode = os.lstat(path).st_ino
+    second = kvmdbg("run", "--gdb", "unix:" + path, "-S", guest_path("demo.elf"))
+    expect_refusal(second, "unix socket %s is already in use" % path, "second instance")
+    check_eq(os.lstat(path).st_ino, inode, "inode of the first instance's socket")
+    gdb_unix(first, path)
+    check_held_then_runs(first, "first instance")
+    check(not os.path.lexists(path), "socket %s left behind after the guest's exit" % path)
+
+
+@test
+def test_unix_socket_stale_replaced():
+    path = os.path.join(scratch(), "gdb.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()           # the file stays, nobody listens any more
+    vm = start_unix(path, umask=0)
+    check_eq(oct(socket_mode(path)), oct(0o600), "mode of the socket that replaced a stale one")
+    gdb_unix(vm, path)
+    check_held_then_runs(vm, "over a stale socket")
+
+
+@test
+def test_unix_path_not_a_socket():
+    tmp = scratch()
+    path = os.path.join(tmp, "notes.txt")
+    with open(path, "w") as f:
+        f.write("keep me\n")
+    vm = kvmdbg("run", "--gdb", "unix:" + path, "-S", guest_path("demo.elf"))
+    expect_refusal(vm, "%s exists and is not a socket" % path, "regular file at the path")
+    with open(path) as f:
+        check_eq(f.read(), "keep me\n", "the file at the socket path")
+    vm = kvmdbg("run", "--gdb", "unix:" + tmp, "-S", guest_path("demo.elf"))
+    expect_refusal(vm, "%s exists and is not a socket" % tmp, "directory at the path")
+    check(os.path.isdir(tmp), "the directory at the socket path is gone")
+
+
 def probe(vm):
     try:
         return socket.create_connection(("127.0.0.1", vm.port), timeout=10)
