@@ -38,12 +38,15 @@ LIB_SRCS := $(wildcard rsp/*.c core/*.c stub/*.c arch/$(ARCH)/*.c)
 # The machine monitor around it.
 VMM_SRCS := $(wildcard vmm/*.c vmm/$(ARCH)/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# A backend's own decisions, tested through its private header.
+ARCH_UNIT_SRCS := $(wildcard tests/unit/$(ARCH)/test_*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 VMM_OBJS := $(VMM_SRCS:%.c=$(O)/%.o)
 LIB := $(O)/libkvmdbg.a
 KVMDBG := $(O)/kvmdbg
-UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%) \
+	     $(ARCH_UNIT_SRCS:tests/unit/$(ARCH)/%.c=$(O)/tests/%)
 
 all: $(KVMDBG) guests
 
@@ -61,6 +64,10 @@ $(KVMDBG): $(VMM_OBJS) $(LIB)
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
+
+$(O)/tests/%: tests/unit/$(ARCH)/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iarch/$(ARCH) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
 
 unit: $(UNIT_BINS)
 

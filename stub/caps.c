@@ -66,6 +66,10 @@ void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
 				: ", interrupts may be taken while stepping");
 	else
 		add(out, len, "single-step: no: %s\n", how(c->step));
+	if (c->trap_delivery[0])
+		add(out, len, "guest %s delivery: %s\n", arch->trap_name, c->trap_delivery);
+	if (c->debug_delivery[0])
+		add(out, len, "guest debug exception delivery: %s\n", c->debug_delivery);
 	if (c->note[0])
 		add(out, len, "note: %s\n", c->note);
 }

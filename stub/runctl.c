@@ -195,7 +195,7 @@ static bool trap_at(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 static void deliver(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		    const struct kd_debug_event *ev)
 {
-	int err = s->arch->deliver(v->fd, v->regs, v->run, ev);
+	int err = s->arch->deliver(v->fd, v->regs, v->run, s->cfg.caps, ev);
 
 	if (err)
 		fprintf(stderr, "kvmdbg: cannot deliver the guest's own debug exception on vCPU %u: %s\n",

@@ -358,8 +358,14 @@ static int run(int argc, char **argv)
 		die("%s", err);
 	arch->probe(vm.kvm_fd, &caps);
 	if (o.no_guest_debug) {
-		/* Page-protection watchpoints need no guest debugging. */
-		caps = (struct kvmdbg_caps){ .readonly_mem = caps.readonly_mem };
+		/* Page-protection watchpoints need no guest debugging, and an
+		 * emulating host still hands the guest's own int3 to kvmdbg. */
+		struct kvmdbg_caps probed = caps;
+
+		caps = (struct kvmdbg_caps){ .readonly_mem = probed.readonly_mem,
+					     .trap_pc_fix = probed.trap_pc_fix,
+					     .trap_fix_exit = probed.trap_fix_exit };
+		memcpy(caps.trap_delivery, probed.trap_delivery, sizeof(caps.trap_delivery));
 		snprintf(caps.note, sizeof(caps.note),
 			 "guest debugging turned off with --no-guest-debug");
 	}

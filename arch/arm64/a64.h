@@ -82,7 +82,7 @@ enum kvmdbg_exit_class a64_decode_exit(const struct kvm_run *run,
 				       struct kd_debug_event *ev,
 				       unsigned *pool);
 int a64_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
-		const struct kd_debug_event *ev);
+		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev);
 
 int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem,
 		  struct kvmdbg_step_mask *m);

@@ -158,7 +158,7 @@ enum kvmdbg_exit_class a64_decode_exit(const struct kvm_run *run,
 }
 
 int a64_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
-		const struct kd_debug_event *ev)
+		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev)
 {
 	struct a64_regs *r = regs;
 	uint32_t hsr = run->debug.arch.hsr;

@@ -18,8 +18,13 @@
 #define DR7_RW_EXEC	0u
 #define DR7_RW_WRITE	1u
 #define DR7_RW_ACCESS	3u
+#define DR7_GD		(1u << 13)
 #define DR6_HIT_MASK	0xfu
-#define DR6_FIXED	0xffff0ff0u	/* architecturally reads as one */
+#define DR6_BD		(1u << 13)
+#define DR6_BT		(1u << 15)
+#define DR6_STICKY	(DR6_BD | X86_DR6_BS | DR6_BT)
+#define DR6_EVENT	(DR6_HIT_MASK | DR6_STICKY)
+#define DR6_FIXED	0xffff0ff0u	/* read as one while inactive */
 
 #define VEC_DB	1
 #define VEC_BP	3
@@ -122,6 +127,55 @@ enum kvmdbg_exit_class x86_decode_exit(const struct kvm_run *run,
 	return KVMDBG_EXIT_OTHER;
 }
 
+/*
+ * Where rip must be when the guest's own int3 goes back to it as #BP, so
+ * that its handler finds the address after the int3 in its frame, as on
+ * hardware.  #BP is a software exception: delivering it pushes the address
+ * of the next instruction, and KVM must learn the int3's length somewhere.
+ *
+ * KVM_EXIT_DEBUG (VMX, SVM): rip stays on the int3.  VMX keeps the length
+ * of the instruction behind the #BP exit (event_exit_inst_len) for exactly
+ * this re-injection and gives it to VM entry with the soft exception; SVM
+ * decodes the instruction at rip and injects with next_rip past it.  A rip
+ * already past the int3 would come back one instruction too far.
+ *
+ * Emulation failure (where KVM emulates the guest and cannot run an int3):
+ * no #BP exit happened, KVM has no length and delivers with the rip it is
+ * given, which must then be past the int3.
+ *
+ * The probe checks the kind this host produces; what it found that kind
+ * off by (caps->trap_pc_fix) is taken off.
+ */
+uint64_t x86_bp_inject_rip(enum kvmdbg_mechanism exit, uint64_t int3_rip,
+			   const struct kvmdbg_caps *caps)
+{
+	uint64_t rip = exit == KVMDBG_MECH_DEBUG_EXIT ? int3_rip : int3_rip + 1;
+
+	if (caps && caps->trap_fix_exit == exit)
+		rip -= (uint64_t)(int64_t)caps->trap_pc_fix;
+	return rip;
+}
+
+/*
+ * DR6 and DR7 as the guest's handler must find them for its own #DB that
+ * exited with exit_dr6, from the guest's dr6 and dr7: as the CPU does (and
+ * KVM when it delivers a #DB itself), B0-B3 describe this exception alone,
+ * BD, BS and BT add to what the guest has not cleared yet, the other bits
+ * read as fixed, and entering the handler clears DR7.GD so that it may use
+ * the debug registers.
+ */
+void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7)
+{
+	*dr6 = (*dr6 & DR6_STICKY) | DR6_FIXED | (exit_dr6 & DR6_EVENT);
+	*dr7 &= ~(uint64_t)DR7_GD;
+}
+
+/*
+ * Injected, not pending: KVM_SET_REGS cancels a pending exception, and the
+ * stub writes back registers gdb changed while the vCPU waits to enter its
+ * handler.  KVM ignores the payload of an injected exception even when the
+ * VMM enabled KVM_CAP_EXCEPTION_PAYLOAD, so DR6 is written beforehand.
+ */
 static int inject(int vcpu_fd, unsigned vector)
 {
 	struct kvm_vcpu_events events;
@@ -129,36 +183,47 @@ static int inject(int vcpu_fd, unsigned vector)
 	if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) < 0)
 		return -errno;
 	events.exception.injected = 1;
+	events.exception.pending = 0;
 	events.exception.nr = vector;
 	events.exception.has_error_code = 0;
 	events.exception.error_code = 0;
+	events.exception_has_payload = 0;
+	events.exception_payload = 0;
 	if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
 		return -errno;
 	return 0;
 }
 
 int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
-		const struct kd_debug_event *ev)
+		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev)
 {
 	struct x86_regs *r = regs;
+	struct kvm_debugregs dr;
+	uint64_t dr6, dr7;
 	int err;
 
 	if (ev->trap_insn) {
-		/* #BP is a trap: the guest's handler returns after the int3. */
-		r->regs.rip += 1;
-		r->dirty |= X86_DIRTY_REGS;
-		err = x86_regs_store(vcpu_fd, r);
-		if (err)
-			return err;
-		r->dirty = 0;
+		enum kvmdbg_mechanism exit = run->exit_reason == KVM_EXIT_DEBUG ?
+			KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_EMULATION_EXIT;
+		uint64_t rip = x86_bp_inject_rip(exit, r->regs.rip, caps);
+
+		if (rip != r->regs.rip) {
+			r->regs.rip = rip;
+			r->dirty |= X86_DIRTY_REGS;
+			err = x86_regs_store(vcpu_fd, r);
+			if (err)
+				return err;
+			r->dirty = 0;
+		}
 		return inject(vcpu_fd, VEC_BP);
 	}
-
-	struct kvm_debugregs dr;
-
 	if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &dr) < 0)
 		return -errno;
-	dr.dr6 = DR6_FIXED | (run->debug.arch.dr6 & (DR6_HIT_MASK | X86_DR6_BS));
+	dr6 = dr.dr6;
+	dr7 = dr.dr7;
+	x86_db_deliver_regs(run->debug.arch.dr6, &dr6, &dr7);
+	dr.dr6 = dr6;
+	dr.dr7 = dr7;
 	if (ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &dr) < 0)
 		return -errno;
 	return inject(vcpu_fd, VEC_DB);

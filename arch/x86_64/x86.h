@@ -72,7 +72,11 @@ enum kvmdbg_exit_class x86_decode_exit(const struct kvm_run *run,
 				       struct kd_debug_event *ev,
 				       unsigned *pool);
 int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
-		const struct kd_debug_event *ev);
+		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev);
+/* The pure decisions of x86_deliver, for the probe and the unit tests. */
+uint64_t x86_bp_inject_rip(enum kvmdbg_mechanism exit, uint64_t int3_rip,
+			   const struct kvmdbg_caps *caps);
+void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7);
 
 void x86_probe(int kvm_fd, struct kvmdbg_caps *caps);
 

@@ -42,6 +42,16 @@ struct kvmdbg_caps {
 	enum kvmdbg_mechanism step;	/* single-step */
 	bool blockirq;			/* steps can keep interrupts out */
 	bool readonly_mem;		/* KVM_CAP_READONLY_MEM: write watches by page */
+	/* Handing the guest its own trap instruction and debug exceptions
+	 * back, as a probe guest with its own handlers saw it: for people,
+	 * empty where the backend does not probe it. */
+	char trap_delivery[200];
+	char debug_delivery[200];
+	/* Bytes the return address the probe guest saw after its own trap
+	 * was off by, for exits of kind trap_fix_exit; the backend takes
+	 * them off the pc it delivers with.  0 when delivery was verified. */
+	int trap_pc_fix;
+	enum kvmdbg_mechanism trap_fix_exit;
 	char note[160];			/* why a probe failed, for the user */
 };
 
@@ -124,8 +134,10 @@ struct kvmdbg_arch_ops {
 					      struct kd_debug_event *ev,
 					      unsigned *pool);
 	/* Gives a debug event the stub does not own to the guest, exactly as
-	 * the hardware would have, and updates regs to the vCPU's new state. */
+	 * the hardware would have, and updates regs to the vCPU's new state.
+	 * caps are what the probe measured of this host's delivery. */
 	int (*deliver)(int vcpu_fd, void *regs, const struct kvm_run *run,
+		       const struct kvmdbg_caps *caps,
 		       const struct kd_debug_event *ev);
 	/* For hosts whose KVM cannot hold interrupts off a single step
 	 * (arm64 has no BLOCKIRQ: an interrupt pending when the step starts
