@@ -179,17 +179,33 @@ void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	stub_wake(s);
 }
 
-/* The bytes at pc as the guest sees them, through its own page tables. */
-static bool trap_at(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
+/*
+ * The code at ev->pc as the vCPU fetches it, through the guest's own page
+ * tables, read as the exit left it: before a step over the stub's own
+ * breakpoint puts the trap instruction back.
+ */
+static void read_code(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		      struct kd_debug_event *ev)
 {
-	uint64_t gpa, left;
+	uint64_t gpa, left, n = sizeof(ev->code);
 	const uint8_t *p;
 
-	if (stub_translate(s, v->regs, false, pc, &gpa, &left) < 0 ||
-	    left < s->arch->trap_len)
-		return false;
-	p = stub_hva(s, gpa, s->arch->trap_len);
-	return p && !memcmp(p, s->arch->trap, s->arch->trap_len);
+	ev->code_len = 0;
+	if (stub_translate(s, v->regs, false, ev->pc, &gpa, &left) < 0)
+		return;
+	if (left < n)
+		n = left;
+	p = stub_hva(s, gpa, n);
+	if (!p)
+		return;
+	memcpy(ev->code, p, n);
+	ev->code_len = (unsigned)n;
+}
+
+static bool trap_at(const struct kvmdbg_stub *s, const struct kd_debug_event *ev)
+{
+	return ev->code_len >= s->arch->trap_len &&
+	       !memcmp(ev->code, s->arch->trap, s->arch->trap_len);
 }
 
 static void deliver(struct kvmdbg_stub *s, struct stub_vcpu *v,
@@ -346,7 +362,8 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	if (cls == KVMDBG_EXIT_OTHER)
 		return false;
 	pthread_mutex_lock(&s->lock);
-	if (cls == KVMDBG_EXIT_MAYBE_TRAP && !trap_at(s, v, ev.pc)) {
+	read_code(s, v, &ev);
+	if (cls == KVMDBG_EXIT_MAYBE_TRAP && !trap_at(s, &ev)) {
 		bool mine = stub_exec_unmapped(s, v, ev.pc);
 
 		pthread_mutex_unlock(&s->lock);

@@ -110,6 +110,12 @@ struct kd_debug_event {
 	bool stepped;		/* a single-step trap completed */
 	bool data_addr_valid;
 	uint64_t data_addr;	/* faulting data address when known */
+	/* The code at pc as the vCPU fetches it (the debugger's own trap
+	 * instructions included), code_len bytes of it; 0 when unreadable.
+	 * Some exits can only be told apart by the instruction they left
+	 * the pc on. */
+	uint8_t code[4];
+	unsigned code_len;
 };
 
 enum kd_stop_kind {
