@@ -29,6 +29,8 @@
 #define VEC_DB	1
 #define VEC_BP	3
 
+#define OP_INT1	0xf1	/* ICEBP */
+
 int x86_hw_check(enum kd_hw_type type, uint64_t addr, uint64_t len)
 {
 	switch (type) {
@@ -157,6 +159,33 @@ uint64_t x86_bp_inject_rip(enum kvmdbg_mechanism exit, uint64_t int3_rip,
 }
 
 /*
+ * Where rip must be when the guest's own #DB that exited with exit_dr6 goes
+ * back to it.  #DB is injected as a hardware exception: the handler's frame
+ * holds rip as it is, which is right for every #DB the CPU reports in DR6.
+ *
+ * ICEBP (int1) is the exception: its #DB is trap-like, so on hardware the
+ * frame holds the address after the int1, and it sets no event bit in DR6.
+ * Where its #DB exits to the stub (KVM_GUESTDBG_SINGLESTEP or USE_HW_BP
+ * on), VMX intercepts ICEBP as an instruction: the exit comes with rip
+ * still on the int1 and an exit qualification of 0 (KVM moves past the
+ * int1 itself only when it delivers the #DB without exiting).  SVM exits
+ * on the #DB as delivered, already past it.  So an exit with no event bit
+ * whose code at pc is an int1 is one that rip must be moved past; any
+ * other instruction there means the trap has already moved it.  The one
+ * case the code cannot tell is SVM stopping past an int1 that is followed
+ * by another: that delivers one int1 too far.
+ */
+uint64_t x86_db_inject_rip(uint64_t exit_dr6, const struct kd_debug_event *ev,
+			   uint64_t rip)
+{
+	if (exit_dr6 & DR6_EVENT)
+		return rip;
+	if (ev->code_len >= 1 && ev->code[0] == OP_INT1)
+		return rip + 1;
+	return rip;
+}
+
+/*
  * DR6 and DR7 as the guest's handler must find them for its own #DB that
  * exited with exit_dr6, from the guest's dr6 and dr7: as the CPU does (and
  * KVM when it delivers a #DB itself), B0-B3 describe this exception alone,
@@ -176,12 +205,18 @@ void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7)
  * handler.  KVM ignores the payload of an injected exception even when the
  * VMM enabled KVM_CAP_EXCEPTION_PAYLOAD, so DR6 is written beforehand.
  */
-static int inject(int vcpu_fd, unsigned vector)
+static int inject(int vcpu_fd, unsigned vector, bool retired)
 {
 	struct kvm_vcpu_events events;
 
 	if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) < 0)
 		return -errno;
+	/* An instruction the stub retires for the CPU ends the STI or
+	 * MOV SS blocking it ran under, as it would have by running. */
+	if (retired) {
+		events.interrupt.shadow = 0;
+		events.flags |= KVM_VCPUEVENT_VALID_SHADOW;
+	}
 	events.exception.injected = 1;
 	events.exception.pending = 0;
 	events.exception.nr = vector;
@@ -194,28 +229,36 @@ static int inject(int vcpu_fd, unsigned vector)
 	return 0;
 }
 
+static int set_rip(int vcpu_fd, struct x86_regs *r, uint64_t rip)
+{
+	int err;
+
+	if (rip == r->regs.rip)
+		return 0;
+	r->regs.rip = rip;
+	r->dirty |= X86_DIRTY_REGS;
+	err = x86_regs_store(vcpu_fd, r);
+	if (!err)
+		r->dirty = 0;
+	return err;
+}
+
 int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
 		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev)
 {
 	struct x86_regs *r = regs;
 	struct kvm_debugregs dr;
-	uint64_t dr6, dr7;
+	uint64_t dr6, dr7, rip;
 	int err;
 
 	if (ev->trap_insn) {
 		enum kvmdbg_mechanism exit = run->exit_reason == KVM_EXIT_DEBUG ?
 			KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_EMULATION_EXIT;
-		uint64_t rip = x86_bp_inject_rip(exit, r->regs.rip, caps);
 
-		if (rip != r->regs.rip) {
-			r->regs.rip = rip;
-			r->dirty |= X86_DIRTY_REGS;
-			err = x86_regs_store(vcpu_fd, r);
-			if (err)
-				return err;
-			r->dirty = 0;
-		}
-		return inject(vcpu_fd, VEC_BP);
+		err = set_rip(vcpu_fd, r, x86_bp_inject_rip(exit, r->regs.rip, caps));
+		if (err)
+			return err;
+		return inject(vcpu_fd, VEC_BP, false);
 	}
 	if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &dr) < 0)
 		return -errno;
@@ -226,5 +269,9 @@ int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
 	dr.dr7 = dr7;
 	if (ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &dr) < 0)
 		return -errno;
-	return inject(vcpu_fd, VEC_DB);
+	rip = r->regs.rip;
+	err = set_rip(vcpu_fd, r, x86_db_inject_rip(run->debug.arch.dr6, ev, rip));
+	if (err)
+		return err;
+	return inject(vcpu_fd, VEC_DB, r->regs.rip != rip);
 }

@@ -76,6 +76,8 @@ int x86_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
 /* The pure decisions of x86_deliver, for the probe and the unit tests. */
 uint64_t x86_bp_inject_rip(enum kvmdbg_mechanism exit, uint64_t int3_rip,
 			   const struct kvmdbg_caps *caps);
+uint64_t x86_db_inject_rip(uint64_t exit_dr6, const struct kd_debug_event *ev,
+			   uint64_t rip);
 void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7);
 
 void x86_probe(int kvm_fd, struct kvmdbg_caps *caps);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Handing the guest its own int3 and #DB back: the pc and debug registers
- * the x86-64 backend sets up before KVM injects the exception. */
+ * the x86-64 backend sets up before KVM injects the exception.  The int1
+ * (ICEBP) exits are only covered here: the KVM of the test host emulates
+ * guest code, without VMX or SVM, and never produces them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <kvmdbg/debug_core.h>
 
 #include "x86.h"
 
@@ -20,6 +24,9 @@
 #define DR6_BS		(1ull << 14)
 #define DR6_BT		(1ull << 15)
 #define DR7_GD		(1ull << 13)
+#define INT1_AT		0xffffffff81000020ull
+#define OP_INT1		0xf1
+#define OP_NOP		0x90
 
 static void test_debug_exit_leaves_rip_on_int3(void **state)
 {
@@ -122,6 +129,108 @@ static void test_dr6_fixed_bits_and_reserved(void **state)
 	assert_int_equal(dr6, DR6_FIXED | DR6_BS | DR6_B1);
 }
 
+static struct kd_debug_event code_at(uint64_t pc, uint8_t op)
+{
+	struct kd_debug_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.pc = pc;
+	ev.code[0] = op;
+	ev.code_len = 1;
+	return ev;
+}
+
+static void test_int1_exit_on_the_int1_moves_past(void **state)
+{
+	/* VMX intercepts ICEBP as an instruction: rip is still on it and DR6
+	 * names nothing.  The handler must find the address after it. */
+	struct kd_debug_event ev = code_at(INT1_AT, OP_INT1);
+
+	assert_int_equal(x86_db_inject_rip(DR6_FIXED, &ev, INT1_AT), INT1_AT + 1);
+}
+
+static void test_int1_exit_past_the_int1_stays(void **state)
+{
+	/* SVM exits on the trap as delivered: rip already follows the int1. */
+	struct kd_debug_event ev = code_at(INT1_AT + 1, OP_NOP);
+
+	assert_int_equal(x86_db_inject_rip(DR6_FIXED, &ev, INT1_AT + 1), INT1_AT + 1);
+	ev = code_at(INT1_AT + 1, 0xcc);
+	assert_int_equal(x86_db_inject_rip(DR6_FIXED, &ev, INT1_AT + 1), INT1_AT + 1);
+}
+
+static void test_db_with_event_bits_never_moves(void **state)
+{
+	/* A breakpoint, step or task-switch trap that left the pc on an
+	 * int1 yet to run: the int1 has not executed. */
+	static const uint64_t event[] = {
+		DR6_B0, DR6_B1, DR6_B3, DR6_BS, DR6_BD, DR6_BT, DR6_B0 | DR6_BS,
+	};
+	struct kd_debug_event ev = code_at(INT1_AT, OP_INT1);
+
+	for (size_t i = 0; i < sizeof(event) / sizeof(event[0]); i++)
+		assert_int_equal(x86_db_inject_rip(DR6_FIXED | event[i], &ev, INT1_AT),
+				 INT1_AT);
+}
+
+static void test_unreadable_code_stays(void **state)
+{
+	struct kd_debug_event ev = code_at(INT1_AT, OP_INT1);
+
+	ev.code_len = 0;
+	assert_int_equal(x86_db_inject_rip(DR6_FIXED, &ev, INT1_AT), INT1_AT);
+}
+
+/* A KVM_EXIT_DEBUG as VMX reports an int1 while guest debugging is on. */
+static void int1_exit(struct kvm_run *run, uint64_t dr6)
+{
+	memset(run, 0, sizeof(*run));
+	run->exit_reason = KVM_EXIT_DEBUG;
+	run->debug.arch.exception = 1;
+	run->debug.arch.pc = INT1_AT;
+	run->debug.arch.dr6 = dr6;
+}
+
+static void test_int1_exit_is_the_guests(void **state)
+{
+	static struct x86_regs regs;
+	struct kd_hwslots pools[2];
+	struct kd_bptable *t = kd_bptable_new();
+	struct kd_debug_event ev;
+	struct kd_verdict v;
+	struct kvm_run run;
+	unsigned pool;
+
+	assert_non_null(t);
+	kd_hwslots_init(&pools[0], 4);
+	kd_hwslots_init(&pools[1], 0);
+	assert_int_equal(kd_hwslots_alloc(&pools[0], KD_HW_EXEC, INT1_AT + 8, 1), 0);
+	assert_int_equal(kd_hwslots_alloc(&pools[0], KD_HW_WRITE, 0x1000, 8), 1);
+	int1_exit(&run, DR6_FIXED);
+	assert_int_equal(x86_decode_exit(&run, &regs, pools, &ev, &pool),
+			 KVMDBG_EXIT_DEBUG);
+	assert_false(ev.trap_insn);
+	assert_false(ev.stepped);
+	assert_int_equal(ev.slots_hit, 0);
+	/* Continuing or stepping, it goes back to the guest: a step over an
+	 * int1 stops once its #DB is injected, as over the guest's int3. */
+	v = kd_decide(t, &pools[0], false, &ev);
+	assert_false(v.mine);
+	assert_true(v.deliver);
+	v = kd_decide(t, &pools[0], true, &ev);
+	assert_false(v.mine);
+	assert_true(v.deliver);
+	/* The stub's own execution breakpoint on the int1 fires first. */
+	assert_int_equal(kd_hwslots_alloc(&pools[0], KD_HW_EXEC, INT1_AT, 1), 2);
+	int1_exit(&run, DR6_FIXED | 0x4);
+	assert_int_equal(x86_decode_exit(&run, &regs, pools, &ev, &pool),
+			 KVMDBG_EXIT_DEBUG);
+	v = kd_decide(t, &pools[0], true, &ev);
+	assert_true(v.mine);
+	assert_int_equal(v.kind, KD_STOP_HWBREAK);
+	kd_bptable_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +243,11 @@ int main(void)
 		cmocka_unit_test(test_dr6_keeps_what_the_guest_did_not_clear),
 		cmocka_unit_test(test_dr6_single_step_and_general_detect),
 		cmocka_unit_test(test_dr6_fixed_bits_and_reserved),
+		cmocka_unit_test(test_int1_exit_on_the_int1_moves_past),
+		cmocka_unit_test(test_int1_exit_past_the_int1_stays),
+		cmocka_unit_test(test_db_with_event_bits_never_moves),
+		cmocka_unit_test(test_unreadable_code_stays),
+		cmocka_unit_test(test_int1_exit_is_the_guests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
