@@ -113,13 +113,14 @@ static void set_reg(const struct kvmdbg_arch_ops *a, void *regs, unsigned regno,
  * x86-64 long mode for vCPU 0 (register numbers of the target
  * description): RAM identity-mapped by a 2 MiB page and again at
  * 0xffffffff80000000, and 4 KiB pages at 0x200000 shuffled over RAM with
- * holes.  vCPU 1 runs with paging off.
+ * holes, by tables at 0x1000-0x5fff.  vCPU 1 runs with paging off.
  */
 static void x86_machine(const struct kvmdbg_arch_ops *a)
 {
 	enum { RIP = 16, CR0 = 59, CR3 = 61, CR4 = 62, EFER = 64, RSP = 7 };
 	const uint64_t P = 1, W = 2, PS = 0x80;
 
+	memset(machine.pristine + 0x1000, 0, 0x5000);
 	put64(0x1000, 0x2000 | P | W);
 	put64(0x1000 + 511 * 8, 0x5000 | P | W);
 	put64(0x2000, 0x3000 | P | W);
