@@ -4,7 +4,8 @@
  * machine (the real backend's register layout, guest RAM in a buffer,
  * page tables for vCPU 0 on x86-64, a vCPU whose registers cannot be read)
  * takes the input as gdb's packets, one payload per line, as rsp_decode
- * would hand them over.  Checked: every packet is answered, with one
+ * would hand them over; a first line "host:no-guest-debug" makes it a host
+ * without KVM guest debugging, as `kvmdbg run --no-guest-debug` does.  Checked: every packet is answered, with one
  * correctly framed packet; what M or X wrote (where addresses are
  * physical, so no mapping aliases them) reads back as written; every
  * software breakpoint's trap is in guest memory; and when the session
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,7 @@
 #define RAM_SIZE	0x40000
 #define SIGTRAP_NR	5
 #define SIGINT_NR	2
+#define BARE_HOST	"host:no-guest-debug\n"
 
 /* The in-memory machine, rebuilt for every input. */
 struct machine {
@@ -38,7 +41,8 @@ struct machine {
 	void *regs[NVCPUS];		/* what each vCPU holds */
 	void *regs_init[NVCPUS];
 	struct kvm_run runs[NVCPUS];
-	struct kvmdbg_caps caps;
+	struct kvmdbg_caps caps;	/* a host with everything */
+	struct kvmdbg_caps bare;	/* one without guest debugging */
 	bool ready;
 };
 
@@ -157,15 +161,17 @@ static void machine_init(const struct kvmdbg_arch_ops *a)
 		.watch = KVMDBG_MECH_DEBUG_EXIT, .step = KVMDBG_MECH_DEBUG_EXIT,
 		.blockirq = true, .readonly_mem = true,
 	};
+	machine.bare = (struct kvmdbg_caps){ .readonly_mem = true };
+	snprintf(machine.bare.note, sizeof(machine.bare.note), "no guest debugging");
 	machine.ready = true;
 }
 
 /* A stub as gdb finds it on connecting: every vCPU stopped. */
-static struct kvmdbg_stub *stub_for_input(void)
+static struct kvmdbg_stub *stub_for_input(bool bare)
 {
 	const struct kvmdbg_arch_ops *a = kvmdbg_arch();
 	struct kvmdbg_stub_config cfg = {
-		.arch = a, .caps = &machine.caps,
+		.arch = a, .caps = bare ? &machine.bare : &machine.caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = &machine },
 		.signo = SIGUSR1, .wait = true, .kill = fake_kill, .opaque = &machine,
 	};
@@ -242,12 +248,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	bool bare = size >= strlen(BARE_HOST) && !memcmp(data, BARE_HOST, strlen(BARE_HOST));
 	struct kvmdbg_stub *s;
 	size_t off = 0;
 
 	if (size > STUB_PACKET_SIZE)
 		return 0;
-	s = stub_for_input();
+	s = stub_for_input(bare);
+	if (bare)
+		off = strlen(BARE_HOST);
 	while (off < size) {
 		const uint8_t *nl = memchr(data + off, '\n', size - off);
 		size_t len = nl ? (size_t)(nl - (data + off)) : size - off;
