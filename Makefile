@@ -110,7 +110,9 @@ fuzz: fuzz-build
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s" && \
 		$(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-close_fd_mask=2 -artifact_prefix=$(FUZZ_DIR)/$$t- \
-			$(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+			$(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || { \
+			echo "$$t failed: run $(FUZZ_DIR)/$$t on $(FUZZ_DIR)/$$t-crash-* to see why"; \
+			exit 1; }; \
 	done
 
 # Test guests are built from source with the same toolchain.
