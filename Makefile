@@ -4,6 +4,8 @@
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 #   make check [SANITIZE=1]   install missing packages, build, run every test
 #   make demo                 scripted gdb session against a demo guest
+#   make fuzz [FUZZ_SECONDS=60]  coverage-guided fuzzing of the codec and
+#                             the command dispatcher (clang's libFuzzer)
 #   make CC=clang             any C11 compiler
 
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
@@ -71,6 +73,55 @@ $(O)/tests/%: tests/unit/$(ARCH)/%.c $(LIB)
 
 unit: $(UNIT_BINS)
 
+# Fuzz targets: libFuzzer with ASan/UBSan over their own build of the
+# library, by clang whatever CC is; skipped, with the reason written where
+# tests/run.py finds it, when that clang cannot link libFuzzer.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_DIR := $(O)/fuzz
+FUZZ_OBJ := $(O)/fuzz-obj
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 $(WARNINGS) -O1 -g -Iinclude -D_GNU_SOURCE -MMD -MP \
+	       $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+# Evaluated only by the recipes that need it.
+FUZZ_WHY_NOT = $(if $(filter $(HOST_ARCH),$(ARCH)),$(shell \
+	printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	$(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - >/dev/null 2>&1 || \
+	echo "$(FUZZ_CC) cannot link libFuzzer (-fsanitize=fuzzer)"),fuzz targets run on the build host only)
+
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/libkvmdbg.a: $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_check.h $(FUZZ_DIR)/libkvmdbg.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libkvmdbg.a -pthread
+
+fuzz-build:
+	@mkdir -p $(FUZZ_DIR)
+	@why='$(FUZZ_WHY_NOT)'; \
+	if [ -n "$$why" ]; then echo "$$why" > $(FUZZ_DIR)/SKIP; echo "fuzz targets skipped: $$why"; \
+	else rm -f $(FUZZ_DIR)/SKIP; $(MAKE) --no-print-directory $(FUZZ_BINS); fi
+
+# New inputs go to $(FUZZ_DIR)/corpus; tests/fuzz/corpus is only read.
+fuzz: fuzz-build
+	@test ! -e $(FUZZ_DIR)/SKIP || { cat $(FUZZ_DIR)/SKIP; exit 1; }
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t && \
+		echo "fuzzing $$t for $(FUZZ_SECONDS)s" && \
+		$(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-close_fd_mask=2 -artifact_prefix=$(FUZZ_DIR)/$$t- \
+			$(FUZZ_DIR)/corpus/$$t tests/fuzz/corpus/$$t || { \
+			echo "$$t failed: run $(FUZZ_DIR)/$$t on $(FUZZ_DIR)/$$t-crash-* to see why"; \
+			exit 1; }; \
+	done
+
 # Test guests are built from source with the same toolchain.
 GUEST_O := $(O)/guests
 include guests/$(ARCH)/guests.mk
@@ -78,7 +129,7 @@ guests: $(GUESTS)
 
 check:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit fuzz-build
 	@python3 tests/run.py --build $(O) --arch $(ARCH)
 
 bench:
@@ -93,6 +144,7 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all unit guests check bench demo clean
+.PHONY: all unit guests check bench demo clean fuzz fuzz-build
 
--include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_LIB_OBJS:.o=.d) \
+	 $(FUZZ_BINS:=.d)

@@ -403,7 +403,7 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, "E5f");
 		return;
 	}
-	if (stub_resume(s, c) < 0)
+	if (s->vcpu_ops->resume(s, c) < 0)
 		reply(s, E_IO);
 }
 

@@ -59,9 +59,26 @@ struct stub_vcpu {
 	struct kvm_guest_debug last_debug;
 };
 
+/*
+ * The vCPUs as the stub thread reaches them: through KVM and the vCPU
+ * threads (stub_kvm_vcpus) in a VMM.  A test may put an in-memory machine
+ * in their place, so that the command dispatcher runs without KVM.
+ */
+struct stub_vcpu_ops {
+	/* A stopped vCPU's registers into or out of its cache; 0 or -errno. */
+	int (*regs_load)(struct kvmdbg_stub *s, unsigned vcpu, void *regs);
+	int (*regs_store)(struct kvmdbg_stub *s, unsigned vcpu, const void *regs);
+	/* Lets the vCPUs run as c, s or vCont asks; the stop that ends the
+	 * run is reported later (stub_report_stop).  0 or -errno. */
+	int (*resume)(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
+};
+
+extern const struct stub_vcpu_ops stub_kvm_vcpus;
+
 struct kvmdbg_stub {
 	struct kvmdbg_stub_config cfg;
 	const struct kvmdbg_arch_ops *arch;
+	const struct stub_vcpu_ops *vcpu_ops;
 
 	pthread_mutex_t lock;	/* everything below the vCPU threads touch */
 	pthread_cond_t cond;

@@ -18,6 +18,7 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	s->arch = cfg->arch;
+	s->vcpu_ops = &stub_kvm_vcpus;
 	s->listen_fd = s->conn_fd = s->wake_fd = -1;
 	s->cur_c = UINT_MAX;
 	/* Held from the start when gdb must see the first instruction. */

@@ -77,7 +77,7 @@ void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu)
 	int err;
 
 	if (!v->regs_valid) {
-		err = s->arch->regs_load(v->fd, v->regs);
+		err = s->vcpu_ops->regs_load(s, vcpu, v->regs);
 		if (err) {
 			fprintf(stderr, "kvmdbg: cannot read vCPU %u registers: %s\n",
 				vcpu, strerror(-err));
@@ -96,7 +96,7 @@ void stub_regs_flush(struct kvmdbg_stub *s)
 
 		if (!v->regs_valid)
 			continue;
-		err = s->arch->regs_store(v->fd, v->regs);
+		err = s->vcpu_ops->regs_store(s, i, v->regs);
 		if (err)
 			fprintf(stderr, "kvmdbg: cannot write vCPU %u registers: %s\n",
 				i, strerror(-err));
@@ -556,3 +556,19 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
+
+static int kvm_regs_load(struct kvmdbg_stub *s, unsigned vcpu, void *regs)
+{
+	return s->arch->regs_load(s->vcpus[vcpu].fd, regs);
+}
+
+static int kvm_regs_store(struct kvmdbg_stub *s, unsigned vcpu, const void *regs)
+{
+	return s->arch->regs_store(s->vcpus[vcpu].fd, regs);
+}
+
+const struct stub_vcpu_ops stub_kvm_vcpus = {
+	.regs_load = kvm_regs_load,
+	.regs_store = kvm_regs_store,
+	.resume = stub_resume,
+};

@@ -4,8 +4,9 @@
 
     tests/run.py --build DIR --arch ARCH [NAME ...]
 
-NAMEs restrict the run to unit binaries and e2e files whose names contain one
-of them.  Each result is printed as it is known; the last line is the total,
+NAMEs restrict the run to unit binaries, fuzz targets and e2e files whose
+names contain one of them.  Each fuzz target runs for FUZZ_CHECK_SECONDS
+(15 by default) from its committed corpus.  Each result is printed as it is known; the last line is the total,
 and the exit status is non-zero when anything failed.
 """
 
@@ -29,6 +30,8 @@ E2E_JOBS = 2
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 900
+FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "15"))
+FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 
 
@@ -104,6 +107,41 @@ def run_unit(path, logdir, tally):
         tally.add("FAIL", "%s: exit status %d" % (name, status))
 
 
+def run_fuzz(path, logdir, tally):
+    """One libFuzzer target for FUZZ_SECONDS from its committed corpus (read
+    only: new inputs go to a scratch directory)."""
+    target = os.path.basename(path)
+    name = "fuzz/" + target
+    work = os.path.join(logdir, "fuzz", target)
+    subprocess.run(["rm", "-rf", work], check=True)
+    os.makedirs(os.path.join(work, "corpus"))
+    argv = [path, "-max_total_time=%d" % FUZZ_SECONDS, "-close_fd_mask=2",
+            "-artifact_prefix=%s/" % work, os.path.join(work, "corpus"),
+            os.path.join(HERE, "fuzz", "corpus", target)]
+    log = os.path.join(logdir, name + ".log")
+    status, out = run_group(argv, dict(os.environ), FUZZ_SECONDS + UNIT_TIMEOUT, log)
+    stats = [FUZZ_STATS.match(line) for line in out.splitlines()]
+    stats = [m for m in stats if m]
+    crashes = sorted(glob.glob(os.path.join(work, "crash-*")) +
+                     glob.glob(os.path.join(work, "leak-*")) +
+                     glob.glob(os.path.join(work, "timeout-*")))
+    if status == 0 and stats and not crashes:
+        runs, cov, ft = stats[-1].groups()
+        tally.add("PASS", "%s: %s runs in %ds, cov %s ft %s" % (name, runs, FUZZ_SECONDS, cov, ft))
+        return
+    if crashes:
+        # Once more on the input alone, stderr open: the property it broke.
+        status2, why = run_group([path, crashes[0]], dict(os.environ), UNIT_TIMEOUT,
+                                 log + ".reproduce")
+        lines = [l for l in why.splitlines() if "property violated" in l or "ERROR:" in l]
+        tally.add("FAIL", "%s: %s on %s; see %s.reproduce"
+                  % (name, lines[0].strip() if lines else "crash", crashes[0], log))
+    elif status is None:
+        tally.add("FAIL", "%s: timed out; see %s" % (name, log))
+    else:
+        tally.add("FAIL", "%s: exit status %s; see %s" % (name, status, log))
+
+
 def run_e2e(path, build, arch, logdir):
     """Runs one e2e file; returns [(kind, text)] for the caller to report."""
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -177,11 +215,26 @@ def main():
     logdir = os.path.join(build, "test-logs")
     os.makedirs(os.path.join(logdir, "unit"), exist_ok=True)
     os.makedirs(os.path.join(logdir, "e2e"), exist_ok=True)
+    os.makedirs(os.path.join(logdir, "fuzz"), exist_ok=True)
     tally = Tally()
 
     for path in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
         if os.access(path, os.X_OK) and not path.endswith(".d") and selected(path, args.names):
             run_unit(path, logdir, tally)
+
+    fuzz_dir = os.path.join(build, "fuzz")
+    targets = [os.path.join(fuzz_dir, os.path.basename(p)[:-2])
+               for p in sorted(glob.glob(os.path.join(HERE, "fuzz", "fuzz_*.c")))]
+    targets = [p for p in targets if selected(p, args.names)]
+    skip = os.path.join(fuzz_dir, "SKIP")
+    for path in targets:
+        if os.path.exists(skip):
+            with open(skip) as f:
+                tally.add("SKIP", "fuzz/%s: %s" % (os.path.basename(path), f.read().strip()))
+        elif not os.access(path, os.X_OK):
+            tally.add("SKIP", "fuzz/%s: not built (make fuzz-build)" % os.path.basename(path))
+        else:
+            run_fuzz(path, logdir, tally)
 
     files = [p for p in sorted(glob.glob(os.path.join(HERE, "e2e", "test_*.py")))
              if selected(p, args.names)]

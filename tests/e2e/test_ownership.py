@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, events, gdb,
-                        gdb_run, guest_path, main, read_u32, run, test)
+                        gdb_run, guest_path, main, read_u32, read_u64, run, test)
 
 ROUNDS = 5
 SERIAL = "int3count: start\nint3 count: 5\n"
@@ -61,20 +61,38 @@ def test_guest_int3_without_breakpoints():
 
 @test
 def test_guest_int3_while_stepping():
-    # Single-stepping onto and over the guest's own int3 runs its handler.
+    # Single-stepping the guest's own int3: the step ends with the #BP
+    # pending and the handler not yet run (KVM injects the exception on the
+    # next entry); the next step enters the guest's handler, whose frame
+    # returns past the int3, as the hardware's would.
     vm = debug("int3count.elf")
     trap = vm.elf.sym("int3_site")
+    handler = vm.elf.sym("isr_breakpoint")
+    hits = vm.elf.sym("int3_hits")
     gdb.Breakpoint("*%#x" % vm.elf.sym("int3_fire"))
     cont()
     gdb_run("delete")
     check_eq(events.stops[-1]["pc"], trap, "stop at int3_fire")
+    check_eq(read_u32(hits), 0, "guest's count before the int3")
     gdb_run("stepi")
-    handler = vm.elf.sym("isr_breakpoint")
     here = events.stops[-1]["pc"]
-    # Either the step shows the handler's first instruction, or it completed the
-    # trap and its handler and returned after the int3.
-    check(here in (handler, trap + 1), "pc after stepping int3: %#x" % here)
+    # The pc of a vCPU with a software exception pending is the trap's own
+    # where KVM adds the instruction length when it injects (a #BP exit on
+    # VMX/SVM), the next instruction's where the stub had to move it (a
+    # trap seen as an emulation failure, as here): either way the handler
+    # has not run.
+    check(here in (trap, trap + 1), "pc after stepping int3: %#x (handler %#x)" % (here, handler))
     check_eq(events.stops[-1]["breakpoints"], [], "breakpoints reported by the step")
+    check_eq(read_u32(hits), 0, "guest's count after stepping the int3")
+    gdb_run("stepi")
+    here = events.stops[-1]["pc"]
+    # KVM may run the handler's first instruction (incl int3_hits) within
+    # the step that enters it.
+    check(here in (handler, handler + 6), "pc after the step that delivers the #BP: %#x "
+          "(handler %#x)" % (here, handler))
+    check_eq(read_u32(hits), 0 if here == handler else 1, "guest's count at %#x" % here)
+    rsp = int(gdb.parse_and_eval("$rsp")) & (2**64 - 1)
+    check_eq(read_u64(rsp), trap + 1, "return address in the #BP frame")
     cont_to_exit(vm, ROUNDS)
     check_eq(vm.serial(), SERIAL, "serial output")
 

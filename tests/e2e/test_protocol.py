@@ -168,13 +168,40 @@ def test_interrupt_byte():
     finish(vm, rsp)
 
 
+def xfer_target_xml(rsp, offset, length):
+    reply = rsp.request("qXfer:features:read:target.xml:%x,%x" % (offset, length))
+    check(reply[:1] in ("m", "l"), "qXfer at %#x,%#x answered %r" % (offset, length, reply[:40]))
+    return reply[0], reply[1:]
+
+
 @test
 def test_target_description():
     vm, rsp, features = start()
     check("qXfer:features:read+" in features, "no target description in %r" % features)
-    xml = rsp.request("qXfer:features:read:target.xml:0,3fb")
-    check(xml[:1] in ("m", "l"), "qXfer answered %r" % xml[:40])
-    check("i386:x86-64" in xml, "target.xml without the architecture: %r" % xml[:200])
+    # In one piece: everything, marked as the last.
+    kind, whole = xfer_target_xml(rsp, 0, 0x10000)
+    check_eq(kind, "l", "a read of the whole document")
+    check("<architecture>i386:x86-64</architecture>" in whole,
+          "target.xml without the architecture: %r" % whole[:200])
+    check(whole.rstrip().endswith("</target>"), "target.xml ends with %r" % whole[-40:])
+    # In pieces, as gdb reads it: each but the last full and marked 'm';
+    # together exactly the whole.
+    chunk = 0x100
+    check(len(whole) > 3 * chunk, "target.xml is only %d bytes" % len(whole))
+    pieces, offset = [], 0
+    while True:
+        kind, data = xfer_target_xml(rsp, offset, chunk)
+        pieces.append(data)
+        offset += len(data)
+        if kind == "l":
+            break
+        check_eq(len(data), chunk, "length of the 'm' piece at %#x" % (offset - len(data)))
+        check(offset < len(whole), "'m' piece at the end of the document")
+    check_eq(len(pieces), (len(whole) + chunk - 1) // chunk, "number of pieces")
+    check_eq("".join(pieces), whole, "target.xml read in pieces")
+    # At and past the end: nothing more.
+    check_eq(xfer_target_xml(rsp, len(whole), chunk), ("l", ""), "a read at the end")
+    check_eq(xfer_target_xml(rsp, len(whole) + 5, chunk), ("l", ""), "a read past the end")
     finish(vm, rsp)
 
 

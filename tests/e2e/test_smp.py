@@ -479,8 +479,9 @@ def test_step_reports_only_the_stepped_vcpu():
 
 STRESS_CPUS = 8
 STRESS_ITERATIONS = 3000
-STRESS_STOPS = 10000
-STRESS_BUDGET = 110     # seconds of stopping; the rest runs undebugged
+# Far fewer than the guest's breakpoint sites pass (every stop must come
+# before it finishes), and few enough for a loaded machine.
+STRESS_STOPS = 4000
 STRESS_SEED = 20240611
 
 
@@ -509,7 +510,7 @@ def test_random_breakpoint_stress():
     stops = 0
     exited = False
     started = time.monotonic()
-    while stops < STRESS_STOPS and time.monotonic() - started < STRESS_BUDGET:
+    while stops < STRESS_STOPS:
         where = "stop %d" % (stops + 1)
         stop = cont_uncaptured(where)
         if stop is None:
@@ -534,14 +535,9 @@ def test_random_breakpoint_stress():
             place(rnd.choice(FUNCS))
     elapsed = time.monotonic() - started
     print("stress: %d stops in %.1fs, %.0f stops/s" % (stops, elapsed, stops / elapsed))
-    if exited:
-        check_eq(events.exits[-1], exit_status(SMP_EXIT), "exit code reported to gdb")
-        vm.expect_exit(exit_status(SMP_EXIT))
-    else:
-        gdb_run("delete")
-        cont_to_exit(vm, SMP_EXIT, timeout=60)
-    check(stops == STRESS_STOPS or elapsed >= STRESS_BUDGET,
-          "the guest finished after only %d stops" % stops)
+    check(not exited, "the guest finished after only %d of %d stops" % (stops, STRESS_STOPS))
+    gdb_run("delete")
+    cont_to_exit(vm, SMP_EXIT, timeout=60)
     check_eq(vm.serial(), plain.serial(), "serial output, debugged against undebugged")
 
 

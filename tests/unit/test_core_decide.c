@@ -262,7 +262,9 @@ static void test_empty_pools(void **state)
 
 /*
  * Every combination of causes against the rules written out as a table:
- * which cause wins, and that deliver is exactly !mine.
+ * which cause wins, and that deliver is exactly !mine.  The loop counts
+ * how often each rule decided, against figures worked out from the bit
+ * layout, so that an enumeration that never reaches a rule fails.
  */
 static void test_all_combinations(void **state)
 {
@@ -274,7 +276,8 @@ static void test_all_combinations(void **state)
 	};
 	struct kd_debug_event ev;
 	struct kd_verdict v;
-	unsigned bits, mask, w, checked = 0;
+	enum { OWN_TRAP, SLOT, AT_DATA_ADDR, STEP, GUEST, NRULES };
+	unsigned bits, mask, w, decided[NRULES] = { 0 };
 	bool own, req, inside;
 
 	for (bits = 0; bits < 1u << 10; bits++) {
@@ -294,20 +297,34 @@ static void test_all_combinations(void **state)
 		assert_int_equal(v.deliver, !v.mine);
 		if (ev.trap_insn && own) {
 			assert_mine(v, KD_STOP_SWBREAK, ev.pc);
+			decided[OWN_TRAP]++;
 		} else if (mask & 0xb) {
 			w = mask & 0x2 ? 1 : mask & 0x8 ? 3 : 0;
 			inside = ev.data_addr_valid && w == 1;
 			assert_mine(v, slot_kind[w],
 				    w == 0 ? ev.pc :
 				    inside ? ev.data_addr : slot_addr[w]);
+			decided[SLOT]++;
+			decided[AT_DATA_ADDR] += inside;
 		} else if (ev.stepped && req && !ev.trap_insn) {
 			assert_mine(v, KD_STOP_SIGNAL, ev.pc);
+			decided[STEP]++;
 		} else {
 			assert_guest(v);
+			decided[GUEST]++;
 		}
-		checked++;
 	}
-	assert_int_equal(checked, 1024);
+	/* trap_insn and own: a quarter of 1024. */
+	assert_int_equal(decided[OWN_TRAP], 256);
+	/* Of the other 768, the 28 in 32 masks with slot 0, 1 or 3 ... */
+	assert_int_equal(decided[SLOT], 672);
+	/* ... half of them with slot 1 (the write watch), and of those the
+	 * half with a valid data address. */
+	assert_int_equal(decided[AT_DATA_ADDR], 192);
+	/* The 96 left: (trap, own) in 3 ways, stepped, req, data_addr_valid,
+	 * 4 masks; stepped, requested and no trap in 2 * 2 * 4 of them. */
+	assert_int_equal(decided[STEP], 16);
+	assert_int_equal(decided[GUEST], 80);
 }
 
 int main(void)
