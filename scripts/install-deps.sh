@@ -7,7 +7,8 @@
 set -eu
 
 case "$(uname -m)" in
-x86_64)	pkgs="libcmocka-dev qemu-system-x86 gdb python3 binutils" ;;
+# clang and its runtime build the libFuzzer targets (Recommends are not installed).
+x86_64)	pkgs="libcmocka-dev qemu-system-x86 gdb python3 binutils clang libclang-rt-14-dev" ;;
 *)	pkgs="libcmocka-dev gdb python3 binutils" ;;
 esac
 
