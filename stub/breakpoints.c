@@ -175,10 +175,7 @@ void stub_remove_all_bps(struct kvmdbg_stub *s)
 	}
 	kd_hwslots_clear(&s->pools[0]);
 	kd_hwslots_clear(&s->pools[1]);
-	if (kd_watchset_count(s->watches)) {
-		kd_watchset_clear(s->watches);
-		s->layout_dirty = true;
-	}
+	stub_memslots_clear(s);
 	kd_stopq_clear(s->stopq);
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		s->vcpus[i].step = false;

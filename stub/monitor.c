@@ -62,7 +62,7 @@ static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 	 * again once the last of them is gone and the guest has run. */
 	if (s->vm_fd >= 0 && strlen(out) < len)
 		snprintf(out + strlen(out), len - strlen(out), "memory slots: %u for guest RAM\n",
-			 s->nslots_used);
+			 s->nslots);
 }
 
 void stub_monitor(struct kvmdbg_stub *s, const char *line)
