@@ -185,6 +185,8 @@ void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg)
 {
 	struct kd_hwslots pools[2] = { s->pools[0], s->pools[1] };
+	/* Steps waiting for paging are the guest running: interrupts too. */
+	bool step = v->step || v->stepping_over || v->unhide_step;
 
 	/* Stepping off a hardware breakpoint: that slot must not fire on
 	 * the very instruction it stopped at. */
@@ -195,6 +197,5 @@ void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 				    pools[p].slot[i].addr == v->step_over_addr)
 					pools[p].slot[i].used = false;
 	s->arch->encode_debug(dbg, pools, kd_bptable_count(s->bps) > 0,
-			      v->step || v->stepping_over || v->unhide_step,
-			      s->cfg.caps->blockirq);
+			      step || v->paging_wait, s->cfg.caps->blockirq && step);
 }

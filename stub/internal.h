@@ -46,6 +46,7 @@ struct stub_vcpu {
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
+	bool paging_wait;	/* stepped until paging is on (read watches) */
 	bool rewind;		/* put pc back to rewind_pc after the exit */
 	bool nisv;		/* stepping a store KVM could not decode ... */
 	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
@@ -96,6 +97,7 @@ struct kvmdbg_stub {
 	bool *slot_id_busy;	/* by stub_slot.idx */
 	long slots_needed;	/* by the watches' layout */
 	char why[240];		/* a refusal's reason, for the caller to print */
+	char note[512];		/* for gdb's console, from a vCPU thread */
 	bool exited;
 	int exit_status;
 	bool exit_reported;
@@ -170,6 +172,13 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);
+
+/* cpupages.c */
+int stub_cpu_pages_conflict(struct kvmdbg_stub *s, enum kd_hw_type type,
+			    const struct kd_watch_frag *f, size_t n, const char **why);
+void stub_watch_check_cpu_pages(struct kvmdbg_stub *s);
+void stub_watch_paging_wait(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_watch_paging_step(struct kvmdbg_stub *s, struct stub_vcpu *v);
 
 /* memslots.c: guest RAM as memory slots around watched pages */
 int stub_memslots_init(struct kvmdbg_stub *s, const struct kvmdbg_ram_slot *ram,

@@ -87,17 +87,9 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 				      : "out of memory for the watchpoint";
 		return (int)n;
 	}
-	for (long i = 0; type != KD_HW_WRITE && s->arch->cpu_reads_page && i < n; i++) {
-		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p < f[i].gpa + f[i].len;
-		     p += PAGE_SIZE) {
-			if (s->arch->cpu_reads_page(stub_regs(s, s->cur_g), &s->cfg.mem, p)) {
-				free(f);
-				*why = "the page holds the guest's page tables, which the processor walks behind any read watch; use a write watch there";
-				return -EINVAL;
-			}
-		}
-	}
-	err = stub_memslots_add_watch(s, type, addr, len, f, (size_t)n, why);
+	err = stub_cpu_pages_conflict(s, type, f, (size_t)n, why);
+	if (!err)
+		err = stub_memslots_add_watch(s, type, addr, len, f, (size_t)n, why);
 	free(f);
 	return err;
 }

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Watchpoints by page protection where they cannot work as they are: more
-watched pages than KVM has memory slots.  Each such watch is refused with a
-reason, and the guest always runs on exactly as without a debugger."""
+watched pages than KVM has memory slots, pages the processor itself reads
+or writes to deliver interrupts and exceptions (the IDT, the stack the frame
+is pushed on), and pages that become page tables once the guest turns
+paging on.  Each such watch is refused with a reason, or turned off with
+one, and the guest always runs on exactly as without a debugger."""
 
 import fcntl
 import os
@@ -108,6 +111,122 @@ def test_more_watches_than_memory_slots():
     cont_to_exit(vm, WATCH_EXIT, timeout=120)
     check_eq(vm.serial(), serial, "serial output")
     check_eq(len(stderr_lines(vm)), 2, "kvmdbg's messages: %r" % stderr_lines(vm))
+
+
+@test
+def test_write_watch_on_interrupt_stack_refused():
+    # Timer interrupts push their frame on the stack of the loop: a
+    # read-only page there fails the delivery inside KVM.
+    serial = "irqstep: start\nirqstep ticks: 40\n"
+    vm = debug("irqstep.elf")
+    bp = gdb.Breakpoint("spin_step")
+    cont()
+    bp.delete()
+    gdb_run("set var irq_target = 40")
+    rsp = reg("rsp")
+    ticks = vm.elf.sym("irq_ticks")
+    check(page_of(ticks) != page_of(rsp), "irq_ticks is on the stack page")
+    check_eq(packet("Z2,%x,8" % rsp), "E16", "write watch on the top stack slot")
+    check_eq(packet("Z4,%x,8" % rsp), "E16", "access watch on the top stack slot")
+    reason = ("the processor pushes interrupt and exception frames on this page (a vCPU's "
+              "stack) behind any watch; a software watchpoint works there (set "
+              "can-use-hw-watchpoints 0)")
+    check_eq(stderr_lines(vm), [refusal(2, rsp) + reason, refusal(4, rsp) + reason],
+             "kvmdbg's messages")
+    # A watch elsewhere catches the handler's write while frames come and go.
+    n = watchpoint("watch irq_ticks")
+    before = read_u32(ticks)
+    stop = cont()
+    check_eq(stop["breakpoints"], [n], "stop by the watch on irq_ticks")
+    check_eq(gdb.selected_frame().name(), "irq0_handler", "function at the stop")
+    check("watch:%x;" % ticks in packet("?"), "stop reply %r names irq_ticks" % packet("?"))
+    check_eq(read_u32(ticks), before + 1, "irq_ticks after the handler's write")
+    gdb_run("delete")
+    cont_to_exit(vm, IRQSTEP_EXIT)
+    check_eq(vm.serial(), serial, "serial output")
+
+
+@test
+def test_read_watch_on_idt_page_refused():
+    # The guest's own int3 goes through its IDT, which shares its first page
+    # with boot_magic and its last with int3_hits.
+    serial = reference_serial("int3count.elf", INT3_ROUNDS)
+    vm = debug("int3count.elf")
+    idt = vm.elf.sym("idt")
+    magic, hits = vm.elf.sym("boot_magic"), vm.elf.sym("int3_hits")
+    check_eq(page_of(magic), page_of(idt), "page of boot_magic")
+    check_eq(page_of(hits), page_of(idt + 256 * 16 - 1), "page of int3_hits")
+    bp = gdb.Breakpoint("tally")
+    cont()
+    bp.delete()
+    check_eq(read_u32(hits), 1, "int3_hits at the first tally")
+    check_eq(packet("Z3,%x,4" % magic), "E16", "read watch on the IDT's first page")
+    check_eq(stderr_lines(vm), [
+        refusal(3, magic) + "the page holds the guest's interrupt descriptor table, which the "
+        "processor reads behind any read watch to deliver interrupts and exceptions; use a "
+        "write watch there"], "kvmdbg's messages")
+    # The processor only reads the IDT: a write watch there works, and sees
+    # the #BP handler's write.
+    n = watchpoint("watch int3_hits")
+    stop = cont()
+    check_eq(stop["breakpoints"], [n], "stop by the write watch")
+    check("watch:%x;" % hits in packet("?"), "stop reply %r names int3_hits" % packet("?"))
+    check_eq(read_u32(hits), 2, "int3_hits after the second int3")
+    gdb_run("delete")
+    cont_to_exit(vm, INT3_ROUNDS)
+    check_eq(vm.serial(), serial, "serial output")
+
+
+@test
+def test_read_watch_on_idt_page_turned_off_at_resume():
+    # Kept inserted (as with breakpoint always-inserted on) from before the
+    # guest loads its IDT onto the watched page: the next resume turns it off.
+    serial = reference_serial("int3count.elf", INT3_ROUNDS)
+    vm = debug("int3count.elf")
+    magic = vm.elf.sym("boot_magic")
+    gdb.Breakpoint("kmain", temporary=True)
+    cont()
+    check_eq(packet("Z3,%x,4" % magic), "OK", "read watch before the IDT is loaded")
+    bp = gdb.Breakpoint("int3_fire")
+    cont()
+    bp.delete()
+    text = console_of("continue")
+    message = ("kvmdbg: read watchpoint at 0x%x (4 bytes) is off from now on: the page holds "
+               "the guest's interrupt descriptor table, which the processor reads behind any "
+               "read watch to deliver interrupts and exceptions; use a write watch there"
+               % magic)
+    check_eq(stderr_lines(vm), [message], "kvmdbg's messages")
+    check(message in text, "gdb printed %r" % text)
+    check(events.exits, "the guest did not run to its end: stops %r" % events.stops)
+    check_eq(events.exits[-1], exit_status(INT3_ROUNDS), "exit code reported to gdb")
+    vm.expect_exit(exit_status(INT3_ROUNDS))
+    check_eq(vm.serial(), serial, "serial output")
+
+
+@test
+def test_read_watch_on_future_page_table():
+    # Set with paging off on the page the boot code then fills with its
+    # PML4: the watch is turned off right after the guest turns paging on,
+    # and gdb is told why.
+    serial = reference_serial("watch.elf", WATCH_EXIT)
+    vm = debug("watch.elf")
+    pml4 = vm.elf.sym("boot_pml4")
+    check_eq(reg("cr0") & (1 << 31), 0, "paging at the first instruction")
+    check_eq(packet("Z3,%x,8" % pml4), "OK", "read watch with paging off")
+    gdb.Breakpoint("kmain", temporary=True)
+    text = console_of("continue", timeout=30)
+    check(not events.exits, "the guest ended (%r) before kmain: %r" % (events.exits, vm.stderr()))
+    check_eq(gdb.selected_frame().name(), "kmain", "function at the stop")
+    message = ("kvmdbg: read watchpoint at 0x%x (8 bytes) is off from now on: the page holds "
+               "the guest's page tables, which the processor walks behind any read watch; use "
+               "a write watch there" % pml4)
+    check_eq(stderr_lines(vm), [message], "kvmdbg's messages")
+    check(message in text, "gdb printed %r" % text)
+    check(re.search(r"^rwatch +0x%x len 8: off " % pml4, monitor("watchpoints"), re.M),
+          "monitor watchpoints: %r" % monitor("watchpoints"))
+    check_eq(packet("z3,%x,8" % pml4), "OK", "removal of the watch turned off")
+    cont_to_exit(vm, WATCH_EXIT)
+    check_eq(vm.serial(), serial, "serial output")
 
 
 main()
