@@ -224,6 +224,11 @@ def test_read_watch_on_future_page_table():
     check(message in text, "gdb printed %r" % text)
     check(re.search(r"^rwatch +0x%x len 8: off " % pml4, monitor("watchpoints"), re.M),
           "monitor watchpoints: %r" % monitor("watchpoints"))
+    # Set again, as gdb does at each resume unless it kept it inserted.
+    check_eq(packet("Z3,%x,8" % pml4), "E16", "the same read watch set again")
+    check_eq(stderr_lines(vm), [message, refusal(3, pml4) + "the page holds the guest's page "
+                                "tables, which the processor walks behind any read watch; use "
+                                "a write watch there"], "kvmdbg's messages")
     check_eq(packet("z3,%x,8" % pml4), "OK", "removal of the watch turned off")
     cont_to_exit(vm, WATCH_EXIT)
     check_eq(vm.serial(), serial, "serial output")
