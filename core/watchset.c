@@ -1,32 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Watches as a plain growable array: there are tens of them, not
- * thousands, and every question asked (which pages, does an access hit) is
- * answered by one pass over their fragments.
+ * Watches as a plain growable array, with a count per watched page of the
+ * watches on it: a debugger script may set thousands of watches, and the
+ * protection of one page is asked for every page of every layout, so it
+ * must not cost a pass over all of them.  Whether an access hits is still
+ * one pass over the watches' fragments.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvmdbg/debug_core.h"
+#include "u64map.h"
 
 #define PAGE_SHIFT 12
+/* 64 GiB: far more RAM than one watch covers, far less than the address
+ * space, whose pages no table could count. */
+#define MAX_WATCH_PAGES	(1ull << 24)
 
 struct watch {
 	enum kd_hw_type type;
 	uint64_t addr, len;
 	size_t nfrags;
 	struct kd_watch_frag *frags;
+	bool off;		/* kept for the debugger, protecting nothing */
+};
+
+/* Active watches on one page, by the protection they need. */
+struct page_use {
+	uint32_t ro, none;
+	uint64_t stamp;		/* last pass over a watch's pages that saw it */
 };
 
 struct kd_watchset {
 	struct watch *w;
 	size_t n, cap;
+	struct kd_u64map pages;	/* page number -> struct page_use */
+	uint64_t stamp;
 };
 
 struct kd_watchset *kd_watchset_new(void)
 {
-	return calloc(1, sizeof(struct kd_watchset));
+	struct kd_watchset *ws = calloc(1, sizeof(struct kd_watchset));
+
+	if (ws)
+		kd_u64map_init(&ws->pages);
+	return ws;
+}
+
+static void free_pages(struct kd_watchset *ws)
+{
+	for (size_t i = 0; i < ws->pages.cap; i++)
+		free(ws->pages.slot[i].val);
+	kd_u64map_fini(&ws->pages);
 }
 
 void kd_watchset_clear(struct kd_watchset *ws)
@@ -34,6 +60,7 @@ void kd_watchset_clear(struct kd_watchset *ws)
 	for (size_t i = 0; i < ws->n; i++)
 		free(ws->w[i].frags);
 	ws->n = 0;
+	free_pages(ws);
 }
 
 void kd_watchset_free(struct kd_watchset *ws)
@@ -43,6 +70,80 @@ void kd_watchset_free(struct kd_watchset *ws)
 	kd_watchset_clear(ws);
 	free(ws->w);
 	free(ws);
+}
+
+static uint64_t first_page(const struct kd_watch_frag *f)
+{
+	return f->gpa >> PAGE_SHIFT;
+}
+
+static uint64_t last_page(const struct kd_watch_frag *f)
+{
+	return (f->gpa + (f->len - 1)) >> PAGE_SHIFT;
+}
+
+/* Adds delta to w's count on each of its pages, once per page however
+ * many fragments share it; pages left without watches go. */
+static void count_pages(struct kd_watchset *ws, const struct watch *w, int delta)
+{
+	uint64_t stamp = ++ws->stamp;
+
+	for (size_t j = 0; j < w->nfrags; j++) {
+		for (uint64_t p = first_page(&w->frags[j]); p <= last_page(&w->frags[j]); p++) {
+			struct page_use *u = kd_u64map_get(&ws->pages, p);
+			uint32_t *n;
+
+			if (!u || u->stamp == stamp)
+				continue;
+			u->stamp = stamp;
+			n = w->type == KD_HW_WRITE ? &u->ro : &u->none;
+			*n += delta;
+			if (!u->ro && !u->none)
+				free(kd_u64map_del(&ws->pages, p));
+		}
+	}
+}
+
+/* Counts w on its pages; -ENOMEM with nothing changed. */
+static int use_pages(struct kd_watchset *ws, const struct watch *w)
+{
+	size_t npages = 0;
+	bool short_of_memory = false;
+
+	for (size_t j = 0; j < w->nfrags; j++) {
+		npages += last_page(&w->frags[j]) - first_page(&w->frags[j]) + 1;
+		if (npages > MAX_WATCH_PAGES)
+			return -ENOMEM;
+	}
+	if (kd_u64map_reserve(&ws->pages, npages) < 0)
+		return -ENOMEM;
+	/* Every page first gets an entry, so that counting cannot fail;
+	 * new entries are the only ones with no watch counted. */
+	for (size_t j = 0; j < w->nfrags && !short_of_memory; j++) {
+		for (uint64_t p = first_page(&w->frags[j]);
+		     p <= last_page(&w->frags[j]) && !short_of_memory; p++) {
+			struct page_use *u;
+
+			if (kd_u64map_get(&ws->pages, p))
+				continue;
+			u = calloc(1, sizeof(*u));
+			if (u)
+				kd_u64map_set(&ws->pages, p, u);
+			short_of_memory = !u;
+		}
+	}
+	if (short_of_memory) {
+		for (size_t j = 0; j < w->nfrags; j++)
+			for (uint64_t p = first_page(&w->frags[j]); p <= last_page(&w->frags[j]); p++) {
+				struct page_use *u = kd_u64map_get(&ws->pages, p);
+
+				if (u && !u->ro && !u->none)
+					free(kd_u64map_del(&ws->pages, p));
+			}
+		return -ENOMEM;
+	}
+	count_pages(ws, w, 1);
+	return 0;
 }
 
 static struct watch *find(const struct kd_watchset *ws, enum kd_hw_type type,
@@ -79,7 +180,12 @@ int kd_watchset_add(struct kd_watchset *ws, enum kd_hw_type type, uint64_t addr,
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, frags, nfrags * sizeof(*copy));
-	ws->w[ws->n++] = (struct watch){ type, addr, len, nfrags, copy };
+	ws->w[ws->n] = (struct watch){ type, addr, len, nfrags, copy, false };
+	if (use_pages(ws, &ws->w[ws->n]) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	ws->n++;
 	return 0;
 }
 
@@ -90,6 +196,8 @@ int kd_watchset_remove(struct kd_watchset *ws, enum kd_hw_type type,
 
 	if (!w)
 		return -ENOENT;
+	if (!w->off)
+		count_pages(ws, w, -1);
 	free(w->frags);
 	/* Keep insertion order: it decides which watch a hit reports. */
 	memmove(w, w + 1, (ws->w + ws->n - (w + 1)) * sizeof(*w));
@@ -116,19 +224,9 @@ static bool touches(const struct kd_watch_frag *f, uint64_t lo, uint64_t len)
 enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 					 uint64_t page_gpa)
 {
-	enum kd_page_prot prot = KD_PAGE_RW;
+	const struct page_use *u = kd_u64map_get(&ws->pages, page_gpa >> PAGE_SHIFT);
 
-	for (size_t i = 0; i < ws->n; i++) {
-		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
-			if (!touches(&ws->w[i].frags[j], page_gpa,
-				     1ull << PAGE_SHIFT))
-				continue;
-			if (ws->w[i].type != KD_HW_WRITE)
-				return KD_PAGE_NONE;
-			prot = KD_PAGE_RO;
-		}
-	}
-	return prot;
+	return !u ? KD_PAGE_RW : u->none ? KD_PAGE_NONE : KD_PAGE_RO;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -140,37 +238,20 @@ static int cmp_u64(const void *a, const void *b)
 
 long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max)
 {
-	size_t total = 0, n = 0;
+	size_t n = 0;
 	uint64_t *all;
 
-	for (size_t i = 0; i < ws->n; i++)
-		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
-			const struct kd_watch_frag *f = &ws->w[i].frags[j];
-
-			total += ((f->gpa + f->len - 1) >> PAGE_SHIFT) - (f->gpa >> PAGE_SHIFT) + 1;
-		}
-	if (!total)
+	if (!ws->pages.count)
 		return 0;
-	all = malloc(total * sizeof(*all));
+	all = malloc(ws->pages.count * sizeof(*all));
 	if (!all)
 		return -ENOMEM;
-	total = 0;
-	for (size_t i = 0; i < ws->n; i++)
-		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
-			const struct kd_watch_frag *f = &ws->w[i].frags[j];
-
-			for (uint64_t p = f->gpa >> PAGE_SHIFT;
-			     p <= (f->gpa + f->len - 1) >> PAGE_SHIFT; p++)
-				all[total++] = p << PAGE_SHIFT;
-		}
-	qsort(all, total, sizeof(*all), cmp_u64);
-	for (size_t i = 0; i < total; i++) {
-		if (i && all[i] == all[i - 1])
-			continue;
-		if (n < max)
-			pages[n] = all[i];
-		n++;
-	}
+	for (size_t i = 0; i < ws->pages.cap; i++)
+		if (ws->pages.slot[i].val)
+			all[n++] = ws->pages.slot[i].key << PAGE_SHIFT;
+	qsort(all, n, sizeof(*all), cmp_u64);
+	if (max)
+		memcpy(pages, all, (n < max ? n : max) * sizeof(*all));
 	free(all);
 	return (long)n;
 }
@@ -183,7 +264,7 @@ bool kd_watchset_match(const struct kd_watchset *ws, uint64_t gpa, uint64_t len,
 		bool hit = false;
 		uint64_t best = 0;
 
-		if (w->type == (write ? KD_HW_READ : KD_HW_WRITE))
+		if (w->off || w->type == (write ? KD_HW_READ : KD_HW_WRITE))
 			continue;
 		/*
 		 * Fragments follow the virtual order, not the physical one: the
@@ -211,8 +292,29 @@ bool kd_watchset_match(const struct kd_watchset *ws, uint64_t gpa, uint64_t len,
 	return false;
 }
 
-void kd_watchset_for_each(const struct kd_watchset *ws, kd_watch_fn fn, void *opaque)
+long kd_watchset_find(const struct kd_watchset *ws, enum kd_hw_type type,
+		       uint64_t addr, uint64_t len)
 {
-	for (size_t i = 0; i < ws->n; i++)
-		fn(ws->w[i].type, ws->w[i].addr, ws->w[i].len, opaque);
+	const struct watch *w = find(ws, type, addr, len);
+
+	return w ? w - ws->w : -ENOENT;
+}
+
+bool kd_watchset_at(const struct kd_watchset *ws, size_t i, struct kd_watch_info *out)
+{
+	const struct watch *w;
+
+	if (i >= ws->n)
+		return false;
+	w = &ws->w[i];
+	*out = (struct kd_watch_info){ w->type, w->addr, w->len, w->frags, w->nfrags, w->off };
+	return true;
+}
+
+void kd_watchset_turn_off(struct kd_watchset *ws, size_t i)
+{
+	if (i >= ws->n || ws->w[i].off)
+		return;
+	count_pages(ws, &ws->w[i], -1);
+	ws->w[i].off = true;
 }

@@ -175,10 +175,7 @@ void stub_remove_all_bps(struct kvmdbg_stub *s)
 	}
 	kd_hwslots_clear(&s->pools[0]);
 	kd_hwslots_clear(&s->pools[1]);
-	if (kd_watchset_count(s->watches)) {
-		kd_watchset_clear(s->watches);
-		s->layout_dirty = true;
-	}
+	stub_memslots_clear(s);
 	kd_stopq_clear(s->stopq);
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		s->vcpus[i].step = false;
@@ -188,6 +185,8 @@ void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg)
 {
 	struct kd_hwslots pools[2] = { s->pools[0], s->pools[1] };
+	/* Steps waiting for paging are the guest running: interrupts too. */
+	bool step = v->step || v->stepping_over || v->unhide_step;
 
 	/* Stepping off a hardware breakpoint: that slot must not fire on
 	 * the very instruction it stopped at. */
@@ -198,6 +197,5 @@ void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 				    pools[p].slot[i].addr == v->step_over_addr)
 					pools[p].slot[i].used = false;
 	s->arch->encode_debug(dbg, pools, kd_bptable_count(s->bps) > 0,
-			      v->step || v->stepping_over || v->unhide_step,
-			      s->cfg.caps->blockirq);
+			      step || v->paging_wait, s->cfg.caps->blockirq && step);
 }

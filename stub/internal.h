@@ -23,6 +23,18 @@
 /* Distinct reads an instruction may make before it restarts. */
 #define STUB_READ_RING	4
 
+/* One memory slot of guest RAM as KVM has it. */
+struct stub_slot {
+	uint32_t id;
+	unsigned idx;		/* of id among the ids the stub may use */
+	uint64_t gpa, size;
+	uint8_t *hva;
+	bool ro;
+};
+
+/* unhidden_page: every hidden page at once. */
+#define STUB_ALL_PAGES	(UINT64_MAX - 1)
+
 struct stub_vcpu {
 	unsigned idx;
 	int fd;
@@ -38,6 +50,7 @@ struct stub_vcpu {
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
+	bool paging_wait;	/* stepped until paging is on (read watches) */
 	bool rewind;		/* put pc back to rewind_pc after the exit */
 	bool nisv;		/* stepping a store KVM could not decode ... */
 	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
@@ -100,8 +113,12 @@ struct kvmdbg_stub {
 	uint64_t unhidden_page;	/* mapped back for one instruction ... */
 	enum kd_page_prot unhidden_prot; /* ... this far */
 	unsigned exclusive;	/* vCPU index + 1 that alone may run, or 0 */
-	uint32_t *slots_used;	/* memory slot ids currently set */
-	unsigned nslots_used;
+	struct stub_slot *slots; /* as KVM has them, ascending */
+	unsigned nslots;
+	bool *slot_id_busy;	/* by stub_slot.idx */
+	long slots_needed;	/* by the watches' layout */
+	char why[240];		/* a refusal's reason, for the caller to print */
+	char note[512];		/* for gdb's console, from a vCPU thread */
 	bool exited;
 	int exit_status;
 	bool exit_reported;
@@ -175,7 +192,6 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len, const char **why);
 int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len);
-int stub_memslots_apply(struct kvmdbg_stub *s);
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
@@ -185,6 +201,25 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v);
+
+/* cpupages.c */
+int stub_cpu_pages_conflict(struct kvmdbg_stub *s, enum kd_hw_type type,
+			    const struct kd_watch_frag *f, size_t n, const char **why);
+void stub_watch_check_cpu_pages(struct kvmdbg_stub *s);
+void stub_watch_paging_wait(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_watch_paging_step(struct kvmdbg_stub *s, struct stub_vcpu *v);
+
+/* memslots.c: guest RAM as memory slots around watched pages */
+int stub_memslots_init(struct kvmdbg_stub *s, const struct kvmdbg_ram_slot *ram,
+		       unsigned nram, uint32_t spare_slot, unsigned nspare);
+int stub_memslots_apply(struct kvmdbg_stub *s);
+int stub_memslots_add_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint64_t addr,
+			    uint64_t len, const struct kd_watch_frag *f, size_t n,
+			    const char **why);
+int stub_memslots_remove_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint64_t addr,
+			       uint64_t len);
+int stub_memslots_turn_off(struct kvmdbg_stub *s, size_t idx);
+void stub_memslots_clear(struct kvmdbg_stub *s);
 
 /* session.c */
 void *stub_thread_main(void *arg);

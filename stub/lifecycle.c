@@ -67,7 +67,8 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	kd_stopq_free(s->stopq);
 	kd_bptable_free(s->bps);
 	kd_watchset_free(s->watches);
-	free(s->slots_used);
+	free(s->slots);
+	free(s->slot_id_busy);
 	free(s->inbuf);
 	free(s->reply);
 	free(s->scratch);
@@ -79,16 +80,9 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 			      const struct kvmdbg_ram_slot *ram, unsigned nram,
 			      uint32_t spare_slot, unsigned nspare)
 {
-	uint32_t *used = calloc(nram + nspare + 1, sizeof(*used));
-
 	/* Without room to track slots, page protection stays off. */
-	if (!used)
+	if (stub_memslots_init(s, ram, nram, spare_slot, nspare) < 0)
 		return;
-	free(s->slots_used);
-	s->slots_used = used;
-	s->nslots_used = 0;
-	for (unsigned i = 0; i < nram; i++)
-		s->slots_used[s->nslots_used++] = ram[i].slot;
 	/* Stores KVM cannot decode come to the stub instead of failing
 	 * KVM_RUN, where the host can do that (arm64). */
 	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
@@ -98,10 +92,6 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 			fprintf(stderr, "kvmdbg: KVM_CAP_ARM_NISV_TO_USER: %s\n", strerror(errno));
 	}
 	s->vm_fd = vm_fd;
-	s->ram = ram;
-	s->nram = nram;
-	s->spare_slot = spare_slot;
-	s->nspare = nspare;
 }
 
 int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run)

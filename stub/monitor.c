@@ -34,17 +34,10 @@ static void add_line(struct listing *l, const char *type, uint64_t addr,
 	l->n++;
 }
 
-static void page_watch_line(enum kd_hw_type type, uint64_t addr, uint64_t len,
-			    void *opaque)
-{
-	add_line(opaque, type_names[type], addr, len,
-		 type == KD_HW_WRITE ? "page protection (read-only page)"
-				     : "page protection (unmapped page)");
-}
-
 static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 {
 	struct listing l = { out, len, 0 };
+	struct kd_watch_info w;
 	char how[64];
 
 	out[0] = 0;
@@ -58,14 +51,18 @@ static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 			add_line(&l, type_names[slot->type], slot->addr, slot->len, how);
 		}
 	}
-	kd_watchset_for_each(s->watches, page_watch_line, &l);
+	for (size_t i = 0; kd_watchset_at(s->watches, i, &w); i++)
+		add_line(&l, type_names[w.type], w.addr, w.len,
+			 w.off ? "off (the processor uses its page itself)"
+			 : w.type == KD_HW_WRITE ? "page protection (read-only page)"
+						 : "page protection (unmapped page)");
 	if (!l.n)
 		snprintf(out, len, "no watchpoints\n");
 	/* Shows the RAM slots are split around watched pages, and whole
 	 * again once the last of them is gone and the guest has run. */
 	if (s->vm_fd >= 0 && strlen(out) < len)
 		snprintf(out + strlen(out), len - strlen(out), "memory slots: %u for guest RAM\n",
-			 s->nslots_used);
+			 s->nslots);
 }
 
 void stub_monitor(struct kvmdbg_stub *s, const char *line)

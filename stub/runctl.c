@@ -65,6 +65,7 @@ void stub_release_all_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].runnable = true;
 		s->vcpus[i].step = false;
+		s->vcpus[i].paging_wait = false;
 		s->resumed[i] = true;
 	}
 	s->stopping = false;
@@ -242,6 +243,8 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 {
 	struct kd_verdict vd;
 
+	if (v->paging_wait && ev->stepped)
+		stub_watch_paging_step(s, v);
 	if (v->stepping_over) {
 		finish_step_over(s, v, ev);
 		return;
@@ -521,6 +524,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		stub_wake(s);
 		return 0;
 	}
+	stub_watch_check_cpu_pages(s);
 	apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
@@ -529,6 +533,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		v->step = act[i] == ACT_STEP;
 		if (act[i] == ACT_HOLD)
 			continue;
+		stub_watch_paging_wait(s, v);
 		regs = stub_regs(s, i);
 		/* Only the vCPU whose breakpoint gdb saw steps past it; any
 		 * other one there has a hit gdb never heard of, and meets it

@@ -181,6 +181,17 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		pthread_mutex_unlock(&s->lock);
 		return false;
 	}
+	if (s->note[0]) {
+		char note[sizeof(s->note)];
+
+		memcpy(note, s->note, sizeof(note));
+		s->note[0] = 0;
+		pthread_mutex_unlock(&s->lock);
+		/* gdb takes console output only while the guest runs. */
+		if (s->conn_fd >= 0 && s->running)
+			stub_console(s, note);
+		pthread_mutex_lock(&s->lock);
+	}
 	if (s->running && s->stopping) {
 		stub_wait_parked_locked(s);
 		s->running = false;

@@ -11,13 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "internal.h"
 
 #define PAGE_SIZE	0x1000ull
 #define NO_PAGE		UINT64_MAX
-#define ALL_PAGES	(UINT64_MAX - 1)	/* every unmapped page at once */
+#define ALL_PAGES	STUB_ALL_PAGES	/* every unmapped page at once */
 
 bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type)
 {
@@ -88,137 +87,17 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 				      : "out of memory for the watchpoint";
 		return (int)n;
 	}
-	for (long i = 0; type != KD_HW_WRITE && s->arch->cpu_reads_page && i < n; i++) {
-		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p < f[i].gpa + f[i].len;
-		     p += PAGE_SIZE) {
-			if (s->arch->cpu_reads_page(stub_regs(s, s->cur_g), &s->cfg.mem, p)) {
-				free(f);
-				*why = "the page holds the guest's page tables, which the processor walks behind any read watch; use a write watch there";
-				return -EINVAL;
-			}
-		}
-	}
-	err = kd_watchset_add(s->watches, type, addr, len, f, (size_t)n);
+	err = stub_cpu_pages_conflict(s, type, f, (size_t)n, why);
+	if (!err)
+		err = stub_memslots_add_watch(s, type, addr, len, f, (size_t)n, why);
 	free(f);
-	if (err == -EEXIST)
-		return 0;
-	if (err) {
-		*why = "out of memory for the watchpoint table";
-		return err;
-	}
-	s->layout_dirty = true;
-	return 0;
+	return err;
 }
 
 int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len)
 {
-	if (kd_watchset_remove(s->watches, type, addr, len) < 0)
-		return -ENOENT;
-	s->layout_dirty = true;
-	return 0;
-}
-
-static int set_slot(struct kvmdbg_stub *s, uint32_t slot, uint64_t gpa,
-		    uint64_t size, uint8_t *hva, bool readonly)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)hva,
-	};
-
-	if (ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		fprintf(stderr, "kvmdbg: memory slot %u at 0x%llx (+0x%llx): %s\n", slot,
-			(unsigned long long)gpa, (unsigned long long)size, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-static enum kd_page_prot prot_of(struct kvmdbg_stub *s, uint64_t page)
-{
-	enum kd_page_prot p = kd_watchset_page_prot(s->watches, page);
-
-	/* Mapped back for one step of one instruction. */
-	if ((page == s->unhidden_page || s->unhidden_page == ALL_PAGES) &&
-	    p > s->unhidden_prot)
-		return s->unhidden_prot;
-	return p;
-}
-
-/*
- * Rebuilds every RAM slot from the protected pages: each run of pages with
- * the same protection becomes one slot (none for unmapped runs).  Only
- * with every vCPU out of KVM_RUN.
- */
-int stub_memslots_apply(struct kvmdbg_stub *s)
-{
-	long npages = kd_watchset_pages(s->watches, NULL, 0);
-	uint64_t *pages;
-	unsigned next_spare = 0;
-	int err = 0;
-
-	if (npages < 0)
-		return (int)npages;
-	pages = malloc((npages ? npages : 1) * sizeof(*pages));
-	if (!pages)
-		return -ENOMEM;
-	kd_watchset_pages(s->watches, pages, npages);
-	for (unsigned i = 0; i < s->nslots_used; i++)
-		set_slot(s, s->slots_used[i], 0, 0, NULL, false);
-	s->nslots_used = 0;
-	for (unsigned r = 0; r < s->nram && !err; r++) {
-		const struct kvmdbg_ram_slot *ram = &s->ram[r];
-		uint64_t at = ram->gpa, end = ram->gpa + ram->size;
-		bool first = true;
-		long p = 0;
-
-		while (p < npages && pages[p] < at)
-			p++;
-		while (at < end && !err) {
-			enum kd_page_prot prot = KD_PAGE_RW;
-			uint64_t run_end = end;
-			uint32_t slot;
-
-			if (p < npages && pages[p] == at) {
-				prot = prot_of(s, at);
-				run_end = at + PAGE_SIZE;
-				p++;
-				while (p < npages && pages[p] == run_end &&
-				       prot_of(s, run_end) == prot && run_end < end) {
-					run_end += PAGE_SIZE;
-					p++;
-				}
-			} else if (p < npages && pages[p] < end) {
-				run_end = pages[p];
-			}
-			if (prot != KD_PAGE_NONE) {
-				/* The region's own slot id first, then spares. */
-				if (first)
-					slot = ram->slot;
-				else if (next_spare < s->nspare)
-					slot = s->spare_slot + next_spare++;
-				else {
-					fprintf(stderr, "kvmdbg: out of memory slots for watched pages\n");
-					err = -ENOSPC;
-					break;
-				}
-				first = false;
-				err = set_slot(s, slot, at, run_end - at,
-					       (uint8_t *)ram->hva + (at - ram->gpa),
-					       prot == KD_PAGE_RO);
-				if (!err)
-					s->slots_used[s->nslots_used++] = slot;
-			}
-			at = run_end;
-		}
-	}
-	free(pages);
-	s->layout_dirty = false;
-	return err;
+	return stub_memslots_remove_watch(s, type, addr, len) < 0 ? -ENOENT : 0;
 }
 
 /* Runs v alone for one step with page mapped as prot allows. */

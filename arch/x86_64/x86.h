@@ -43,6 +43,9 @@ enum {
 #define X86_CR4_PAE	(1ull << 5)
 #define X86_CR4_LA57	(1ull << 12)
 #define X86_EFER_LMA	(1ull << 10)
+#define X86_PTE_P	(1ull << 0)
+#define X86_PTE_PS	(1ull << 7)
+#define X86_PTE_ADDR	0x000ffffffffff000ull
 #define X86_DR6_BS	(1ull << 14)
 #define X86_INT3	0xcc
 
@@ -60,7 +63,8 @@ bool x86_paging(const void *regs);
 int x86_translate(const void *regs, const struct kvmdbg_mem *mem,
 		  uint64_t gva, uint64_t *gpa, uint64_t *page_left);
 
-bool x86_cpu_reads_page(const void *regs, const struct kvmdbg_mem *mem, uint64_t gpa);
+bool x86_cpu_pages(const void *regs, const struct kvmdbg_mem *mem,
+		   kvmdbg_cpu_page_fn fn, void *opaque);
 int x86_hw_check(enum kd_hw_type type, uint64_t addr, uint64_t len);
 unsigned x86_hw_pool(enum kd_hw_type type);
 void x86_encode_debug(struct kvm_guest_debug *dbg,

@@ -62,6 +62,16 @@ enum kvmdbg_exit_class {
 				 * if the trap instruction is there */
 };
 
+/* How the processor itself uses a guest page (arch cpu_pages). */
+enum kvmdbg_cpu_use {
+	KVMDBG_CPU_PAGE_TABLES,	/* walked to translate addresses */
+	KVMDBG_CPU_IDT,		/* read to deliver interrupts and exceptions */
+	KVMDBG_CPU_DESCRIPTORS,	/* GDT entries and the TSS read to deliver them */
+	KVMDBG_CPU_FRAMES,	/* where it pushes an interrupt or exception frame */
+};
+
+typedef void (*kvmdbg_cpu_page_fn)(uint64_t gpa, enum kvmdbg_cpu_use use, void *opaque);
+
 /* What a backend that holds interrupts off a step itself keeps from just
  * before one KVM_RUN of the step to just after it. */
 struct kvmdbg_step_mask {
@@ -107,12 +117,16 @@ struct kvmdbg_arch_ops {
 	int (*translate)(const void *regs, const struct kvmdbg_mem *mem,
 			 uint64_t gva, uint64_t *gpa, uint64_t *page_left);
 
-	/* Whether the page at gpa holds the guest's page tables: a walk
-	 * through an unmapped page faults the guest, so such pages cannot be
-	 * unmapped to watch reads.  (Descriptor-table reads merely stall and
-	 * are served by the stub.)  NULL where pages are never unmapped. */
-	bool (*cpu_reads_page)(const void *regs, const struct kvmdbg_mem *mem,
-			       uint64_t gpa);
+	/* Calls fn for the guest pages the processor itself reads or writes
+	 * for one vCPU as it now is, behind any watch (a page may come more
+	 * than once).  A page the processor walks or reads without an
+	 * exit the stub can serve cannot be unmapped, one it writes cannot
+	 * be read-only either: interrupt or exception delivery through it
+	 * would fault the guest.  Returns false when paging is off: which
+	 * pages will hold page tables is then unknown.  NULL where the
+	 * processor uses no page that way. */
+	bool (*cpu_pages)(const void *regs, const struct kvmdbg_mem *mem,
+			  kvmdbg_cpu_page_fn fn, void *opaque);
 
 	/* -EINVAL when the hardware cannot express this breakpoint. */
 	int (*hw_check)(enum kd_hw_type type, uint64_t addr, uint64_t len);

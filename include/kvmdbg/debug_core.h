@@ -209,7 +209,8 @@ void kd_stopq_clear(struct kd_stopq *q);
  * Watched ranges the hardware cannot take, kept as physical fragments
  * (a virtually contiguous range may span unrelated physical pages), and the
  * protection each guest page needs for them: read-only where only writes
- * are watched, absent where reads are too.  Unbounded in number.
+ * are watched, absent where reads are too.  Unbounded in number; the
+ * protection of a page costs one lookup whatever their number.
  */
 struct kd_watch_frag {
 	uint64_t gpa;		/* physical start of the fragment */
@@ -229,7 +230,8 @@ struct kd_watchset;
 struct kd_watchset *kd_watchset_new(void);	/* NULL when out of memory */
 void kd_watchset_free(struct kd_watchset *ws);
 /* type is WRITE, READ or ACCESS.  0, -EEXIST, -EINVAL (no fragments or an
- * empty one), -ENOMEM (unchanged). */
+ * empty one), -ENOMEM (unchanged; also for a watch over more than 64 GiB,
+ * 2^24 pages). */
 int kd_watchset_add(struct kd_watchset *ws, enum kd_hw_type type, uint64_t addr,
 		    uint64_t len, const struct kd_watch_frag *frags, size_t nfrags);
 /* 0 or -ENOENT. */
@@ -254,8 +256,25 @@ long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max
 bool kd_watchset_match(const struct kd_watchset *ws, uint64_t gpa, uint64_t len,
 		       bool write, enum kd_stop_kind *kind, uint64_t *vaddr);
 
-typedef void (*kd_watch_fn)(enum kd_hw_type type, uint64_t addr, uint64_t len,
-			    void *opaque);
-void kd_watchset_for_each(const struct kd_watchset *ws, kd_watch_fn fn, void *opaque);
+/* Index of a watch (in the order added, which removals keep), or -ENOENT. */
+long kd_watchset_find(const struct kd_watchset *ws, enum kd_hw_type type,
+		      uint64_t addr, uint64_t len);
+
+struct kd_watch_info {
+	enum kd_hw_type type;
+	uint64_t addr, len;
+	const struct kd_watch_frag *frags;	/* valid until the watch goes */
+	size_t nfrags;
+	bool off;
+};
+
+/* The watch at index i; false past the last one. */
+bool kd_watchset_at(const struct kd_watchset *ws, size_t i, struct kd_watch_info *out);
+/*
+ * Keeps watch i for the debugger (it is still listed, found and removed)
+ * while it protects no page and matches no access: for a watch whose
+ * pages the processor has started to use itself.
+ */
+void kd_watchset_turn_off(struct kd_watchset *ws, size_t i);
 
 #endif

@@ -9,7 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug,  # noqa: E402
-                       events, gdb, main, pc, read_u32, reg, run, stepi, test)
+                       events, gdb, main, monitor, packet, pc, read_u32, reg, rows, run, slots,
+                       stepi, test)
 
 IRQSTEP_EXIT = 0x2c
 IRQ_TICKS = 20
@@ -136,6 +137,27 @@ def test_step_through_the_guests_own_mask_changes():
     check_eq(read_u32(vm.elf.sym("svc_calls")), 1, "svc counted by the guest")
     cont_to_exit(vm, IRQSTEP_EXIT)
     check_eq(vm.serial(), SERIAL, "serial output")
+
+
+@test
+def test_exceptions_through_a_write_watched_vector_page():
+    # Exception entry writes no memory on arm64 and the vectors are only
+    # fetched, so a read-only page under them is no obstacle: with the
+    # watchpoint slots taken, a write watch on the vector page itself is
+    # served by page protection while every tick and the svc go through it.
+    vm = debug("irqstep.elf")
+    stop_in_work(vm)
+    vectors = vm.elf.sym("irq_vectors")
+    wps = slots(rows(monitor("caps")).get("watchpoints"))
+    check(wps is not None, "watchpoint slots in %r" % monitor("caps"))
+    for i in range(wps + 1):
+        check_eq(packet("Z2,%x,8" % (vectors + 8 * i)), "OK", "write watch %d on the vectors" % i)
+    listing = monitor("watchpoints")
+    check("watch   0x%x len 8: page protection (read-only page)" % (vectors + 8 * wps) in listing,
+          "monitor watchpoints: %r" % listing)
+    before = ticks(vm)
+    cont_to_exit(vm, IRQSTEP_EXIT)
+    check_eq(vm.serial(), SERIAL, "serial output after %d ticks at the watch" % before)
 
 
 main()

@@ -77,7 +77,7 @@ static void assert_miss(const struct kd_watchset *ws, uint64_t gpa,
 	assert_false(match(ws, gpa, len, write).hit);
 }
 
-/* Records what for_each reports, in order. */
+/* What kd_watchset_at reports, in order. */
 #define SEEN_MAX 256
 
 struct seen {
@@ -86,22 +86,18 @@ struct seen {
 	uint64_t addr[SEEN_MAX], len[SEEN_MAX];
 };
 
-static void record(enum kd_hw_type type, uint64_t addr, uint64_t len,
-		   void *opaque)
-{
-	struct seen *s = opaque;
-
-	assert_true(s->n < SEEN_MAX);
-	s->type[s->n] = type;
-	s->addr[s->n] = addr;
-	s->len[s->n] = len;
-	s->n++;
-}
-
 static void collect(const struct kd_watchset *ws, struct seen *s)
 {
+	struct kd_watch_info w;
+
 	memset(s, 0, sizeof(*s));
-	kd_watchset_for_each(ws, record, s);
+	while (kd_watchset_at(ws, s->n, &w)) {
+		assert_true(s->n < SEEN_MAX);
+		s->type[s->n] = w.type;
+		s->addr[s->n] = w.addr;
+		s->len[s->n] = w.len;
+		s->n++;
+	}
 }
 
 static void test_empty(void **state)
@@ -200,6 +196,7 @@ static void test_invalid(void **state)
 		frag(TOP_PAGE, PAGE, 0x3000),
 		frag(0, UINT64_MAX, 0),
 	};
+	struct kd_watch_frag big;
 	uint64_t pages[4];
 	size_t i;
 
@@ -255,13 +252,19 @@ static void test_invalid(void **state)
 	assert_int_equal(kd_watchset_remove(ws, KD_HW_WRITE, 0x2000, 1), 0);
 	assert_int_equal(kd_watchset_remove(ws, KD_HW_READ, 0x3000, PAGE), 0);
 
-	/* Everything but the last byte. */
+	/* Everything but the last byte: more pages than a watch may cover,
+	 * and the set stays as it was. */
 	assert_int_equal(kd_watchset_add(ws, KD_HW_ACCESS, 0, UINT64_MAX,
-					 &top[2], 1), 0);
-	assert_int_equal(kd_watchset_page_prot(ws, 0), KD_PAGE_NONE);
-	assert_int_equal(kd_watchset_page_prot(ws, TOP_PAGE), KD_PAGE_NONE);
-	assert_hit(ws, UINT64_MAX - 1, 2, true, KD_STOP_AWATCH, UINT64_MAX - 1);
-	assert_miss(ws, UINT64_MAX, 1, true);
+					 &top[2], 1), -ENOMEM);
+	assert_int_equal(kd_watchset_count(ws), 0);
+	assert_int_equal(kd_watchset_page_prot(ws, 0), KD_PAGE_RW);
+	assert_int_equal(kd_watchset_page_prot(ws, TOP_PAGE), KD_PAGE_RW);
+	assert_int_equal(kd_watchset_pages(ws, pages, 4), 0);
+	assert_miss(ws, UINT64_MAX - 1, 2, true);
+	/* One page over the bound of 2^24. */
+	big = frag(0x100000, ((1ull << 24) + 1) * PAGE, 0);
+	assert_int_equal(kd_watchset_add(ws, KD_HW_WRITE, 0, big.len, &big, 1), -ENOMEM);
+	assert_int_equal(kd_watchset_count(ws), 0);
 	kd_watchset_free(ws);
 }
 
@@ -577,6 +580,73 @@ static void test_match_order(void **state)
 	kd_watchset_free(ws);
 }
 
+/* ---- Finding and turning off -------------------------------------------- */
+
+static void test_find_and_turn_off(void **state)
+{
+	struct kd_watchset *ws = kd_watchset_new();
+	struct kd_watch_info w;
+	uint64_t pages[4];
+
+	add1(ws, KD_HW_WRITE, 0x5000, 8);
+	add1(ws, KD_HW_READ, 0x5100, 8);
+	add1(ws, KD_HW_ACCESS, 0x9000, 8);
+	assert_int_equal(kd_watchset_find(ws, KD_HW_READ, 0x5100 + 0x7f0000000000, 8), 1);
+	assert_int_equal(kd_watchset_find(ws, KD_HW_WRITE, 0x5100 + 0x7f0000000000, 8), -ENOENT);
+	assert_true(kd_watchset_at(ws, 1, &w));
+	assert_int_equal(w.type, KD_HW_READ);
+	assert_int_equal(w.nfrags, 1);
+	assert_int_equal(w.frags[0].gpa, 0x5100);
+	assert_false(w.off);
+	assert_false(kd_watchset_at(ws, 3, &w));
+	assert_int_equal(kd_watchset_page_prot(ws, 0x5000), KD_PAGE_NONE);
+
+	/* Off: listed and found still, but protecting and matching nothing. */
+	kd_watchset_turn_off(ws, 1);
+	kd_watchset_turn_off(ws, 1);
+	assert_true(kd_watchset_at(ws, 1, &w));
+	assert_true(w.off);
+	assert_int_equal(kd_watchset_count(ws), 3);
+	assert_int_equal(kd_watchset_page_prot(ws, 0x5000), KD_PAGE_RO);
+	assert_miss(ws, 0x5100, 8, false);
+	assert_hit(ws, 0x5000, 8, true, KD_STOP_WATCH, 0x7f0000005000);
+	kd_watchset_turn_off(ws, 2);
+	assert_int_equal(kd_watchset_pages(ws, pages, 4), 1);
+	assert_int_equal(pages[0], 0x5000);
+	assert_miss(ws, 0x9000, 8, true);
+
+	/* Removing a watch that is off leaves the others' pages alone. */
+	remove1(ws, KD_HW_READ, 0x5100, 8);
+	assert_int_equal(kd_watchset_page_prot(ws, 0x5000), KD_PAGE_RO);
+	remove1(ws, KD_HW_WRITE, 0x5000, 8);
+	assert_int_equal(kd_watchset_page_prot(ws, 0x5000), KD_PAGE_RW);
+	assert_int_equal(kd_watchset_pages(ws, pages, 4), 0);
+	remove1(ws, KD_HW_ACCESS, 0x9000, 8);
+	assert_int_equal(kd_watchset_count(ws), 0);
+	kd_watchset_free(ws);
+}
+
+/* Two virtual pages of one watch on the same physical page count once. */
+static void test_page_twice_in_one_watch(void **state)
+{
+	struct kd_watchset *ws = kd_watchset_new();
+	struct kd_watch_frag f[2] = {
+		frag(0x7ff8, 8, 0x10ff8),
+		frag(0x7000, 8, 0x11000),
+	};
+	uint64_t pages[4];
+
+	assert_int_equal(kd_watchset_add(ws, KD_HW_READ, 0x10ff8, 16, f, 2), 0);
+	add1(ws, KD_HW_WRITE, 0x7800, 8);
+	assert_int_equal(kd_watchset_pages(ws, pages, 4), 1);
+	assert_int_equal(kd_watchset_page_prot(ws, 0x7000), KD_PAGE_NONE);
+	assert_int_equal(kd_watchset_remove(ws, KD_HW_READ, 0x10ff8, 16), 0);
+	assert_int_equal(kd_watchset_page_prot(ws, 0x7000), KD_PAGE_RO);
+	remove1(ws, KD_HW_WRITE, 0x7800, 8);
+	assert_int_equal(kd_watchset_pages(ws, pages, 4), 0);
+	kd_watchset_free(ws);
+}
+
 static void test_clear(void **state)
 {
 	struct kd_watchset *ws = kd_watchset_new();
@@ -611,7 +681,7 @@ static void test_clear(void **state)
 	kd_watchset_free(ws);
 }
 
-static void test_for_each_order(void **state)
+static void test_listing_order(void **state)
 {
 	struct kd_watchset *ws = kd_watchset_new();
 	struct kd_watch_frag f = frag(0x1000, 1, 0);
@@ -969,7 +1039,9 @@ int main(void)
 		cmocka_unit_test(test_match_fragments),
 		cmocka_unit_test(test_match_order),
 		cmocka_unit_test(test_clear),
-		cmocka_unit_test(test_for_each_order),
+		cmocka_unit_test(test_listing_order),
+		cmocka_unit_test(test_find_and_turn_off),
+		cmocka_unit_test(test_page_twice_in_one_watch),
 		cmocka_unit_test(test_random_against_model),
 	};
 
