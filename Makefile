@@ -62,6 +62,11 @@ $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
 
+# The arm64 watchpoint encoding is plain arithmetic: tested on every host.
+$(O)/tests/test_arm64_watchrange: tests/unit/test_arm64_watchrange.c arch/arm64/watchrange.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iarch/arm64 -o $@ $^ -lcmocka $(ALL_LDFLAGS)
+
 unit: $(UNIT_BINS)
 
 # Test guests are built from source with the same toolchain.
