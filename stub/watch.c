@@ -489,16 +489,12 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	if (!hit)
 		return false;
 	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0) {
-		uint8_t val[64];
-
 		memcpy(hva, v->nisv_bytes, PAGE_SIZE);
 		for (unsigned r = 0; r < s->arch->nregs; r++) {
-			size_t n = s->arch->reg_size(r);
-
-			if (!n || n > sizeof(val))
+			if (!s->arch->reg_size(r))
 				continue;
-			s->arch->reg_get(v->nisv_regs, r, val);
-			s->arch->reg_set(v->regs, r, val);
+			s->arch->reg_get(v->nisv_regs, r, v->regval);
+			s->arch->reg_set(v->regs, r, v->regval);
 		}
 		if (s->arch->regs_store(v->fd, v->regs) < 0)
 			fprintf(stderr, "kvmdbg: cannot put vCPU %u back before its watched store\n",
