@@ -63,9 +63,9 @@ $(O)/tests/%: tests/unit/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
 
 # The arm64 watchpoint encoding is plain arithmetic: tested on every host.
-$(O)/tests/test_arm64_watchrange: tests/unit/test_arm64_watchrange.c arch/arm64/watchrange.c
+$(O)/tests/test_arm64_watchrange: tests/unit/test_arm64_watchrange.c $(O)/arch/arm64/watchrange.o
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iarch/arm64 -o $@ $^ -lcmocka $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -Iarch/arm64 -o $@ $< $(filter %.o,$^) -lcmocka $(ALL_LDFLAGS)
 
 unit: $(UNIT_BINS)
 
