@@ -10,7 +10,8 @@
 
 #include "kvmdbg/debug_core.h"
 
-#define PAGE_SHIFT 12
+/* KVM's smallest page on every host it runs on. */
+#define MIN_PAGE_SHIFT 12
 
 struct watch {
 	enum kd_hw_type type;
@@ -22,11 +23,32 @@ struct watch {
 struct kd_watchset {
 	struct watch *w;
 	size_t n, cap;
+	unsigned page_shift;
 };
 
 struct kd_watchset *kd_watchset_new(void)
 {
-	return calloc(1, sizeof(struct kd_watchset));
+	struct kd_watchset *ws = calloc(1, sizeof(struct kd_watchset));
+
+	if (ws)
+		ws->page_shift = MIN_PAGE_SHIFT;
+	return ws;
+}
+
+int kd_watchset_set_page_size(struct kd_watchset *ws, uint64_t size)
+{
+	unsigned shift = 0;
+
+	if (!size || size & (size - 1))
+		return -EINVAL;
+	while (size >> shift > 1)
+		shift++;
+	/* A page the size of the address space would make every shift
+	 * below undefined. */
+	if (shift < MIN_PAGE_SHIFT || shift > 62)
+		return -EINVAL;
+	ws->page_shift = shift;
+	return 0;
 }
 
 void kd_watchset_clear(struct kd_watchset *ws)
@@ -121,7 +143,7 @@ enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 	for (size_t i = 0; i < ws->n; i++) {
 		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
 			if (!touches(&ws->w[i].frags[j], page_gpa,
-				     1ull << PAGE_SHIFT))
+				     1ull << ws->page_shift))
 				continue;
 			if (ws->w[i].type != KD_HW_WRITE)
 				return KD_PAGE_NONE;
@@ -140,6 +162,7 @@ static int cmp_u64(const void *a, const void *b)
 
 long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max)
 {
+	const unsigned shift = ws->page_shift;
 	size_t total = 0, n = 0;
 	uint64_t *all;
 
@@ -147,7 +170,7 @@ long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max
 		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
 			const struct kd_watch_frag *f = &ws->w[i].frags[j];
 
-			total += ((f->gpa + f->len - 1) >> PAGE_SHIFT) - (f->gpa >> PAGE_SHIFT) + 1;
+			total += ((f->gpa + f->len - 1) >> shift) - (f->gpa >> shift) + 1;
 		}
 	if (!total)
 		return 0;
@@ -159,9 +182,9 @@ long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max
 		for (size_t j = 0; j < ws->w[i].nfrags; j++) {
 			const struct kd_watch_frag *f = &ws->w[i].frags[j];
 
-			for (uint64_t p = f->gpa >> PAGE_SHIFT;
-			     p <= (f->gpa + f->len - 1) >> PAGE_SHIFT; p++)
-				all[total++] = p << PAGE_SHIFT;
+			for (uint64_t p = f->gpa >> shift;
+			     p <= (f->gpa + f->len - 1) >> shift; p++)
+				all[total++] = p << shift;
 		}
 	qsort(all, total, sizeof(*all), cmp_u64);
 	for (size_t i = 0; i < total; i++) {

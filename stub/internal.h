@@ -21,6 +21,14 @@
 /* Registers a stop reply carries (pc, sp, fp). */
 #define STUB_STOP_REGS	3
 
+/* One KVM memory slot of guest RAM as the stub set it. */
+struct stub_memslot {
+	uint32_t slot;
+	bool readonly;
+	uint64_t gpa, size;
+	void *hva;
+};
+
 struct stub_vcpu {
 	unsigned idx;
 	int fd;
@@ -82,8 +90,11 @@ struct kvmdbg_stub {
 	uint64_t unhidden_page;	/* mapped back for one instruction ... */
 	enum kd_page_prot unhidden_prot; /* ... this far */
 	unsigned exclusive;	/* vCPU index + 1 that alone may run, or 0 */
-	uint32_t *slots_used;	/* memory slot ids currently set */
+	uint64_t page_size;	/* the host's: memory slots split on it */
+	struct stub_memslot *slots_used; /* the RAM slots KVM has */
 	unsigned nslots_used;
+	struct stub_memslot *slots_next; /* the layout being set */
+	unsigned nslots_next;
 	bool exited;
 	int exit_status;
 	bool exit_reported;

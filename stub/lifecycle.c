@@ -52,6 +52,14 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 		goto fail;
 	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->cond, NULL))
 		goto fail;
+	/* KVM memory slots start and end on host pages: a watch can only
+	 * protect whole ones. */
+	s->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (kd_watchset_set_page_size(s->watches, s->page_size) < 0) {
+		kvmdbg_stub_free(s);
+		errno = EINVAL;
+		return NULL;
+	}
 	kd_hwslots_init(&s->pools[0], cfg->caps->hw_bps);
 	kd_hwslots_init(&s->pools[1], cfg->caps->hw_shared ? 0 : cfg->caps->hw_wps);
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
@@ -83,6 +91,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	kd_bptable_free(s->bps);
 	kd_watchset_free(s->watches);
 	free(s->slots_used);
+	free(s->slots_next);
 	free(s->inbuf);
 	free(s->reply);
 	free(s->scratch);
@@ -95,16 +104,25 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 			      const struct kvmdbg_ram_slot *ram, unsigned nram,
 			      uint32_t spare_slot, unsigned nspare)
 {
-	uint32_t *used = calloc(nram + nspare + 1, sizeof(*used));
+	struct stub_memslot *used = calloc(nram + nspare + 1, sizeof(*used));
+	struct stub_memslot *next = calloc(nram + nspare + 1, sizeof(*next));
 
 	/* Without room to track slots, page protection stays off. */
-	if (!used)
+	if (!used || !next) {
+		free(used);
+		free(next);
 		return;
+	}
 	free(s->slots_used);
+	free(s->slots_next);
 	s->slots_used = used;
+	s->slots_next = next;
 	s->nslots_used = 0;
 	for (unsigned i = 0; i < nram; i++)
-		s->slots_used[s->nslots_used++] = ram[i].slot;
+		s->slots_used[s->nslots_used++] = (struct stub_memslot){
+			.slot = ram[i].slot, .gpa = ram[i].gpa,
+			.size = ram[i].size, .hva = ram[i].hva,
+		};
 	/* Stores KVM cannot decode come to the stub instead of failing
 	 * KVM_RUN, where the host can do that (arm64). */
 	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {

@@ -15,7 +15,8 @@
 
 #include "internal.h"
 
-#define PAGE_SIZE	0x1000ull
+/* The smallest page a guest's own tables map. */
+#define GUEST_PAGE	0x1000ull
 #define NO_PAGE		UINT64_MAX
 #define ALL_PAGES	(UINT64_MAX - 1)	/* every unmapped page at once */
 
@@ -89,8 +90,9 @@ int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 		return (int)n;
 	}
 	for (long i = 0; type != KD_HW_WRITE && s->arch->cpu_reads_page && i < n; i++) {
-		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p < f[i].gpa + f[i].len;
-		     p += PAGE_SIZE) {
+		/* Pages are hidden whole host pages at a time. */
+		for (uint64_t p = f[i].gpa & ~(s->page_size - 1); p < f[i].gpa + f[i].len ||
+		     p & (s->page_size - 1); p += GUEST_PAGE) {
 			if (s->arch->cpu_reads_page(stub_regs(s, s->cur_g), &s->cfg.mem, p)) {
 				free(f);
 				*why = "the page holds the guest's page tables, which the processor walks behind any read watch; use a write watch there";
@@ -119,23 +121,35 @@ int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 	return 0;
 }
 
-static int set_slot(struct kvmdbg_stub *s, uint32_t slot, uint64_t gpa,
-		    uint64_t size, uint8_t *hva, bool readonly)
+static int set_slot(struct kvmdbg_stub *s, const struct stub_memslot *m)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)hva,
+		.slot = m->slot,
+		.flags = m->readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = m->gpa,
+		.memory_size = m->size,
+		.userspace_addr = (uintptr_t)m->hva,
 	};
 
 	if (ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		fprintf(stderr, "kvmdbg: memory slot %u at 0x%llx (+0x%llx): %s\n", slot,
-			(unsigned long long)gpa, (unsigned long long)size, strerror(errno));
-		return -errno;
+		int err = errno;
+
+		fprintf(stderr, "kvmdbg: %s memory slot %u at 0x%llx (+0x%llx): %s\n",
+			m->size ? "cannot set" : "cannot delete", m->slot,
+			(unsigned long long)m->gpa, (unsigned long long)m->size,
+			strerror(err));
+		return -err;
 	}
 	return 0;
+}
+
+static int delete_slot(struct kvmdbg_stub *s, const struct stub_memslot *m)
+{
+	struct stub_memslot gone = *m;
+
+	gone.size = 0;
+	gone.readonly = false;
+	return set_slot(s, &gone);
 }
 
 static enum kd_page_prot prot_of(struct kvmdbg_stub *s, uint64_t page)
@@ -150,27 +164,16 @@ static enum kd_page_prot prot_of(struct kvmdbg_stub *s, uint64_t page)
 }
 
 /*
- * Rebuilds every RAM slot from the protected pages: each run of pages with
- * the same protection becomes one slot (none for unmapped runs).  Only
- * with every vCPU out of KVM_RUN.
+ * The slots the protected pages need, into s->slots_next: each run of
+ * pages with the same protection becomes one slot (none for unmapped
+ * runs), the region's own slot id first, then spares.
  */
-int stub_memslots_apply(struct kvmdbg_stub *s)
+static int plan_slots(struct kvmdbg_stub *s, const uint64_t *pages, long npages)
 {
-	long npages = kd_watchset_pages(s->watches, NULL, 0);
-	uint64_t *pages;
 	unsigned next_spare = 0;
-	int err = 0;
 
-	if (npages < 0)
-		return (int)npages;
-	pages = malloc((npages ? npages : 1) * sizeof(*pages));
-	if (!pages)
-		return -ENOMEM;
-	kd_watchset_pages(s->watches, pages, npages);
-	for (unsigned i = 0; i < s->nslots_used; i++)
-		set_slot(s, s->slots_used[i], 0, 0, NULL, false);
-	s->nslots_used = 0;
-	for (unsigned r = 0; r < s->nram && !err; r++) {
+	s->nslots_next = 0;
+	for (unsigned r = 0; r < s->nram; r++) {
 		const struct kvmdbg_ram_slot *ram = &s->ram[r];
 		uint64_t at = ram->gpa, end = ram->gpa + ram->size;
 		bool first = true;
@@ -178,46 +181,106 @@ int stub_memslots_apply(struct kvmdbg_stub *s)
 
 		while (p < npages && pages[p] < at)
 			p++;
-		while (at < end && !err) {
+		while (at < end) {
 			enum kd_page_prot prot = KD_PAGE_RW;
 			uint64_t run_end = end;
 			uint32_t slot;
 
 			if (p < npages && pages[p] == at) {
 				prot = prot_of(s, at);
-				run_end = at + PAGE_SIZE;
+				run_end = at + s->page_size;
 				p++;
 				while (p < npages && pages[p] == run_end &&
 				       prot_of(s, run_end) == prot && run_end < end) {
-					run_end += PAGE_SIZE;
+					run_end += s->page_size;
 					p++;
 				}
 			} else if (p < npages && pages[p] < end) {
 				run_end = pages[p];
 			}
 			if (prot != KD_PAGE_NONE) {
-				/* The region's own slot id first, then spares. */
 				if (first)
 					slot = ram->slot;
 				else if (next_spare < s->nspare)
 					slot = s->spare_slot + next_spare++;
-				else {
-					fprintf(stderr, "kvmdbg: out of memory slots for watched pages\n");
-					err = -ENOSPC;
-					break;
-				}
+				else
+					return -ENOSPC;
 				first = false;
-				err = set_slot(s, slot, at, run_end - at,
-					       (uint8_t *)ram->hva + (at - ram->gpa),
-					       prot == KD_PAGE_RO);
-				if (!err)
-					s->slots_used[s->nslots_used++] = slot;
+				s->slots_next[s->nslots_next++] = (struct stub_memslot){
+					.slot = slot, .gpa = at, .size = run_end - at,
+					.hva = (uint8_t *)ram->hva + (at - ram->gpa),
+					.readonly = prot == KD_PAGE_RO,
+				};
 			}
 			at = run_end;
 		}
 	}
+	return 0;
+}
+
+/* Sets the planned slots all, or none (-errno). */
+static int set_planned(struct kvmdbg_stub *s)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < s->nslots_next && !err; i++)
+		err = set_slot(s, &s->slots_next[i]);
+	if (err)
+		for (unsigned j = 0; j + 1 < i; j++)
+			delete_slot(s, &s->slots_next[j]);
+	return err;
+}
+
+/*
+ * Rebuilds every RAM slot from the protected pages.  Only with every
+ * vCPU out of KVM_RUN.  KVM has no atomic way to re-lay slots out: the
+ * old ones go first, as slots must not overlap.  Should KVM refuse any
+ * step, the old layout is put back, so guest RAM is never left unmapped;
+ * the error is returned and the layout stays due.
+ */
+int stub_memslots_apply(struct kvmdbg_stub *s)
+{
+	long npages = kd_watchset_pages(s->watches, NULL, 0);
+	uint64_t *pages;
+	unsigned deleted, lost = 0;
+	int err;
+
+	if (npages < 0)
+		return (int)npages;
+	pages = malloc((npages ? npages : 1) * sizeof(*pages));
+	if (!pages)
+		return -ENOMEM;
+	kd_watchset_pages(s->watches, pages, npages);
+	err = plan_slots(s, pages, npages);
 	free(pages);
-	s->layout_dirty = false;
+	if (err) {
+		fprintf(stderr, "kvmdbg: out of memory slots for watched pages; their protection is unchanged\n");
+		return err;
+	}
+	for (deleted = 0; deleted < s->nslots_used && !err; deleted++)
+		err = delete_slot(s, &s->slots_used[deleted]);
+	if (err)
+		deleted--;	/* that one is still there */
+	else
+		err = set_planned(s);
+	if (!err) {
+		struct stub_memslot *t = s->slots_used;
+
+		s->slots_used = s->slots_next;
+		s->slots_next = t;
+		s->nslots_used = s->nslots_next;
+		s->layout_dirty = false;
+		return 0;
+	}
+	s->layout_dirty = true;
+	for (unsigned i = 0; i < deleted; i++)
+		lost += set_slot(s, &s->slots_used[i]) < 0;
+	if (lost)
+		fprintf(stderr, "kvmdbg: %u memory slot(s) of guest RAM could not be restored: the guest faults on that RAM\n",
+			lost);
+	else
+		fprintf(stderr, "kvmdbg: memory slots kept as they were: watched pages keep their previous protection\n");
 	return err;
 }
 
@@ -359,7 +422,7 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
 	} else if (!write && read_restarted(s, v, addr, len)) {
-		unhide_for_one_step(s, v, addr & ~(PAGE_SIZE - 1), KD_PAGE_RW);
+		unhide_for_one_step(s, v, addr & ~(s->page_size - 1), KD_PAGE_RW);
 	}
 	return true;
 }
@@ -370,7 +433,7 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 
 	if (stub_translate(s, v->regs, false, pc, &gpa, &left) < 0)
 		return false;
-	page = gpa & ~(PAGE_SIZE - 1);
+	page = gpa & ~(s->page_size - 1);
 	if (kd_watchset_page_prot(s->watches, page) != KD_PAGE_NONE)
 		return false;
 	/* Read-only: the instruction's own writes are still watched. */
@@ -454,20 +517,20 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	uint64_t gpa = v->run->arm_nisv.fault_ipa;
-	uint64_t page = gpa & ~(PAGE_SIZE - 1);
-	uint8_t *hva = stub_hva(s, page, PAGE_SIZE);
+	uint64_t page = gpa & ~(s->page_size - 1);
+	uint8_t *hva = stub_hva(s, page, s->page_size);
 
 	if (!hva || kd_watchset_page_prot(s->watches, page) == KD_PAGE_RW)
 		return false;
 	if (!v->nisv_bytes)
-		v->nisv_bytes = malloc(PAGE_SIZE);
+		v->nisv_bytes = malloc(s->page_size);
 	if (!v->nisv_regs)
 		v->nisv_regs = malloc(s->arch->regs_size);
 	if (!v->nisv_bytes || !v->nisv_regs || s->arch->regs_load(v->fd, v->regs) < 0)
 		return false;
 	v->regs_valid = true;
 	memcpy(v->nisv_regs, v->regs, s->arch->regs_size);
-	memcpy(v->nisv_bytes, hva, PAGE_SIZE);
+	memcpy(v->nisv_bytes, hva, s->page_size);
 	v->nisv = true;
 	v->nisv_page = page;
 	unhide_for_one_step(s, v, page, KD_PAGE_RW);
@@ -477,19 +540,19 @@ bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
 /* After that step; true when it produced a stop. */
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
-	uint8_t *hva = stub_hva(s, v->nisv_page, PAGE_SIZE);
+	uint8_t *hva = stub_hva(s, v->nisv_page, s->page_size);
 	enum kd_stop_kind kind;
 	uint64_t vaddr;
 	bool hit = false;
 
 	v->nisv = false;
-	for (uint64_t i = 0; hva && i < PAGE_SIZE && !hit; i++)
+	for (uint64_t i = 0; hva && i < s->page_size && !hit; i++)
 		hit = hva[i] != v->nisv_bytes[i] &&
 		      kd_watchset_match(s->watches, v->nisv_page + i, 1, true, &kind, &vaddr);
 	if (!hit)
 		return false;
 	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0) {
-		memcpy(hva, v->nisv_bytes, PAGE_SIZE);
+		memcpy(hva, v->nisv_bytes, s->page_size);
 		for (unsigned r = 0; r < s->arch->nregs; r++) {
 			if (!s->arch->reg_size(r))
 				continue;
