@@ -71,6 +71,11 @@ $(O)/tests/%: tests/unit/$(ARCH)/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iarch/$(ARCH) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
 
+# The arm64 watchpoint encoding is plain arithmetic: tested on every host.
+$(O)/tests/test_arm64_watchrange: tests/unit/test_arm64_watchrange.c $(O)/arch/arm64/watchrange.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iarch/arm64 -o $@ $< $(filter %.o,$^) -lcmocka $(ALL_LDFLAGS)
+
 unit: $(UNIT_BINS)
 
 # Fuzz targets: libFuzzer with ASan/UBSan over their own build of the

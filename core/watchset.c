@@ -13,7 +13,8 @@
 #include "kvmdbg/debug_core.h"
 #include "u64map.h"
 
-#define PAGE_SHIFT 12
+/* KVM's smallest page on every host it runs on. */
+#define MIN_PAGE_SHIFT 12
 /* 64 GiB: far more RAM than one watch covers, far less than the address
  * space, whose pages no table could count. */
 #define MAX_WATCH_PAGES	(1ull << 24)
@@ -37,15 +38,37 @@ struct kd_watchset {
 	size_t n, cap;
 	struct kd_u64map pages;	/* page number -> struct page_use */
 	uint64_t stamp;
+	unsigned page_shift;	/* the host's pages, which memory slots split on */
 };
 
 struct kd_watchset *kd_watchset_new(void)
 {
 	struct kd_watchset *ws = calloc(1, sizeof(struct kd_watchset));
 
-	if (ws)
+	if (ws) {
 		kd_u64map_init(&ws->pages);
+		ws->page_shift = MIN_PAGE_SHIFT;
+	}
 	return ws;
+}
+
+int kd_watchset_set_page_size(struct kd_watchset *ws, uint64_t size)
+{
+	unsigned shift = 0;
+
+	if (!size || size & (size - 1))
+		return -EINVAL;
+	while (size >> shift > 1)
+		shift++;
+	/* A page the size of the address space would make every shift
+	 * below undefined. */
+	if (shift < MIN_PAGE_SHIFT || shift > 62)
+		return -EINVAL;
+	/* The per-page counts are kept by page number. */
+	if (ws->n)
+		return -EBUSY;
+	ws->page_shift = shift;
+	return 0;
 }
 
 static void free_pages(struct kd_watchset *ws)
@@ -72,14 +95,14 @@ void kd_watchset_free(struct kd_watchset *ws)
 	free(ws);
 }
 
-static uint64_t first_page(const struct kd_watch_frag *f)
+static uint64_t first_page(const struct kd_watchset *ws, const struct kd_watch_frag *f)
 {
-	return f->gpa >> PAGE_SHIFT;
+	return f->gpa >> ws->page_shift;
 }
 
-static uint64_t last_page(const struct kd_watch_frag *f)
+static uint64_t last_page(const struct kd_watchset *ws, const struct kd_watch_frag *f)
 {
-	return (f->gpa + (f->len - 1)) >> PAGE_SHIFT;
+	return (f->gpa + (f->len - 1)) >> ws->page_shift;
 }
 
 /* Adds delta to w's count on each of its pages, once per page however
@@ -89,7 +112,7 @@ static void count_pages(struct kd_watchset *ws, const struct watch *w, int delta
 	uint64_t stamp = ++ws->stamp;
 
 	for (size_t j = 0; j < w->nfrags; j++) {
-		for (uint64_t p = first_page(&w->frags[j]); p <= last_page(&w->frags[j]); p++) {
+		for (uint64_t p = first_page(ws, &w->frags[j]); p <= last_page(ws, &w->frags[j]); p++) {
 			struct page_use *u = kd_u64map_get(&ws->pages, p);
 			uint32_t *n;
 
@@ -111,7 +134,7 @@ static int use_pages(struct kd_watchset *ws, const struct watch *w)
 	bool short_of_memory = false;
 
 	for (size_t j = 0; j < w->nfrags; j++) {
-		npages += last_page(&w->frags[j]) - first_page(&w->frags[j]) + 1;
+		npages += last_page(ws, &w->frags[j]) - first_page(ws, &w->frags[j]) + 1;
 		if (npages > MAX_WATCH_PAGES)
 			return -ENOMEM;
 	}
@@ -120,8 +143,8 @@ static int use_pages(struct kd_watchset *ws, const struct watch *w)
 	/* Every page first gets an entry, so that counting cannot fail;
 	 * new entries are the only ones with no watch counted. */
 	for (size_t j = 0; j < w->nfrags && !short_of_memory; j++) {
-		for (uint64_t p = first_page(&w->frags[j]);
-		     p <= last_page(&w->frags[j]) && !short_of_memory; p++) {
+		for (uint64_t p = first_page(ws, &w->frags[j]);
+		     p <= last_page(ws, &w->frags[j]) && !short_of_memory; p++) {
 			struct page_use *u;
 
 			if (kd_u64map_get(&ws->pages, p))
@@ -134,7 +157,7 @@ static int use_pages(struct kd_watchset *ws, const struct watch *w)
 	}
 	if (short_of_memory) {
 		for (size_t j = 0; j < w->nfrags; j++)
-			for (uint64_t p = first_page(&w->frags[j]); p <= last_page(&w->frags[j]); p++) {
+			for (uint64_t p = first_page(ws, &w->frags[j]); p <= last_page(ws, &w->frags[j]); p++) {
 				struct page_use *u = kd_u64map_get(&ws->pages, p);
 
 				if (u && !u->ro && !u->none)
@@ -224,7 +247,7 @@ static bool touches(const struct kd_watch_frag *f, uint64_t lo, uint64_t len)
 enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 					 uint64_t page_gpa)
 {
-	const struct page_use *u = kd_u64map_get(&ws->pages, page_gpa >> PAGE_SHIFT);
+	const struct page_use *u = kd_u64map_get(&ws->pages, page_gpa >> ws->page_shift);
 
 	return !u ? KD_PAGE_RW : u->none ? KD_PAGE_NONE : KD_PAGE_RO;
 }
@@ -248,7 +271,7 @@ long kd_watchset_pages(const struct kd_watchset *ws, uint64_t *pages, size_t max
 		return -ENOMEM;
 	for (size_t i = 0; i < ws->pages.cap; i++)
 		if (ws->pages.slot[i].val)
-			all[n++] = ws->pages.slot[i].key << PAGE_SHIFT;
+			all[n++] = ws->pages.slot[i].key << ws->page_shift;
 	qsort(all, n, sizeof(*all), cmp_u64);
 	if (max)
 		memcpy(pages, all, (n < max ? n : max) * sizeof(*all));

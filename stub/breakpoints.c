@@ -117,6 +117,12 @@ static int insert_hw(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 		       s->arch->hw_check(t, addr, len) == 0;
 	int idx;
 
+	/* gdb's numbers are arbitrary 64-bit values: a range that is empty or
+	 * runs past 2^64 would wrap in every sum made with it later. */
+	if (t != KD_HW_EXEC && (!len || len - 1 > UINT64_MAX - addr)) {
+		*why = "the watched range is empty or runs past the end of the address space";
+		return -EINVAL;
+	}
 	/* Debug registers first: they cost nothing while the guest runs. */
 	if (regs_ok) {
 		idx = kd_hwslots_alloc(pool, t, addr, len);

@@ -49,8 +49,7 @@ static enum rsp_stop_reason stop_reason(enum kd_stop_kind k)
 void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const unsigned regnos[] = { a->pc_regnum, a->sp_regnum, a->fp_regnum };
-	uint8_t vals[3][16];
+	const unsigned regnos[STUB_STOP_REGS] = { a->pc_regnum, a->sp_regnum, a->fp_regnum };
 	struct rsp_stop st = {
 		.code = ev->kind == KD_STOP_SIGNAL ? (uint8_t)ev->signal : 5,
 		.reason = stop_reason(ev->kind),
@@ -60,14 +59,15 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 	const void *regs = stub_regs(s, ev->vcpu);
 	struct rsp_buf b;
 
-	for (unsigned i = 0; regs && i < 3; i++) {
+	for (unsigned i = 0; regs && i < STUB_STOP_REGS; i++) {
+		uint8_t *val = s->regval + i * a->max_reg_size;
 		size_t n = a->reg_size(regnos[i]);
 
-		if (!n || n > sizeof(vals[i]))
+		if (!n)
 			continue;
-		a->reg_get(regs, regnos[i], vals[i]);
+		a->reg_get(regs, regnos[i], val);
 		st.expedited[st.n_expedited++] =
-			(struct rsp_expedited){ .regno = regnos[i], .val = vals[i], .len = n };
+			(struct rsp_expedited){ .regno = regnos[i], .val = val, .len = n };
 	}
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_stop(&b, &st);
@@ -109,7 +109,6 @@ static void read_regs(struct kvmdbg_stub *s)
 	const struct kvmdbg_arch_ops *a = s->arch;
 	const void *regs = stub_regs(s, s->cur_g);
 	struct rsp_buf b;
-	uint8_t val[16];
 
 	if (!regs) {
 		reply(s, E_IO);
@@ -117,8 +116,8 @@ static void read_regs(struct kvmdbg_stub *s)
 	}
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	for (unsigned i = 0; i < a->nregs; i++) {
-		a->reg_get(regs, i, val);
-		rsp_put_hex_bytes(&b, val, a->reg_size(i));
+		a->reg_get(regs, i, s->regval);
+		rsp_put_hex_bytes(&b, s->regval, a->reg_size(i));
 	}
 	reply_buf(s, &b);
 }
@@ -149,16 +148,15 @@ static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	const struct kvmdbg_arch_ops *a = s->arch;
 	const void *regs = stub_regs(s, s->cur_g);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
-	uint8_t val[16];
 	struct rsp_buf b;
 
 	if (!n || !regs) {
 		reply(s, !n ? E_INVAL : E_IO);
 		return;
 	}
-	a->reg_get(regs, c->regno, val);
+	a->reg_get(regs, c->regno, s->regval);
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
-	rsp_put_hex_bytes(&b, val, n);
+	rsp_put_hex_bytes(&b, s->regval, n);
 	reply_buf(s, &b);
 }
 
@@ -167,14 +165,14 @@ static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	const struct kvmdbg_arch_ops *a = s->arch;
 	void *regs = stub_regs(s, s->cur_g);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
-	uint8_t val[16];
 
 	if (!n || !regs || c->data_len != 2 * n ||
-	    rsp_hex_decode((const char *)c->data, c->data_len, val, sizeof(val)) != (long)n) {
+	    rsp_hex_decode((const char *)c->data, c->data_len, s->regval,
+			   a->max_reg_size) != (long)n) {
 		reply(s, regs ? E_INVAL : E_IO);
 		return;
 	}
-	a->reg_set(regs, c->regno, val);
+	a->reg_set(regs, c->regno, s->regval);
 	reply(s, "OK");
 }
 

@@ -14,7 +14,8 @@
 
 #include "internal.h"
 
-#define PAGE_SIZE	0x1000ull
+/* The smallest page a guest's own tables map. */
+#define GUEST_PAGE	0x1000ull
 
 /* Pages the processors use by themselves, by address. */
 struct cpu_pages {
@@ -92,11 +93,13 @@ static const char *use_reason(enum kvmdbg_cpu_use use)
 
 /* Why the processors' own use of a page under the watch rules it out. */
 static const char *cpu_conflict(const struct cpu_pages *c, enum kd_hw_type type,
-				const struct kd_watch_frag *f, size_t n)
+				const struct kd_watch_frag *f, size_t n, uint64_t host_page)
 {
 	for (size_t i = 0; i < n; i++) {
-		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p < f[i].gpa + f[i].len;
-		     p += PAGE_SIZE) {
+		/* Protection covers whole host pages, each many guest pages. */
+		uint64_t end = ((f[i].gpa + f[i].len - 1) | (host_page - 1)) + 1;
+
+		for (uint64_t p = f[i].gpa & ~(host_page - 1); p != end; p += GUEST_PAGE) {
 			struct cpu_page key = { .gpa = p };
 			const struct cpu_page *hit = c->n ? bsearch(&key, c->p, c->n, sizeof(*c->p),
 								    cmp_cpu_page) : NULL;
@@ -123,7 +126,7 @@ int stub_cpu_pages_conflict(struct kvmdbg_stub *s, enum kd_hw_type type,
 		*why = "out of memory for the watchpoint";
 		return -ENOMEM;
 	}
-	*why = cpu_conflict(&c, type, f, n);
+	*why = cpu_conflict(&c, type, f, n, s->page_size);
 	free(c.p);
 	return *why ? -EINVAL : 0;
 }
@@ -161,7 +164,7 @@ static void turn_off_conflicts(struct kvmdbg_stub *s, const struct cpu_pages *c,
 	struct kd_watch_info w;
 
 	for (size_t i = 0; kd_watchset_at(s->watches, i, &w); i++) {
-		const char *why = w.off ? NULL : cpu_conflict(c, w.type, w.frags, w.nfrags);
+		const char *why = w.off ? NULL : cpu_conflict(c, w.type, w.frags, w.nfrags, s->page_size);
 
 		if (!why)
 			continue;

@@ -22,6 +22,8 @@
 #define STUB_PID	1
 /* Distinct reads an instruction may make before it restarts. */
 #define STUB_READ_RING	4
+/* Registers a stop reply carries (pc, sp, fp). */
+#define STUB_STOP_REGS	3
 
 /* One memory slot of guest RAM as KVM has it. */
 struct stub_slot {
@@ -56,6 +58,7 @@ struct stub_vcpu {
 	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
 	uint8_t *nisv_bytes;	/* the registers before it are kept here */
 	void *nisv_regs;
+	uint8_t *regval;	/* one register, max_reg_size bytes */
 	uint64_t rewind_pc;
 	/* MMIO reads from watched RAM since the last other exit ... */
 	struct { uint64_t addr; uint32_t len; } reads[STUB_READ_RING];
@@ -119,6 +122,7 @@ struct kvmdbg_stub {
 	long slots_needed;	/* by the watches' layout */
 	char why[240];		/* a refusal's reason, for the caller to print */
 	char note[512];		/* for gdb's console, from a vCPU thread */
+	uint64_t page_size;	/* the host's: memory slots split on it */
 	bool exited;
 	int exit_status;
 	bool exit_reported;
@@ -141,6 +145,7 @@ struct kvmdbg_stub {
 	unsigned last_stop;	/* vCPU of the last stop reply */
 	struct kd_stop_event last_event; /* for '?' */
 	uint8_t *scratch;	/* decoded M/X/G data */
+	uint8_t *regval;	/* STUB_STOP_REGS registers of max_reg_size */
 	struct rsp_decoder dec;
 	uint8_t *inbuf;
 	char *reply;		/* payload under construction */

@@ -10,10 +10,25 @@
 
 #include "internal.h"
 
+/* Every register buffer is max_reg_size long: a backend whose registers
+ * do not fit would overflow them. */
+static bool regs_fit(const struct kvmdbg_arch_ops *a)
+{
+	for (unsigned i = 0; i < a->nregs; i++)
+		if (a->reg_size(i) > a->max_reg_size)
+			return false;
+	return a->max_reg_size > 0;
+}
+
 struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 {
-	struct kvmdbg_stub *s = calloc(1, sizeof(*s));
+	struct kvmdbg_stub *s;
 
+	if (!regs_fit(cfg->arch)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
@@ -31,13 +46,22 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	s->inbuf = malloc(STUB_PACKET_SIZE);
 	s->reply = malloc(STUB_REPLY_SIZE);
 	s->scratch = malloc(STUB_PACKET_SIZE);
+	s->regval = malloc(STUB_STOP_REGS * s->arch->max_reg_size);
 	/* Worst case every byte escaped, plus framing. */
 	s->framed = malloc(2 * STUB_REPLY_SIZE + 8);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!s->bps || !s->watches || !s->inbuf || !s->reply || !s->scratch || !s->framed || s->wake_fd < 0)
+	if (!s->bps || !s->watches || !s->inbuf || !s->reply || !s->scratch || !s->regval || !s->framed || s->wake_fd < 0)
 		goto fail;
 	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->cond, NULL))
 		goto fail;
+	/* KVM memory slots start and end on host pages: a watch can only
+	 * protect whole ones. */
+	s->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (kd_watchset_set_page_size(s->watches, s->page_size) < 0) {
+		kvmdbg_stub_free(s);
+		errno = EINVAL;
+		return NULL;
+	}
 	kd_hwslots_init(&s->pools[0], cfg->caps->hw_bps);
 	kd_hwslots_init(&s->pools[1], cfg->caps->hw_shared ? 0 : cfg->caps->hw_wps);
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
@@ -61,6 +85,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 		free(s->vcpus[i].regs);
 		free(s->vcpus[i].nisv_regs);
 		free(s->vcpus[i].nisv_bytes);
+		free(s->vcpus[i].regval);
 	}
 	free(s->vcpus);
 	free(s->resumed);
@@ -72,6 +97,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	free(s->inbuf);
 	free(s->reply);
 	free(s->scratch);
+	free(s->regval);
 	free(s->framed);
 	free(s);
 }
@@ -125,8 +151,12 @@ int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run
 	v->run = run;
 	v->runnable = true;
 	v->regs = calloc(1, s->arch->regs_size);
-	if (!v->regs)
+	v->regval = malloc(s->arch->max_reg_size);
+	if (!v->regs || !v->regval) {
+		free(v->regs);
+		free(v->regval);
 		return -ENOMEM;
+	}
 	return s->nvcpus++;
 }
 

@@ -15,7 +15,6 @@
 
 #include "internal.h"
 
-#define PAGE_SIZE	0x1000ull
 
 /*
  * Slots kept free for the page one instruction runs with mapped back
@@ -129,11 +128,11 @@ static long wanted_layout(struct kvmdbg_stub *s, struct stub_slot **out)
 
 			if (p < npages && pages[p] == at) {
 				prot = prot_of(s, at);
-				run_end = at + PAGE_SIZE;
+				run_end = at + s->page_size;
 				p++;
 				while (p < npages && pages[p] == run_end &&
 				       prot_of(s, run_end) == prot && run_end < end) {
-					run_end += PAGE_SIZE;
+					run_end += s->page_size;
 					p++;
 				}
 			} else if (p < npages && pages[p] < end) {
@@ -283,7 +282,7 @@ static bool run_starts(const struct kvmdbg_stub *s, uint64_t page)
 		return false;
 	p = kd_watchset_page_prot(s->watches, page);
 	return p != KD_PAGE_NONE &&
-	       (page == ram->gpa || kd_watchset_page_prot(s->watches, page - PAGE_SIZE) != p);
+	       (page == ram->gpa || kd_watchset_page_prot(s->watches, page - s->page_size) != p);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -304,16 +303,16 @@ static long runs_near(const struct kvmdbg_stub *s, const struct kd_watch_frag *f
 	long runs = 0;
 
 	for (size_t i = 0; i < n; i++)
-		npages += ((f[i].gpa + f[i].len - 1) / PAGE_SIZE - f[i].gpa / PAGE_SIZE) + 2;
+		npages += ((f[i].gpa + f[i].len - 1) / s->page_size - f[i].gpa / s->page_size) + 2;
 	pages = malloc(npages * sizeof(*pages));
 	if (!pages)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t last = (f[i].gpa + f[i].len - 1) & ~(PAGE_SIZE - 1);
+		uint64_t last = (f[i].gpa + f[i].len - 1) & ~(s->page_size - 1);
 
-		for (uint64_t p = f[i].gpa & ~(PAGE_SIZE - 1); p <= last; p += PAGE_SIZE)
+		for (uint64_t p = f[i].gpa & ~(s->page_size - 1); p <= last; p += s->page_size)
 			pages[k++] = p;
-		pages[k++] = last + PAGE_SIZE;
+		pages[k++] = last + s->page_size;
 	}
 	qsort(pages, k, sizeof(*pages), cmp_u64);
 	for (size_t i = 0; i < k; i++)

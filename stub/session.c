@@ -21,31 +21,45 @@
  * the stub looks whether it is stuck on one. */
 #define WATCHDOG_MS 50
 
-void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
+/*
+ * Every byte or none: a send stops short when a signal the embedding VMM
+ * handles lands on this thread, and would fail with EAGAIN on a socket
+ * made nonblocking; the rest of a packet must still follow, or gdb reads
+ * the next packet as the end of this one.  A gdb that went away is a
+ * disconnect.
+ */
+static void send_raw(struct kvmdbg_stub *s, const void *bytes, size_t len)
 {
-	size_t off = 0;
+	const uint8_t *p = bytes;
 
-	s->framed_len = rsp_encode_packet(payload, len, true, s->framed,
-					  2 * STUB_REPLY_SIZE + 8);
-	while (s->conn_fd >= 0 && off < s->framed_len) {
-		ssize_t n = send(s->conn_fd, s->framed + off, s->framed_len - off,
-				 MSG_NOSIGNAL);
+	while (s->conn_fd >= 0 && len) {
+		ssize_t n = send(s->conn_fd, p, len, MSG_NOSIGNAL);
 
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			stub_disconnect(s);
-			return;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = s->conn_fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
 		}
-		off += n;
+		if (n < 0 && errno != EPIPE && errno != ECONNRESET)
+			fprintf(stderr, "kvmdbg: sending to gdb: %s; disconnecting\n",
+				strerror(errno));
+		stub_disconnect(s);
 	}
 }
 
-static void send_raw(struct kvmdbg_stub *s, const char *bytes, size_t len)
+void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 {
-	if (s->conn_fd >= 0 && send(s->conn_fd, bytes, len, MSG_NOSIGNAL) < 0 &&
-	    errno != EINTR)
-		stub_disconnect(s);
+	s->framed_len = rsp_encode_packet(payload, len, true, s->framed,
+					  2 * STUB_REPLY_SIZE + 8);
+	send_raw(s, s->framed, s->framed_len);
 }
 
 void stub_console(struct kvmdbg_stub *s, const char *text)
@@ -147,7 +161,7 @@ static void handle_input(struct kvmdbg_stub *s, const uint8_t *in, size_t n)
 			break;
 		case RSP_EV_NACK:
 			if (s->framed_len)
-				send_raw(s, (const char *)s->framed, s->framed_len);
+				send_raw(s, s->framed, s->framed_len);
 			break;
 		case RSP_EV_INTERRUPT:
 			interrupt(s);

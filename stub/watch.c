@@ -14,7 +14,6 @@
 
 #include "internal.h"
 
-#define PAGE_SIZE	0x1000ull
 #define NO_PAGE		UINT64_MAX
 #define ALL_PAGES	STUB_ALL_PAGES	/* every unmapped page at once */
 
@@ -238,7 +237,7 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
 	} else if (!write && read_restarted(s, v, addr, len)) {
-		unhide_for_one_step(s, v, addr & ~(PAGE_SIZE - 1), KD_PAGE_RW);
+		unhide_for_one_step(s, v, addr & ~(s->page_size - 1), KD_PAGE_RW);
 	}
 	return true;
 }
@@ -249,7 +248,7 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 
 	if (stub_translate(s, v->regs, false, pc, &gpa, &left) < 0)
 		return false;
-	page = gpa & ~(PAGE_SIZE - 1);
+	page = gpa & ~(s->page_size - 1);
 	if (kd_watchset_page_prot(s->watches, page) != KD_PAGE_NONE)
 		return false;
 	/* Read-only: the instruction's own writes are still watched. */
@@ -333,20 +332,20 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	uint64_t gpa = v->run->arm_nisv.fault_ipa;
-	uint64_t page = gpa & ~(PAGE_SIZE - 1);
-	uint8_t *hva = stub_hva(s, page, PAGE_SIZE);
+	uint64_t page = gpa & ~(s->page_size - 1);
+	uint8_t *hva = stub_hva(s, page, s->page_size);
 
 	if (!hva || kd_watchset_page_prot(s->watches, page) == KD_PAGE_RW)
 		return false;
 	if (!v->nisv_bytes)
-		v->nisv_bytes = malloc(PAGE_SIZE);
+		v->nisv_bytes = malloc(s->page_size);
 	if (!v->nisv_regs)
 		v->nisv_regs = malloc(s->arch->regs_size);
 	if (!v->nisv_bytes || !v->nisv_regs || s->arch->regs_load(v->fd, v->regs) < 0)
 		return false;
 	v->regs_valid = true;
 	memcpy(v->nisv_regs, v->regs, s->arch->regs_size);
-	memcpy(v->nisv_bytes, hva, PAGE_SIZE);
+	memcpy(v->nisv_bytes, hva, s->page_size);
 	v->nisv = true;
 	v->nisv_page = page;
 	unhide_for_one_step(s, v, page, KD_PAGE_RW);
@@ -356,28 +355,24 @@ bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
 /* After that step; true when it produced a stop. */
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
-	uint8_t *hva = stub_hva(s, v->nisv_page, PAGE_SIZE);
+	uint8_t *hva = stub_hva(s, v->nisv_page, s->page_size);
 	enum kd_stop_kind kind;
 	uint64_t vaddr;
 	bool hit = false;
 
 	v->nisv = false;
-	for (uint64_t i = 0; hva && i < PAGE_SIZE && !hit; i++)
+	for (uint64_t i = 0; hva && i < s->page_size && !hit; i++)
 		hit = hva[i] != v->nisv_bytes[i] &&
 		      kd_watchset_match(s->watches, v->nisv_page + i, 1, true, &kind, &vaddr);
 	if (!hit)
 		return false;
 	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0) {
-		uint8_t val[64];
-
-		memcpy(hva, v->nisv_bytes, PAGE_SIZE);
+		memcpy(hva, v->nisv_bytes, s->page_size);
 		for (unsigned r = 0; r < s->arch->nregs; r++) {
-			size_t n = s->arch->reg_size(r);
-
-			if (!n || n > sizeof(val))
+			if (!s->arch->reg_size(r))
 				continue;
-			s->arch->reg_get(v->nisv_regs, r, val);
-			s->arch->reg_set(v->regs, r, val);
+			s->arch->reg_get(v->nisv_regs, r, v->regval);
+			s->arch->reg_set(v->regs, r, v->regval);
 		}
 		if (s->arch->regs_store(v->fd, v->regs) < 0)
 			fprintf(stderr, "kvmdbg: cannot put vCPU %u back before its watched store\n",

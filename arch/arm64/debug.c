@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 
 #include "a64.h"
+#include "watchrange.h"
 
 #define ISS_WNR		(1u << 6)
 #define VEC_CUR_SP0	0x000
@@ -17,17 +18,11 @@
 
 int a64_hw_check(enum kd_hw_type type, uint64_t addr, uint64_t len)
 {
+	struct a64_watch_range r;
+
 	if (type == KD_HW_EXEC)
 		return addr & 3 ? -EINVAL : 0;
-	if (!len)
-		return -EINVAL;
-	/* Byte selects within one doubleword, or a naturally aligned
-	 * power-of-two range through the address mask. */
-	if ((addr & 7) + len <= 8)
-		return 0;
-	if (len >= 8 && len <= (1ull << 31) && !(len & (len - 1)) && !(addr & (len - 1)))
-		return 0;
-	return -EINVAL;
+	return a64_watch_range(addr, len, &r);
 }
 
 unsigned a64_hw_pool(enum kd_hw_type type)
@@ -35,31 +30,21 @@ unsigned a64_hw_pool(enum kd_hw_type type)
 	return type == KD_HW_EXEC ? 0 : 1;
 }
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned n = 0;
-
-	while (v >>= 1)
-		n++;
-	return n;
-}
-
 static void encode_watch(const struct kd_hwslot *w, __u64 *wcr, __u64 *wvr)
 {
 	uint64_t lsc = w->type == KD_HW_WRITE ? WCR_LSC_STORE :
 		       w->type == KD_HW_READ ? WCR_LSC_LOAD :
 		       WCR_LSC_LOAD | WCR_LSC_STORE;
+	struct a64_watch_range r;
 
-	if ((w->addr & 7) + w->len <= 8) {
-		uint64_t bas = ((1ull << w->len) - 1) << (w->addr & 7);
-
-		*wvr = w->addr & ~7ull;
-		*wcr = CR_E | CR_EL1_EL0 | lsc | (bas << WCR_BAS_SHIFT);
-	} else {
-		*wvr = w->addr;
-		*wcr = CR_E | CR_EL1_EL0 | lsc | (0xffull << WCR_BAS_SHIFT) |
-		       ((uint64_t)log2u(w->len) << WCR_MASK_SHIFT);
+	/* Slots hold only what a64_hw_check accepted. */
+	if (a64_watch_range(w->addr, w->len, &r) < 0) {
+		*wcr = *wvr = 0;
+		return;
 	}
+	*wvr = r.wvr;
+	*wcr = CR_E | CR_EL1_EL0 | lsc | ((uint64_t)r.bas << WCR_BAS_SHIFT) |
+	       ((uint64_t)r.mask << WCR_MASK_SHIFT);
 }
 
 void a64_encode_debug(struct kvm_guest_debug *dbg,
@@ -93,16 +78,12 @@ void a64_encode_debug(struct kvm_guest_debug *dbg,
 		dbg->control |= KVM_GUESTDBG_ENABLE;
 }
 
-/* The bytes a watchpoint slot really covers: BAS works in doublewords. */
 static bool watch_covers(const struct kd_hwslot *w, uint64_t far)
 {
-	uint64_t lo = w->addr, hi = w->addr + w->len;
+	struct a64_watch_range r;
 
-	if ((w->addr & 7) + w->len <= 8) {
-		lo &= ~7ull;
-		hi = lo + 8;
-	}
-	return far >= lo && far < hi;
+	return a64_watch_range(w->addr, w->len, &r) == 0 &&
+	       far >= r.first && far <= r.last;
 }
 
 enum kvmdbg_exit_class a64_decode_exit(const struct kvm_run *run,

@@ -17,6 +17,7 @@ static const struct kvmdbg_arch_ops a64_ops = {
 	.sp_regnum = A64_REG_SP,
 	.fp_regnum = 29,
 	.regs_size = sizeof(struct a64_regs),
+	.max_reg_size = 16,	/* v0-v31 */
 	.regs_load = a64_regs_load,
 	.regs_store = a64_regs_store,
 	.reg_size = a64_reg_size,

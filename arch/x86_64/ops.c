@@ -16,6 +16,7 @@ static const struct kvmdbg_arch_ops x86_ops = {
 	.sp_regnum = X86_REG_RSP,
 	.fp_regnum = X86_REG_RBP,
 	.regs_size = sizeof(struct x86_regs),
+	.max_reg_size = 16,	/* xmm0-15 */
 	.regs_load = x86_regs_load,
 	.regs_store = x86_regs_store,
 	.reg_size = x86_reg_size,

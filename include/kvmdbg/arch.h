@@ -99,11 +99,15 @@ struct kvmdbg_arch_ops {
 	unsigned nregs;			/* gdb register numbers 0..nregs-1 */
 	unsigned pc_regnum, sp_regnum, fp_regnum;
 	size_t regs_size;		/* bytes of the register cache */
+	/* Bytes of the largest register: reg_size never exceeds it, and the
+	 * stub sizes its buffers for one register from it. */
+	size_t max_reg_size;
 
 	/* Register cache <-> vCPU.  0 or -errno (errno from the ioctl). */
 	int (*regs_load)(int vcpu_fd, void *regs);
 	int (*regs_store)(int vcpu_fd, const void *regs);
-	/* Size of register regno in the 'g' layout, 0 when it does not exist. */
+	/* Size of register regno in the 'g' layout, at most max_reg_size; 0
+	 * when it does not exist. */
 	size_t (*reg_size)(unsigned regno);
 	void (*reg_get)(const void *regs, unsigned regno, uint8_t *out);
 	void (*reg_set)(void *regs, unsigned regno, const uint8_t *in);

@@ -239,7 +239,14 @@ int kd_watchset_remove(struct kd_watchset *ws, enum kd_hw_type type,
 		       uint64_t addr, uint64_t len);
 size_t kd_watchset_count(const struct kd_watchset *ws);
 void kd_watchset_clear(struct kd_watchset *ws);
-/* Protection the 4 KiB page at page_gpa (aligned) needs. */
+/*
+ * The page size protection works in: KVM memory slots start and end on
+ * host pages, so a host with 16 KiB or 64 KiB pages protects whole pages
+ * of that size.  4 KiB until set.  0, or -EINVAL (unchanged) unless size
+ * is a power of two from 4 KiB to 2^62; -EBUSY while it holds watches.
+ */
+int kd_watchset_set_page_size(struct kd_watchset *ws, uint64_t size);
+/* Protection the page at page_gpa (aligned to the page size) needs. */
 enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 					 uint64_t page_gpa);
 /*

@@ -46,7 +46,8 @@ struct kvmdbg_stub_config {
 	void *opaque;
 };
 
-/* NULL with errno set on failure. */
+/* NULL with errno set on failure: EINVAL when a register of the arch is
+ * larger than its max_reg_size. */
 struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg);
 void kvmdbg_stub_free(struct kvmdbg_stub *stub);
 

@@ -210,4 +210,30 @@ def test_reported_data_addresses():
     check_eq(vm.serial(), WATCH_SERIAL, "serial output")
 
 
+@test
+def test_wrapping_lengths_refused():
+    # (addr & 7) + len wraps to 1 for the first length: it must not reach a
+    # watchpoint register.  Refused ones take no slot: all four still serve.
+    elf = Elf(guest_path("watch.elf"))
+    vm = kvmdbg("run", "--gdb", "tcp:0.0.0.0:1234", "-S", "/guests/watch.elf")
+    vm.wait_listening()
+    rsp = rsp_client()
+    rsp.request("qSupported:swbreak+;hwbreak+")
+    value_addr = elf.sym("watch_value")
+    for kind in (2, 3, 4):
+        for addr, length in ((value_addr | 7, 0xfffffffffffffffa),
+                             (value_addr, 0xffffffffffffffff),
+                             (0xfffffffffffffff8, 0x10)):
+            what = "Z%d,%x,%x" % (kind, addr, length)
+            check_eq(rsp.request(what), "E16", what)
+    for k in range(WP_SLOTS - 1):
+        check_eq(rsp.request("Z3,%x,8" % (value_addr + 0x1000 * (k + 1))), "OK",
+                 "read watch %d of %d" % (k + 1, WP_SLOTS))
+    check_eq(rsp.request("Z2,%x,8" % value_addr), "OK", "Z2 on watch_value")
+    check_eq(stop_address(rsp.request("c"), "watch"), value_addr, "write watchpoint address")
+    check_eq(rsp.request("D"), "OK", "detach")
+    vm.expect_exit(exit_status(WATCH_EXIT))
+    check_eq(vm.serial(), WATCH_SERIAL, "serial output")
+
+
 main()
