@@ -38,6 +38,8 @@ LIB_SRCS := $(wildcard rsp/*.c core/*.c stub/*.c arch/$(ARCH)/*.c)
 # The machine monitor around it.
 VMM_SRCS := $(wildcard vmm/*.c vmm/$(ARCH)/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# The arm64 machine writes its guests' device trees with libfdt.
+VMM_LIBS_arm64 := -lfdt
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 VMM_OBJS := $(VMM_SRCS:%.c=$(O)/%.o)
@@ -56,7 +58,7 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(KVMDBG): $(VMM_OBJS) $(LIB)
-	$(CC) -o $@ $(VMM_OBJS) $(LIB) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(VMM_OBJS) $(LIB) $(VMM_LIBS_$(ARCH)) $(ALL_LDFLAGS)
 
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -8,7 +8,7 @@ set -eu
 
 case "$(uname -m)" in
 x86_64)	pkgs="libcmocka-dev qemu-system-x86 gdb python3 binutils" ;;
-*)	pkgs="libcmocka-dev gdb python3 binutils" ;;
+*)	pkgs="libcmocka-dev libfdt-dev gdb python3 binutils" ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -20,6 +20,7 @@
 /* Stacks in the long-mode boot area and the APIC id byte allow this many. */
 const unsigned arch_max_vcpus = 64;
 const uint64_t arch_ram_base = 0;
+const bool arch_device_tree = false;
 
 const char *const arch_vmm_usage =
 	"\n"
