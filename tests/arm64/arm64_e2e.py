@@ -94,7 +94,9 @@ class Vm(base.Vm):
         return self._file("err")
 
     def _await(self, seconds):
-        _, out = shell("await %s %d" % (self.dir, seconds), timeout=seconds + 30)
+        # A nested machine whose CPUs both run a guest's vCPUs answers
+        # slowly: its shell's seconds last longer than ours.
+        _, out = shell("await %s %d" % (self.dir, seconds), timeout=3 * seconds + 30)
         return int(out) if out.strip() else None
 
     def poll(self):
