@@ -200,6 +200,11 @@ def test_rejects_device_tree_options():
         vm = kvmdbg("run", opt, "machine.dtb", demo)
         expect_usage_error(vm, opt)
         check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
+    # Nor does it boot Linux kernels yet: nothing the user gives is ignored.
+    for opt in ("--initrd", "--append"):
+        vm = kvmdbg("run", opt, demo, demo)
+        expect_usage_error(vm, opt)
+        check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
 
 
 @test

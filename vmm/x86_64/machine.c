@@ -80,6 +80,11 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 	struct x86_machine *m = calloc(1, sizeof(*m));
 	uint64_t hdr;
 
+	if (img->initrd || img->append) {
+		vmm_err(err, len, "%s: this x86 machine boots no Linux kernels: --initrd and --append are for arm64 Images",
+			img->path);
+		return -1;
+	}
 	if (!m) {
 		vmm_err(err, len, "out of memory");
 		return -1;
