@@ -34,7 +34,8 @@ int vmm_read_file(const char *path, const char *what, uint64_t max,
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > max) {
-		vmm_err(err, len, "%s %s is larger than any guest RAM kvmdbg provides", what, path);
+		vmm_err(err, len, "%s %s is larger than kvmdbg can place (%llu MiB at most)",
+			what, path, (unsigned long long)(max >> 20));
 		goto fail;
 	}
 	buf = malloc(st.st_size);

@@ -146,6 +146,10 @@ def test_rejects_bad_images():
         vm = kvmdbg("run", path)
         check_eq(vm.wait(), 2, "%s: exit status (stderr %r)" % (what, vm.stderr()))
         check(message in vm.stderr(), "%s: stderr %r" % (what, vm.stderr()))
+    vm = kvmdbg("run", "--dtb", INITRD, IMAGE)
+    check_eq(vm.wait(), 2, "--dtb of a cpio archive: exit status (stderr %r)" % vm.stderr())
+    check("not a usable device tree blob" in vm.stderr(), "--dtb of a cpio archive: %r"
+          % vm.stderr())
     vm = kvmdbg("run", "--initrd", INITRD, "/guests/demo.elf")
     check_eq(vm.wait(), 2, "--initrd with an ELF guest: exit status (stderr %r)" % vm.stderr())
     check("for a Linux Image" in vm.stderr(), "--initrd with an ELF guest: %r" % vm.stderr())
