@@ -51,11 +51,11 @@ OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SA
 # a GICv2, whose KVM offers only a vGICv2, for kvmdbg's other interrupt
 # controller.
 MAIN_GIC = 3
-GICV2_FILES = ("test_interrupts.py",)
+GICV2_FILES = ("test_interrupts.py", "test_linux_dtb.py")
 # Files that boot Debian's kernel under kvmdbg: only when one of them runs
 # does the nested machine carry that kernel and its initramfs (linux/Image,
 # linux/initrd), and is the kernel's vmlinux fetched for gdb.
-LINUX_FILES = ("test_linux.py",)
+LINUX_FILES = ("test_linux.py", "test_linux_dtb.py")
 KERNEL_DIR_RE = re.compile(r"linux-image-(.*)_([^_/]+)$")
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 
@@ -156,15 +156,14 @@ def keep_logs(vm, logdir):
             shutil.copy(log, os.path.join(logdir, "gicv%d-%s" % (vm.gic, os.path.basename(log))))
 
 
-def linux_env(deps, vmlinuz):
+def linux_env(deps):
     """What a Linux test needs to know on the host about the kernel."""
     m = KERNEL_DIR_RE.search(deps["kernel"])
     if not m:
         raise RuntimeError("cannot tell the kernel's version from %s" % deps["kernel"])
     return {"KVMDBG_ARM64_VMLINUX": deps["vmlinux"],
             "KVMDBG_ARM64_LINUX_RELEASE": m.group(1),
-            "KVMDBG_ARM64_LINUX_VERSION": m.group(2).replace("+", ":"),
-            "KVMDBG_ARM64_LINUX_IMAGE": vmlinuz}
+            "KVMDBG_ARM64_LINUX_VERSION": m.group(2).replace("+", ":")}
 
 
 def run_file(path, vm, build, logdir, deadline, extra_env):
@@ -175,6 +174,7 @@ def run_file(path, vm, build, logdir, deadline, extra_env):
                KVMDBG_ARM64_CONSOLE=vm.serial_path,
                KVMDBG_ARM64_CONSOLE_LOG=vm.console_log,
                KVMDBG_ARM64_PORT=str(vm.port),
+               KVMDBG_ARM64_GIC=str(vm.gic),
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH="arm64")
     timeout = int(max(10, min(FILE_TIMEOUT, deadline - time.monotonic())))
@@ -259,7 +259,7 @@ def main():
             inside["linux/Image"] = vmlinuz
             inside["linux/initrd"] = os.path.join(workdir, "linux-initrd")
             initramfs.build_linux_guest(inside["linux/initrd"], busybox)
-            extra_env = linux_env(deps, vmlinuz)
+            extra_env = linux_env(deps)
         initrd = os.path.join(workdir, "initrd")
         initramfs.build(initrd, busybox, modules, inside)
     except (RuntimeError, ChannelError, OSError) as e:
