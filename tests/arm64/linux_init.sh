@@ -27,8 +27,10 @@ echo 0 >$t/events/kvmdbg/sync/enable
 
 if [ -n "${kvmdbg_wait-}" ]; then
 	echo "kvmdbg-linux: waiting"
-	until [ "$(cat /proc/sys/kernel/hostname)" = go ]; do
-		sleep 1
+	# A shell builtin reads it: the debugger's Ctrl-C should find the
+	# CPUs idle, not forking.
+	until read -r name </proc/sys/kernel/hostname && [ "$name" = go ]; do
+		sleep 2
 	done
 fi
 echo "kvmdbg-linux: user space, $(nproc) CPUs, kprobe hits ${hits:-none}"
