@@ -42,6 +42,8 @@ VMM_SRCS := $(wildcard vmm/*.c vmm/$(ARCH)/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 # A backend's own decisions, tested through its private header.
 ARCH_UNIT_SRCS := $(wildcard tests/unit/$(ARCH)/test_*.c)
+# The arm64 machine writes its guests' device trees with libfdt.
+VMM_LIBS_arm64 := -lfdt
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 VMM_OBJS := $(VMM_SRCS:%.c=$(O)/%.o)
@@ -61,7 +63,7 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(KVMDBG): $(VMM_OBJS) $(LIB)
-	$(CC) -o $@ $(VMM_OBJS) $(LIB) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(VMM_OBJS) $(LIB) $(VMM_LIBS_$(ARCH)) $(ALL_LDFLAGS)
 
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)

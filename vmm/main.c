@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -36,6 +35,14 @@ static const char usage[] =
 	"                        gdb connects and continues\n"
 	"  --load-addr ADDR      load GUEST as a raw binary at ADDR (with --entry)\n"
 	"  --entry ADDR          entry point of a raw binary\n"
+	"  --initrd FILE, -initrd FILE\n"
+	"                        initial RAM disk for a Linux kernel\n"
+	"  --append CMDLINE, -append CMDLINE\n"
+	"                        the Linux kernel's command line\n"
+	"  --dtb FILE, -dtb FILE device tree to boot with instead of the generated\n"
+	"                        one (arm64; kvmdbg still fills its /chosen node)\n"
+	"  --dump-dtb FILE       write the device tree kvmdbg would boot with to\n"
+	"                        FILE and exit (arm64)\n"
 	"  --kvm PATH            KVM device (default /dev/kvm)\n"
 	"  --no-guest-debug      run as on a host without KVM guest debugging:\n"
 	"                        breakpoints and steps are refused\n"
@@ -53,6 +60,10 @@ struct options {
 	const char *kvm;
 	const char *guest;
 	char *cmdline;
+	const char *initrd;
+	const char *append;
+	const char *dtb;
+	const char *dump_dtb;
 };
 
 /* Listening but not yet started: die() removes its unix socket file. */
@@ -161,6 +172,14 @@ static void parse_run(int argc, char **argv, struct options *o)
 			o->have_entry = true;
 		} else if (!strcmp(a, "--kvm")) {
 			o->kvm = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--initrd") || !strcmp(a, "-initrd")) {
+			o->initrd = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--append") || !strcmp(a, "-append")) {
+			o->append = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--dtb") || !strcmp(a, "-dtb")) {
+			o->dtb = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--dump-dtb")) {
+			o->dump_dtb = need_arg(argc, argv, &i);
 		} else if (a[0] == '-' && a[1]) {
 			die("unknown option '%s'; see kvmdbg --help", a);
 		} else {
@@ -179,6 +198,9 @@ static void parse_run(int argc, char **argv, struct options *o)
 		die("a raw binary needs both --load-addr and --entry");
 	if (o->wait && !o->gdb)
 		die("--wait needs a gdb stub: add --gdb tcp:127.0.0.1:PORT or -s");
+	if ((o->dtb || o->dump_dtb) && !arch_device_tree)
+		die("%s: this machine has no device tree (--dtb and --dump-dtb are for arm64)",
+		    o->dtb ? "--dtb" : "--dump-dtb");
 }
 
 static int open_kvm(const char *path)
@@ -201,66 +223,14 @@ static int open_kvm(const char *path)
 	return fd;
 }
 
-static const char *file_kind(mode_t mode)
-{
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "an unknown kind of file";
-}
-
-static void check_regular(const char *path, const struct stat *st)
-{
-	if (!S_ISREG(st->st_mode))
-		die("guest %s is not a regular file (it is %s)", path, file_kind(st->st_mode));
-}
-
 static void read_guest(const char *path, struct guest_image *img)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-	int fd;
+	char err[512];
 
-	/* Only a regular file is ever opened: open() of a FIFO waits for a
-	 * writer, and a device may act on being opened.  O_NONBLOCK covers
-	 * a path replaced between the two looks. */
-	if (stat(path, &st) < 0)
-		die("cannot open guest %s: %s", path, strerror(errno));
-	check_regular(path, &st);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		die("cannot open guest %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		die("cannot stat guest %s: %s", path, strerror(errno));
-	check_regular(path, &st);
-	if (!st.st_size)
-		die("guest %s is empty, not a bootable guest", path);
-	if ((uint64_t)st.st_size > MAX_MEM)
-		die("guest %s is larger than any guest RAM kvmdbg provides", path);
-	buf = malloc(st.st_size);
-	if (!buf)
-		die("out of memory reading %s", path);
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("cannot read guest %s: %s", path, n ? strerror(errno) : "short read");
-		done += n;
-	}
-	close(fd);
+	if (vmm_read_file(path, "guest", MAX_MEM, &img->data, &img->size, err,
+			  sizeof(err)) < 0)
+		die("%s", err);
 	img->path = path;
-	img->data = buf;
-	img->size = done;
 }
 
 static void *vcpu_main(void *arg)
@@ -346,6 +316,13 @@ static int run(int argc, char **argv)
 	img.load_addr = o.load_addr;
 	img.entry = o.entry;
 	img.cmdline = o.cmdline;
+	img.append = o.append;
+	img.dtb_path = o.dtb;
+	img.dump_dtb_path = o.dump_dtb;
+	img.initrd_path = o.initrd;
+	if (o.initrd && vmm_read_file(o.initrd, "initrd", MAX_MEM, &img.initrd,
+				      &img.initrd_size, err, sizeof(err)) < 0)
+		die("%s", err);
 	vm.kvm_fd = open_kvm(o.kvm);
 	vm.ram_size = o.mem;
 	vm.ram_base = arch_ram_base;

@@ -19,6 +19,7 @@
 
 #define VMM_EXIT_SETUP	2	/* kvmdbg could not start the guest */
 #define VMM_EXIT_CRASH	4	/* the guest crashed the virtual machine */
+#define VMM_EXIT_RESET	6	/* the guest asked for a reset (no restart) */
 
 struct vm;
 
@@ -39,6 +40,12 @@ struct guest_image {
 	uint64_t load_addr;
 	uint64_t entry;
 	const char *cmdline;
+	const char *initrd_path;	/* NULL: no initrd */
+	const uint8_t *initrd;
+	size_t initrd_size;
+	const char *append;		/* a Linux kernel's command line, or NULL */
+	const char *dtb_path;		/* a device tree to boot with, or NULL */
+	const char *dump_dtb_path;	/* write the device tree here and exit */
 };
 
 struct vm {
@@ -64,6 +71,10 @@ void vmm_err(char *err, size_t len, const char *fmt, ...)
 
 /* Guest RAM as a host pointer, NULL when [gpa, gpa+len) is not all RAM. */
 void *vmm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Reads a whole regular file of at most max bytes into memory that lives
+ * as long as the process; what names it in messages ("guest", "initrd"). */
+int vmm_read_file(const char *path, const char *what, uint64_t max,
+		  const uint8_t **data, size_t *size, char *err, size_t len);
 /* Copies into guest RAM; -1 (with err) when it does not fit. */
 int vmm_copy_in(struct vm *vm, uint64_t gpa, const void *src, size_t len,
 		char *err, size_t err_len);
@@ -84,6 +95,7 @@ bool elf_is_elf(const struct guest_image *img);
 extern const unsigned arch_max_vcpus;
 extern const uint64_t arch_ram_base;	/* guest-physical start of RAM */
 extern const char *const arch_vmm_usage;
+extern const bool arch_device_tree;	/* --dtb and --dump-dtb apply */
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len);

@@ -8,6 +8,12 @@ Test files are gdb scripts run by run_arm64.py as
     KVMDBG_ARM64_CONSOLE_LOG  where to append what the console says
     KVMDBG_ARM64_PORT      the host port forwarded to port 1234 inside
     KVMDBG_GUESTS          the arm64 guests on the host, for their symbols
+    KVMDBG_ARM64_GIC       the nested machine's GIC version (3 or 2)
+
+and, for the files that boot Linux under kvmdbg, KVMDBG_ARM64_VMLINUX (the
+kernel's vmlinux on the host), KVMDBG_ARM64_LINUX_RELEASE and
+KVMDBG_ARM64_LINUX_VERSION (its release and package version); that kernel's
+Image and a busybox initramfs for it are /linux/Image and /linux/initrd inside.
 
 kvmdbg and the guests are /kvmdbg and /guests/NAME inside.  The assertion and
 gdb helpers are those of the x86 suite (tests/e2e/kvmdbg_e2e.py); what
@@ -94,7 +100,9 @@ class Vm(base.Vm):
         return self._file("err")
 
     def _await(self, seconds):
-        _, out = shell("await %s %d" % (self.dir, seconds), timeout=seconds + 30)
+        # A nested machine whose CPUs both run a guest's vCPUs answers
+        # slowly: its shell's seconds last longer than ours.
+        _, out = shell("await %s %d" % (self.dir, seconds), timeout=3 * seconds + 30)
         return int(out) if out.strip() else None
 
     def poll(self):

@@ -80,6 +80,17 @@ def _read(path):
     return lzma.decompress(data) if path.endswith(".xz") else data
 
 
+def build_linux_guest(path, busybox):
+    """Writes the initramfs of the Linux guest booted under kvmdbg: busybox
+    and linux_init.sh as /init."""
+    a = Archive()
+    a.directory("dev")
+    a.char_device("dev/console", 5, 1)
+    a.file("bin/busybox", _read(busybox), executable=True)
+    a.file("init", _read(os.path.join(HERE, "linux_init.sh")), executable=True)
+    a.write(path)
+
+
 def build(path, busybox, modules, files):
     """Writes the initramfs: busybox, the network modules, /init and files,
     a {path inside: host path} map of further executables."""

@@ -43,7 +43,7 @@ from nested_vm import Channel, ChannelError, NestedVm  # noqa: E402
 CROSS_COMPILE = "aarch64-linux-gnu-"
 FILE_TIMEOUT = 300
 TEST_BUDGET = 480     # seconds for all test files, once the machine is up
-DEPS_RE = re.compile(r"^(kernel|busybox)=(.*)$", re.M)
+DEPS_RE = re.compile(r"^(kernel|busybox|vmlinux)=(.*)$", re.M)
 OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
                         "CFLAGS", "LDFLAGS", "O")
 # Every file runs on a machine with a GICv3 (as arm64 servers have), so the
@@ -51,7 +51,12 @@ OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SA
 # a GICv2, whose KVM offers only a vGICv2, for kvmdbg's other interrupt
 # controller.
 MAIN_GIC = 3
-GICV2_FILES = ("test_interrupts.py",)
+GICV2_FILES = ("test_interrupts.py", "test_linux_dtb.py")
+# Files that boot Debian's kernel under kvmdbg: only when one of them runs
+# does the nested machine carry that kernel and its initramfs (linux/Image,
+# linux/initrd), and is the kernel's vmlinux fetched for gdb.
+LINUX_FILES = ("test_linux.py", "test_linux_dtb.py")
+KERNEL_DIR_RE = re.compile(r"linux-image-(.*)_([^_/]+)$")
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 
 
@@ -87,16 +92,19 @@ def cache_dir():
     return os.path.join(base, "kvmdbg", "arm64")
 
 
-def install_deps(logdir):
-    """(kernel dir, busybox dir) from the dependency script, or raises."""
+def install_deps(logdir, vmlinux):
+    """{"kernel": dir, "busybox": dir[, "vmlinux": file]} from the
+    dependency script, or raises."""
     log = os.path.join(logdir, "install-deps.log")
-    status, out = runner.run_group([os.path.join(REPO, "scripts", "install-arm64-deps.sh"),
-                                    cache_dir()], dict(os.environ), 1800, log)
+    argv = [os.path.join(REPO, "scripts", "install-arm64-deps.sh")]
+    argv += ["--vmlinux"] if vmlinux else []
+    status, out = runner.run_group(argv + [cache_dir()], dict(os.environ), 1800, log)
     dirs = dict(DEPS_RE.findall(out))
-    if status != 0 or "kernel" not in dirs or "busybox" not in dirs:
+    wanted = ("kernel", "busybox") + (("vmlinux",) if vmlinux else ())
+    if status != 0 or any(k not in dirs for k in wanted):
         raise RuntimeError("installing the arm64 dependencies failed (status %s); see %s"
                            % (status, log))
-    return dirs["kernel"], dirs["busybox"]
+    return dirs
 
 
 def build_arm64(build, logdir):
@@ -148,14 +156,25 @@ def keep_logs(vm, logdir):
             shutil.copy(log, os.path.join(logdir, "gicv%d-%s" % (vm.gic, os.path.basename(log))))
 
 
-def run_file(path, vm, build, logdir, deadline):
+def linux_env(deps):
+    """What a Linux test needs to know on the host about the kernel."""
+    m = KERNEL_DIR_RE.search(deps["kernel"])
+    if not m:
+        raise RuntimeError("cannot tell the kernel's version from %s" % deps["kernel"])
+    return {"KVMDBG_ARM64_VMLINUX": deps["vmlinux"],
+            "KVMDBG_ARM64_LINUX_RELEASE": m.group(1),
+            "KVMDBG_ARM64_LINUX_VERSION": m.group(2).replace("+", ":")}
+
+
+def run_file(path, vm, build, logdir, deadline, extra_env):
     """Runs one test file under gdb-multiarch; reports its results."""
     name = suite_name(path, vm.gic)
     log = os.path.join(logdir, name.replace("/", "-") + ".log")
-    env = dict(os.environ,
+    env = dict(os.environ, **extra_env,
                KVMDBG_ARM64_CONSOLE=vm.serial_path,
                KVMDBG_ARM64_CONSOLE_LOG=vm.console_log,
                KVMDBG_ARM64_PORT=str(vm.port),
+               KVMDBG_ARM64_GIC=str(vm.gic),
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH="arm64")
     timeout = int(max(10, min(FILE_TIMEOUT, deadline - time.monotonic())))
@@ -226,14 +245,23 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
 
+    with_linux = any(os.path.basename(p) in LINUX_FILES for p in files)
+    extra_env = {}
     try:
-        kernel_dir, busybox_dir = install_deps(logdir)
+        deps = install_deps(logdir, with_linux)
         if not args.no_make:
             build_arm64(build, logdir)
-        vmlinuz, modules = initramfs.kernel_files(kernel_dir)
+        vmlinuz, modules = initramfs.kernel_files(deps["kernel"])
+        busybox = os.path.join(deps["busybox"], "bin", "busybox")
+        inside = nested_files(build)
+        if with_linux:
+            # The kernel package's vmlinuz is an uncompressed Image.
+            inside["linux/Image"] = vmlinuz
+            inside["linux/initrd"] = os.path.join(workdir, "linux-initrd")
+            initramfs.build_linux_guest(inside["linux/initrd"], busybox)
+            extra_env = linux_env(deps)
         initrd = os.path.join(workdir, "initrd")
-        initramfs.build(initrd, os.path.join(busybox_dir, "bin", "busybox"), modules,
-                        nested_files(build))
+        initramfs.build(initrd, busybox, modules, inside)
     except (RuntimeError, ChannelError, OSError) as e:
         fail_all(files, "setup: %s" % " ".join(str(e).split()))
         return 0
@@ -246,11 +274,11 @@ def main():
         os.makedirs(machine_dir)
         vm = NestedVm(vmlinuz, initrd, machine_dir, gic)
         vms.append(vm)
-        deadline = run_machine(vm, group, build, logdir, deadline)
+        deadline = run_machine(vm, group, build, logdir, deadline, extra_env)
     return 0
 
 
-def run_machine(vm, files, build, logdir, deadline):
+def run_machine(vm, files, build, logdir, deadline, extra_env):
     """Boots one nested machine and runs files on it; returns the deadline
     of the test budget, which starts when the first machine is up."""
     try:
@@ -279,7 +307,7 @@ def run_machine(vm, files, build, logdir, deadline):
             if time.monotonic() > deadline:
                 fail_all([path], "not run: the suite's %ds are spent" % TEST_BUDGET, gic=vm.gic)
                 continue
-            run_file(path, vm, build, logdir, deadline)
+            run_file(path, vm, build, logdir, deadline, extra_env)
             leftovers(vm)
     finally:
         vm.close()

@@ -193,6 +193,21 @@ def test_rejects_bad_options():
 
 
 @test
+def test_rejects_device_tree_options():
+    # Only the arm64 machine boots with a device tree.
+    demo = guest_path("demo.elf")
+    for opt in ("--dtb", "-dtb", "--dump-dtb"):
+        vm = kvmdbg("run", opt, "machine.dtb", demo)
+        expect_usage_error(vm, opt)
+        check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
+    # Nor does it boot Linux kernels yet: nothing the user gives is ignored.
+    for opt in ("--initrd", "--append"):
+        vm = kvmdbg("run", opt, demo, demo)
+        expect_usage_error(vm, opt)
+        check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
+
+
+@test
 def test_rejects_port_in_use():
     s = socket.socket()
     try:

@@ -15,10 +15,6 @@
 
 #include "arm64vmm.h"
 
-#define GIC_DIST_BASE		0x08000000ull
-#define GICV2_CPU_BASE		0x08010000ull
-#define GICV3_REDIST_BASE	0x080a0000ull
-
 static int set_attr(int fd, uint32_t group, uint64_t attr, void *val)
 {
 	struct kvm_device_attr a = {

@@ -20,6 +20,7 @@
 /* Stacks in the long-mode boot area and the APIC id byte allow this many. */
 const unsigned arch_max_vcpus = 64;
 const uint64_t arch_ram_base = 0;
+const bool arch_device_tree = false;
 
 const char *const arch_vmm_usage =
 	"\n"
@@ -79,6 +80,11 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 	struct x86_machine *m = calloc(1, sizeof(*m));
 	uint64_t hdr;
 
+	if (img->initrd || img->append) {
+		vmm_err(err, len, "%s: this x86 machine boots no Linux kernels: --initrd and --append are for arm64 Images",
+			img->path);
+		return -1;
+	}
 	if (!m) {
 		vmm_err(err, len, "out of memory");
 		return -1;
