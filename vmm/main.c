@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -36,6 +35,10 @@ static const char usage[] =
 	"                        gdb connects and continues\n"
 	"  --load-addr ADDR      load GUEST as a raw binary at ADDR (with --entry)\n"
 	"  --entry ADDR          entry point of a raw binary\n"
+	"  -initrd FILE, --initrd FILE\n"
+	"                        initial ramdisk for a Linux kernel\n"
+	"  -append CMDLINE, --append CMDLINE\n"
+	"                        command line for a Linux kernel\n"
 	"  --kvm PATH            KVM device (default /dev/kvm)\n"
 	"  --no-guest-debug      run as on a host without KVM guest debugging:\n"
 	"                        breakpoints and steps are refused\n"
@@ -53,6 +56,8 @@ struct options {
 	const char *kvm;
 	const char *guest;
 	char *cmdline;
+	const char *initrd;
+	const char *append;
 };
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -157,6 +162,10 @@ static void parse_run(int argc, char **argv, struct options *o)
 			o->have_entry = true;
 		} else if (!strcmp(a, "--kvm")) {
 			o->kvm = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--initrd") || !strcmp(a, "-initrd")) {
+			o->initrd = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--append") || !strcmp(a, "-append")) {
+			o->append = need_arg(argc, argv, &i);
 		} else if (a[0] == '-' && a[1]) {
 			die("unknown option '%s'; see kvmdbg --help", a);
 		} else {
@@ -197,39 +206,21 @@ static int open_kvm(const char *path)
 	return fd;
 }
 
-static void read_guest(const char *path, struct guest_image *img)
+static void read_guest(const struct options *o, struct guest_image *img)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char err[512];
 
-	if (fd < 0)
-		die("cannot open guest %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		die("cannot stat guest %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		die("guest %s is not a regular file", path);
-	if (!st.st_size)
-		die("guest %s is empty, not a bootable guest", path);
-	if ((uint64_t)st.st_size > MAX_MEM)
-		die("guest %s is larger than any guest RAM kvmdbg provides", path);
-	buf = malloc(st.st_size);
-	if (!buf)
-		die("out of memory reading %s", path);
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("cannot read guest %s: %s", path, n ? strerror(errno) : "short read");
-		done += n;
+	if (vmm_load_file(o->guest, "guest", &img->data, &img->size, MAX_MEM, err,
+			  sizeof(err)) < 0)
+		die("%s", err);
+	img->path = o->guest;
+	if (o->initrd) {
+		if (vmm_load_file(o->initrd, "initrd", &img->initrd, &img->initrd_size,
+				  MAX_MEM, err, sizeof(err)) < 0)
+			die("%s", err);
+		img->initrd_path = o->initrd;
 	}
-	close(fd);
-	img->path = path;
-	img->data = buf;
-	img->size = done;
+	img->append = o->append;
 }
 
 static void *vcpu_main(void *arg)
@@ -310,7 +301,7 @@ static int run(int argc, char **argv)
 	int sz, nslots;
 
 	parse_run(argc, argv, &o);
-	read_guest(o.guest, &img);
+	read_guest(&o, &img);
 	img.raw = o.have_load_addr;
 	img.load_addr = o.load_addr;
 	img.entry = o.entry;

@@ -39,6 +39,10 @@ struct guest_image {
 	uint64_t load_addr;
 	uint64_t entry;
 	const char *cmdline;
+	const char *initrd_path;	/* --initrd, or NULL */
+	const uint8_t *initrd;
+	size_t initrd_size;
+	const char *append;		/* --append, or NULL */
 };
 
 struct vm {
@@ -57,6 +61,11 @@ struct vm {
 	bool exiting;
 	unsigned halted;		/* vCPUs stopped for good */
 };
+
+/* Maps the regular file at path read-only; what names it in messages
+ * ("guest", "initrd").  -1 with err when it cannot be used. */
+int vmm_load_file(const char *path, const char *what, const uint8_t **data,
+		  size_t *size, uint64_t max, char *err, size_t len);
 
 /* Message helpers: one line on stderr, prefixed "kvmdbg: ". */
 void vmm_err(char *err, size_t len, const char *fmt, ...)

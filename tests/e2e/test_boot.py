@@ -189,6 +189,10 @@ def test_rejects_bad_options():
     expect_usage_error(kvmdbg("run", "--bogus-option", demo), "unknown option")
     expect_usage_error(kvmdbg("run", "--gdb", "carrier-pigeon:1", demo), "bad --gdb")
     expect_usage_error(kvmdbg("run"), "no guest")
+    expect_usage_error(kvmdbg("run", "--initrd", demo, demo), "--initrd with a test guest")
+    expect_usage_error(kvmdbg("run", "-append", "quiet", demo), "-append with a test guest")
+    expect_usage_error(kvmdbg("run", "--initrd", "/nonexistent", demo), "missing initrd")
+    expect_usage_error(kvmdbg("run", demo, "-append"), "-append after the guest")
     expect_usage_error(kvmdbg("frobnicate"), "unknown command")
 
 

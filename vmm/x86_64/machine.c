@@ -89,6 +89,11 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 		return -1;
 	}
 	pic_init(&m->pic);
+	if (img->initrd_path || img->append) {
+		vmm_err(err, len, "%s: --initrd and --append are for Linux kernels; this guest takes its arguments after '--'",
+			img->path);
+		return -1;
+	}
 	if (!img->raw && multiboot_find(img, &hdr) == 0)
 		return multiboot_load(vm, m, img, hdr, err, len);
 	if (!img->raw && !elf_is_elf(img)) {
