@@ -309,6 +309,7 @@ static int run(int argc, char **argv)
 	vm.kvm_fd = open_kvm(o.kvm);
 	vm.ram_size = o.mem;
 	vm.ram_base = arch_ram_base;
+	vm.nvcpus = o.smp;
 	vm.ram = mmap(NULL, vm.ram_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm.ram == MAP_FAILED)
@@ -357,7 +358,6 @@ static int run(int argc, char **argv)
 	if (sz < 0)
 		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm.run_size = sz;
-	vm.nvcpus = o.smp;
 	vm.vcpus = calloc(vm.nvcpus, sizeof(*vm.vcpus));
 	if (!vm.vcpus)
 		die("out of memory");
@@ -405,6 +405,8 @@ static int probe(int argc, char **argv)
 	fd = open_kvm(path);
 	kvmdbg_arch()->probe(fd, &caps);
 	kvmdbg_caps_describe(kvmdbg_arch(), &caps, out, sizeof(out));
+	fputs(out, stdout);
+	arch_probe_describe(fd, out, sizeof(out));
 	fputs(out, stdout);
 	close(fd);
 	return 0;

@@ -102,5 +102,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t len);
 void arch_pre_run(struct vm *vm, struct vcpu *v);
 /* Handles an exit the stub did not take; returns only if the guest goes on. */
 void arch_handle_exit(struct vm *vm, struct vcpu *v);
+/* "key: value" lines for kvmdbg probe about the machine (not the stub). */
+void arch_probe_describe(int kvm_fd, char *out, size_t len);
 
 #endif

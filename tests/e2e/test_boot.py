@@ -139,6 +139,20 @@ def test_hlt_ends_run():
 
 
 @test
+def test_fwait_runs():
+    # fwait with no x87 exception pending does nothing; where KVM's
+    # emulator gives up on it, kvmdbg completes it.
+    code = (b"\xdb\xe3"                  # fninit
+            b"\x9b"                      # fwait
+            b"\x9b"                      # fwait
+            b"\xb8\x2a\x00\x00\x00"      # mov $0x2a, %eax
+            b"\xe7\xf4")                  # out %eax, $0xf4
+    vm = kvmdbg("run", "--load-addr", "0x200000", "--entry", "0x200000",
+                raw_blob(scratch(), "fwait.bin", code))
+    check_eq(vm.wait(), exit_status(0x2a), "exit status after fwait (stderr %r)" % vm.stderr())
+
+
+@test
 def test_triple_fault():
     # lidt of an empty table, then ud2: #UD cannot be delivered, nor #DF.
     code = (b"\x0f\x01\x1d\x02\x00\x00\x00"    # lidt 2(%rip)
