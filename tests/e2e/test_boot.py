@@ -240,7 +240,8 @@ def test_probe():
     rows = dict(line.split(": ", 1) for line in table.splitlines() if ": " in line)
     check_eq(len(rows), len(table.splitlines()), "lines of the table that are 'key: value' (%r)"
              % table)
-    for key in ("sw-breakpoints", "hw-breakpoints", "watchpoints", "single-step"):
+    for key in ("sw-breakpoints", "hw-breakpoints", "watchpoints", "single-step",
+                "linux-cpuid-hidden", "linux-cmdline-added", "linux-fwait"):
         check(rows.get(key), "no %s row in %r" % (key, table))
     vm = kvmdbg("probe", "--kvm", "/dev/kvm")
     check_eq(vm.wait(10), 0, "probe --kvm /dev/kvm exit status")

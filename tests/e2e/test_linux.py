@@ -172,6 +172,22 @@ def test_bzimage_entry_state():
     check(pc() != pref + 0x200, "stepi did not move from startup_64")
 
 
+@test
+def test_linux_reset_ends_run():
+    # What Linux's reboot does without ACPI reset support, and with it.
+    k = kernel()
+    for port_code, what in ((b"\xb0\xfe\xe6\x64", "keyboard controller reset"),
+                            (b"\xb0\x06\x66\xba\xf9\x0c\xee", "0xcf9 reset")):
+        vm = start(k["vmlinuz"])
+        gdb_run("file")
+        connect(vm.port)
+        gdb.selected_inferior().write_memory(pc(), port_code)
+        resume("continue")
+        check_eq(events.exits, [0], "%s: exit reported to gdb" % what)
+        check_eq(vm.wait(), 0, "%s: kvmdbg exit status" % what)
+        check("guest reset the machine" in vm.stderr(), "%s: stderr %r" % (what, vm.stderr()))
+
+
 def symbol(name):
     return int(gdb.parse_and_eval("&%s" % name).cast(gdb.lookup_type("unsigned long")))
 
