@@ -47,12 +47,12 @@ static const struct feature {
 	uint8_t code[12];
 	size_t len;		/* 0: no probe of its own, see cpuid_probe() */
 } features[] = {
-	/* mov edi, DATA; cmpxchg16b [rdi] */
+	/* mov edi, 0x7000 (RAM the probe leaves free); cmpxchg16b [rdi] */
 	{ "cx16", 1, ECX, 1u << 13,
 	  { 0xbf, 0x00, 0x70, 0x00, 0x00, 0x48, 0x0f, 0xc7, 0x0f, 0xf4 }, 10 },
 	/* popcnt rax, rbx */
 	{ "popcnt", 1, ECX, 1u << 23, { 0xf3, 0x48, 0x0f, 0xb8, 0xc3, 0xf4 }, 6 },
-	/* mov edi, DATA; movbe eax, [rdi] */
+	/* mov edi, 0x7000; movbe eax, [rdi] */
 	{ "movbe", 1, ECX, 1u << 22,
 	  { 0xbf, 0x00, 0x70, 0x00, 0x00, 0x0f, 0x38, 0xf0, 0x07, 0xf4 }, 10 },
 	/* clac: every kernel entry with SMAP */
