@@ -237,6 +237,10 @@ static void *vcpu_main(void *arg)
 		err = r < 0 ? errno : 0;
 		if (kvmdbg_vcpu_post_run(vm->stub, v->idx, err))
 			continue;
+		/* A vCPU waiting for INIT/SIPI in KVM returns EAGAIN once its
+		 * state changed: it runs from where the SIPI put it. */
+		if (err == EAGAIN)
+			continue;
 		if (err) {
 			fprintf(stderr, "kvmdbg: KVM_RUN on vCPU %u failed: %s\n", v->idx,
 				strerror(err));
