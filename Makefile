@@ -39,7 +39,9 @@ endif
 LIB_SRCS := $(wildcard rsp/*.c core/*.c stub/*.c arch/$(ARCH)/*.c)
 # The machine monitor around it.
 VMM_SRCS := $(wildcard vmm/*.c vmm/$(ARCH)/*.c)
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# test_vmm_ARCH_*.c test a machine monitor file of that architecture.
+UNIT_SRCS := $(filter-out tests/unit/test_vmm_%,$(wildcard tests/unit/test_*.c)) \
+	     $(wildcard tests/unit/test_vmm_$(ARCH)_*.c)
 # A backend's own decisions, tested through its private header.
 ARCH_UNIT_SRCS := $(wildcard tests/unit/$(ARCH)/test_*.c)
 # The arm64 machine writes its guests' device trees with libfdt.
@@ -67,7 +69,10 @@ $(KVMDBG): $(VMM_OBJS) $(LIB)
 
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) -lcmocka $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter %.o,$^) $(LIB) -lcmocka $(ALL_LDFLAGS)
+
+$(O)/tests/test_vmm_x86_64_linuxboot: $(O)/vmm/x86_64/linuxboot.o
+$(O)/tests/test_vmm_x86_64_uart: $(O)/vmm/x86_64/uart16550.o
 
 $(O)/tests/%: tests/unit/$(ARCH)/%.c $(LIB)
 	@mkdir -p $(dir $@)

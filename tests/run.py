@@ -25,6 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 UNIT_TIMEOUT = 120
 E2E_TIMEOUT = 420
+# Files that boot a real kernel under emulated guest code get longer.
+E2E_TIMEOUTS = {"test_linux": 900}
 E2E_JOBS = 2
 
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
@@ -152,7 +154,8 @@ def run_e2e(path, build, arch, logdir):
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH=arch)
     started = time.monotonic()
-    status, out = run_group(["gdb", "-batch", "-nx", "-q", "-x", path], env, E2E_TIMEOUT, log)
+    timeout = E2E_TIMEOUTS.get(stem, E2E_TIMEOUT)
+    status, out = run_group(["gdb", "-batch", "-nx", "-q", "-x", path], env, timeout, log)
     results = []
     planned = None
     for line in out.splitlines():
@@ -165,7 +168,7 @@ def run_e2e(path, build, arch, logdir):
             results.append((m.group(1), "%s: %s" % (name, m.group(2))))
     why = None
     if status is None:
-        why = "timed out after %ds" % E2E_TIMEOUT
+        why = "timed out after %ds" % timeout
     elif planned is None or len(results) < planned:
         why = "gdb exited with status %d" % status
     if why:

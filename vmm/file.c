@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Files the user names on the command line, read whole before the VM exists. */
+/*
+ * Files the user names on the command line (the guest, an initrd, a
+ * device tree) are mapped rather than read: a vmlinux with its symbols is
+ * hundreds of megabytes of which only the loadable part is ever touched.
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,22 +28,31 @@ static const char *file_kind(mode_t mode)
 	return "an unknown kind of file";
 }
 
-static int check_regular(const char *path, const char *what, const struct stat *st,
-			 char *err, size_t len)
+static int check_file(const char *path, const char *what, const struct stat *st,
+		      uint64_t max, char *err, size_t len)
 {
-	if (S_ISREG(st->st_mode))
-		return 0;
-	vmm_err(err, len, "%s %s is not a regular file (it is %s)", what, path,
-		file_kind(st->st_mode));
-	return -1;
+	if (!S_ISREG(st->st_mode)) {
+		vmm_err(err, len, "%s %s is not a regular file (it is %s)", what, path,
+			file_kind(st->st_mode));
+		return -1;
+	}
+	if (!st->st_size) {
+		vmm_err(err, len, "%s %s is empty", what, path);
+		return -1;
+	}
+	if ((uint64_t)st->st_size > max) {
+		vmm_err(err, len, "%s %s is larger than kvmdbg can place (%llu MiB at most)",
+			what, path, (unsigned long long)(max >> 20));
+		return -1;
+	}
+	return 0;
 }
 
-int vmm_read_file(const char *path, const char *what, uint64_t max,
-		  const uint8_t **data, size_t *size, char *err, size_t len)
+int vmm_load_file(const char *path, const char *what, const uint8_t **data,
+		  size_t *size, uint64_t max, char *err, size_t len)
 {
 	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
+	void *p;
 	int fd;
 
 	/* Only a regular file is ever opened: open() of a FIFO waits for a
@@ -49,7 +62,7 @@ int vmm_read_file(const char *path, const char *what, uint64_t max,
 		vmm_err(err, len, "cannot open %s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
-	if (check_regular(path, what, &st, err, len) < 0)
+	if (check_file(path, what, &st, max, err, len) < 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -58,42 +71,20 @@ int vmm_read_file(const char *path, const char *what, uint64_t max,
 	}
 	if (fstat(fd, &st) < 0) {
 		vmm_err(err, len, "cannot stat %s %s: %s", what, path, strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
-	if (check_regular(path, what, &st, err, len) < 0)
-		goto fail;
-	if (!st.st_size) {
-		vmm_err(err, len, "%s %s is empty", what, path);
-		goto fail;
+	if (check_file(path, what, &st, max, err, len) < 0) {
+		close(fd);
+		return -1;
 	}
-	if ((uint64_t)st.st_size > max) {
-		vmm_err(err, len, "%s %s is larger than kvmdbg can place (%llu MiB at most)",
-			what, path, (unsigned long long)(max >> 20));
-		goto fail;
-	}
-	buf = malloc(st.st_size);
-	if (!buf) {
-		vmm_err(err, len, "out of memory reading %s", path);
-		goto fail;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			vmm_err(err, len, "cannot read %s %s: %s", what, path,
-				n ? strerror(errno) : "short read");
-			free(buf);
-			goto fail;
-		}
-		done += n;
-	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	*data = buf;
-	*size = done;
+	if (p == MAP_FAILED) {
+		vmm_err(err, len, "cannot read %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	*data = p;
+	*size = st.st_size;
 	return 0;
-fail:
-	close(fd);
-	return -1;
 }

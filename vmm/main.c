@@ -223,14 +223,21 @@ static int open_kvm(const char *path)
 	return fd;
 }
 
-static void read_guest(const char *path, struct guest_image *img)
+static void read_guest(const struct options *o, struct guest_image *img)
 {
 	char err[512];
 
-	if (vmm_read_file(path, "guest", MAX_MEM, &img->data, &img->size, err,
+	if (vmm_load_file(o->guest, "guest", &img->data, &img->size, MAX_MEM, err,
 			  sizeof(err)) < 0)
 		die("%s", err);
-	img->path = path;
+	img->path = o->guest;
+	if (o->initrd) {
+		if (vmm_load_file(o->initrd, "initrd", &img->initrd, &img->initrd_size,
+				  MAX_MEM, err, sizeof(err)) < 0)
+			die("%s", err);
+		img->initrd_path = o->initrd;
+	}
+	img->append = o->append;
 }
 
 static void *vcpu_main(void *arg)
@@ -246,6 +253,10 @@ static void *vcpu_main(void *arg)
 		r = ioctl(v->fd, KVM_RUN, 0);
 		err = r < 0 ? errno : 0;
 		if (kvmdbg_vcpu_post_run(vm->stub, v->idx, err))
+			continue;
+		/* A vCPU waiting for INIT/SIPI in KVM returns EAGAIN once its
+		 * state changed: it runs from where the SIPI put it. */
+		if (err == EAGAIN)
 			continue;
 		if (err) {
 			fprintf(stderr, "kvmdbg: KVM_RUN on vCPU %u failed: %s\n", v->idx,
@@ -311,21 +322,17 @@ static int run(int argc, char **argv)
 	int sz, nslots;
 
 	parse_run(argc, argv, &o);
-	read_guest(o.guest, &img);
+	read_guest(&o, &img);
 	img.raw = o.have_load_addr;
 	img.load_addr = o.load_addr;
 	img.entry = o.entry;
 	img.cmdline = o.cmdline;
-	img.append = o.append;
 	img.dtb_path = o.dtb;
 	img.dump_dtb_path = o.dump_dtb;
-	img.initrd_path = o.initrd;
-	if (o.initrd && vmm_read_file(o.initrd, "initrd", MAX_MEM, &img.initrd,
-				      &img.initrd_size, err, sizeof(err)) < 0)
-		die("%s", err);
 	vm.kvm_fd = open_kvm(o.kvm);
 	vm.ram_size = o.mem;
 	vm.ram_base = arch_ram_base;
+	vm.nvcpus = o.smp;
 	vm.ram = mmap(NULL, vm.ram_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm.ram == MAP_FAILED)
@@ -383,7 +390,6 @@ static int run(int argc, char **argv)
 	if (sz < 0)
 		die("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm.run_size = sz;
-	vm.nvcpus = o.smp;
 	vm.vcpus = calloc(vm.nvcpus, sizeof(*vm.vcpus));
 	if (!vm.vcpus)
 		die("out of memory");
@@ -435,6 +441,8 @@ static int probe(int argc, char **argv)
 	fd = open_kvm(path);
 	kvmdbg_arch()->probe(fd, &caps);
 	kvmdbg_caps_describe(kvmdbg_arch(), &caps, out, sizeof(out));
+	fputs(out, stdout);
+	arch_probe_describe(fd, out, sizeof(out));
 	fputs(out, stdout);
 	close(fd);
 	return 0;

@@ -65,16 +65,17 @@ struct vm {
 	unsigned halted;		/* vCPUs stopped for good */
 };
 
+/* Maps the regular file at path read-only; what names it in messages
+ * ("guest", "initrd").  -1 with err when it cannot be used. */
+int vmm_load_file(const char *path, const char *what, const uint8_t **data,
+		  size_t *size, uint64_t max, char *err, size_t len);
+
 /* Message helpers: one line on stderr, prefixed "kvmdbg: ". */
 void vmm_err(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Guest RAM as a host pointer, NULL when [gpa, gpa+len) is not all RAM. */
 void *vmm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Reads a whole regular file of at most max bytes into memory that lives
- * as long as the process; what names it in messages ("guest", "initrd"). */
-int vmm_read_file(const char *path, const char *what, uint64_t max,
-		  const uint8_t **data, size_t *size, char *err, size_t len);
 /* Copies into guest RAM; -1 (with err) when it does not fit. */
 int vmm_copy_in(struct vm *vm, uint64_t gpa, const void *src, size_t len,
 		char *err, size_t err_len);
@@ -105,5 +106,7 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t len);
 void arch_pre_run(struct vm *vm, struct vcpu *v);
 /* Handles an exit the stub did not take; returns only if the guest goes on. */
 void arch_handle_exit(struct vm *vm, struct vcpu *v);
+/* "key: value" lines for kvmdbg probe about the machine (not the stub). */
+void arch_probe_describe(int kvm_fd, char *out, size_t len);
 
 #endif

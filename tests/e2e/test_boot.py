@@ -139,6 +139,20 @@ def test_hlt_ends_run():
 
 
 @test
+def test_fwait_runs():
+    # fwait with no x87 exception pending does nothing; where KVM's
+    # emulator gives up on it, kvmdbg completes it.
+    code = (b"\xdb\xe3"                  # fninit
+            b"\x9b"                      # fwait
+            b"\x9b"                      # fwait
+            b"\xb8\x2a\x00\x00\x00"      # mov $0x2a, %eax
+            b"\xe7\xf4")                  # out %eax, $0xf4
+    vm = kvmdbg("run", "--load-addr", "0x200000", "--entry", "0x200000",
+                raw_blob(scratch(), "fwait.bin", code))
+    check_eq(vm.wait(), exit_status(0x2a), "exit status after fwait (stderr %r)" % vm.stderr())
+
+
+@test
 def test_triple_fault():
     # lidt of an empty table, then ud2: #UD cannot be delivered, nor #DF.
     code = (b"\x0f\x01\x1d\x02\x00\x00\x00"    # lidt 2(%rip)
@@ -189,6 +203,10 @@ def test_rejects_bad_options():
     expect_usage_error(kvmdbg("run", "--bogus-option", demo), "unknown option")
     expect_usage_error(kvmdbg("run", "--gdb", "carrier-pigeon:1", demo), "bad --gdb")
     expect_usage_error(kvmdbg("run"), "no guest")
+    expect_usage_error(kvmdbg("run", "--initrd", demo, demo), "--initrd with a test guest")
+    expect_usage_error(kvmdbg("run", "-append", "quiet", demo), "-append with a test guest")
+    expect_usage_error(kvmdbg("run", "--initrd", "/nonexistent", demo), "missing initrd")
+    expect_usage_error(kvmdbg("run", demo, "-append"), "-append after the guest")
     expect_usage_error(kvmdbg("frobnicate"), "unknown command")
 
 
@@ -200,11 +218,11 @@ def test_rejects_device_tree_options():
         vm = kvmdbg("run", opt, "machine.dtb", demo)
         expect_usage_error(vm, opt)
         check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
-    # Nor does it boot Linux kernels yet: nothing the user gives is ignored.
+    # A test guest is no Linux kernel: nothing the user gives is ignored.
     for opt in ("--initrd", "--append"):
         vm = kvmdbg("run", opt, demo, demo)
         expect_usage_error(vm, opt)
-        check("for arm64" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
+        check("are for Linux kernels" in vm.stderr(), "%s: stderr %r" % (opt, vm.stderr()))
 
 
 @test
@@ -237,7 +255,8 @@ def test_probe():
     rows = dict(line.split(": ", 1) for line in table.splitlines() if ": " in line)
     check_eq(len(rows), len(table.splitlines()), "lines of the table that are 'key: value' (%r)"
              % table)
-    for key in ("sw-breakpoints", "hw-breakpoints", "watchpoints", "single-step"):
+    for key in ("sw-breakpoints", "hw-breakpoints", "watchpoints", "single-step",
+                "linux-cpuid-hidden", "linux-cmdline-added", "linux-fwait"):
         check(rows.get(key), "no %s row in %r" % (key, table))
     vm = kvmdbg("probe", "--kvm", "/dev/kvm")
     check_eq(vm.wait(10), 0, "probe --kvm /dev/kvm exit status")

@@ -285,7 +285,7 @@ int a64_fdt_build(struct vm *vm, struct a64_machine *m, void *buf, size_t size,
 		size_t user_size;
 		int r;
 
-		if (vmm_read_file(l->img->dtb_path, "device tree", size, &user, &user_size,
+		if (vmm_load_file(l->img->dtb_path, "device tree", &user, &user_size, size,
 				  err, len) < 0)
 			return -1;
 		r = user_size < sizeof(struct fdt_header) ? -FDT_ERR_TRUNCATED :

@@ -16,6 +16,10 @@
 
 #define TSS_ADDR	0xfffbd000ull
 #define RFLAGS_IF	(1ull << 9)
+#define KBC_STATUS	0x64
+#define KBC_RESET	0xfe	/* pulse the reset line */
+#define FWAIT		0x9b
+#define FSW_ES		0x80	/* x87 error summary: an exception is pending */
 
 /* Stacks in the long-mode boot area and the APIC id byte allow this many. */
 const unsigned arch_max_vcpus = 64;
@@ -28,12 +32,18 @@ const char *const arch_vmm_usage =
 	"  a Multiboot (v1) kernel: booted per the Multiboot specification;\n"
 	"  an ELF64 x86-64 executable: entered at e_entry in 64-bit mode with\n"
 	"    identity-mapped RAM, RSP at the top of RAM, RDI = command line;\n"
-	"  a raw binary with --load-addr and --entry, entered like ELF64.\n"
-	"With -smp N every vCPU starts at the entry point, its index in ESI\n"
-	"(Multiboot) or RSI (64-bit entry, each with its own stack).\n"
-	"Devices: 16550 UART at port 0x3f8 (stdout); writing V to port 0xf4\n"
-	"ends the run with exit status (V << 1) | 1; hlt with interrupts off\n"
-	"ends it with 0.\n";
+	"  a raw binary with --load-addr and --entry, entered like ELF64;\n"
+	"  a Linux bzImage (boot protocol 2.12 or later), or a vmlinux with a\n"
+	"    PVH entry note, which skips the decompressor; --append gives its\n"
+	"    command line and --initrd its initial ramdisk.\n"
+	"With -smp N every vCPU of a test guest starts at the entry point, its\n"
+	"index in ESI (Multiboot) or RSI (64-bit entry, each with its own stack);\n"
+	"a Linux kernel starts the others itself (INIT/SIPI; ACPI MADT).\n"
+	"Devices: 16550 UART at port 0x3f8 (stdout; IRQ 4 for Linux); writing V\n"
+	"to port 0xf4 ends the run with exit status (V << 1) | 1; hlt with\n"
+	"interrupts off ends it with 0.  Test guests get kvmdbg's 8259 PIC and\n"
+	"8254 PIT; Linux gets KVM's in-kernel PIC, IOAPIC, local APICs and PIT,\n"
+	"and a reset (reboot, or panic=-1 after a panic) ends the run with 0.\n";
 
 static int load_long(struct vm *vm, struct x86_machine *m,
 		     const struct guest_image *img, char *err, size_t len)
@@ -80,21 +90,26 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 	struct x86_machine *m = calloc(1, sizeof(*m));
 	uint64_t hdr;
 
-	if (img->initrd || img->append) {
-		vmm_err(err, len, "%s: this x86 machine boots no Linux kernels: --initrd and --append are for arm64 Images",
-			img->path);
-		return -1;
-	}
 	if (!m) {
 		vmm_err(err, len, "out of memory");
 		return -1;
 	}
 	vm->arch = m;
-	if (pthread_mutex_init(&m->irq_lock, NULL) || pthread_cond_init(&m->irq_cond, NULL)) {
+	if (pthread_mutex_init(&m->irq_lock, NULL) || pthread_cond_init(&m->irq_cond, NULL) ||
+	    pthread_mutex_init(&m->uart_lock, NULL)) {
 		vmm_err(err, len, "cannot initialise the interrupt controller lock");
 		return -1;
 	}
 	pic_init(&m->pic);
+	if (!img->raw && linux_detect(img)) {
+		cpuid_probe(vm->kvm_fd, &m->hidden);
+		return linux_load(vm, m, img, err, len);
+	}
+	if (img->initrd_path || img->append) {
+		vmm_err(err, len, "%s: --initrd and --append are for Linux kernels (bzImage or vmlinux with a PVH note); this guest takes its arguments after '--'",
+			img->path);
+		return -1;
+	}
 	if (!img->raw && multiboot_find(img, &hdr) == 0)
 		return multiboot_load(vm, m, img, hdr, err, len);
 	if (!img->raw && !elf_is_elf(img)) {
@@ -105,19 +120,46 @@ int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t le
 	return load_long(vm, m, img, err, len);
 }
 
+static void uart_irq(void *opaque, bool level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = UART_IRQ, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		fprintf(stderr, "kvmdbg: KVM_IRQ_LINE %u: %s\n", UART_IRQ, strerror(errno));
+}
+
 int arch_vm_create(struct vm *vm, char *err, size_t len)
 {
+	struct x86_machine *m = vm->arch;
+	struct kvm_pit_config pit = { 0 };
+
 	/* Intel hosts need three pages for real-mode emulation; harmless
 	 * elsewhere, and placed where no guest RAM can be. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0) {
 		vmm_err(err, len, "KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return -1;
 	}
+	if (!m->irqchip)
+		return 0;
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		vmm_err(err, len, "KVM_CREATE_IRQCHIP: %s (a Linux guest needs KVM's in-kernel interrupt controllers)",
+			strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		vmm_err(err, len, "KVM_CREATE_PIT2: %s (a Linux guest needs KVM's in-kernel timer)",
+			strerror(errno));
+		return -1;
+	}
+	m->uart.set_irq = uart_irq;
+	m->uart.irq_opaque = vm;
 	return 0;
 }
 
 static int set_cpuid(struct vm *vm, struct vcpu *v, char *err, size_t len)
 {
+	struct x86_machine *m = vm->arch;
 	int n = 256;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
 
@@ -131,10 +173,14 @@ static int set_cpuid(struct vm *vm, struct vcpu *v, char *err, size_t len)
 		free(c);
 		return -1;
 	}
-	for (unsigned i = 0; i < c->nent; i++)
-		if (c->entries[i].function == 1)	/* initial APIC id */
-			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) |
-					    (v->idx << 24);
+	if (boot_is_linux(m->mode)) {
+		cpuid_for_vcpu(c, v->idx, &m->hidden);
+	} else {
+		for (unsigned i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1)	/* initial APIC id */
+				c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) |
+						    (v->idx << 24);
+	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0) {
 		vmm_err(err, len, "KVM_SET_CPUID2: %s", strerror(errno));
 		free(c);
@@ -155,6 +201,8 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len)
 
 	if (set_cpuid(vm, v, err, len) < 0)
 		return -1;
+	if (boot_is_linux(m->mode))
+		return linux_vcpu(vm, m, v, err, len);
 	if (m->mode == BOOT_MULTIBOOT)
 		return multiboot_vcpu(vm, m, v, err, len);
 	return longmode_vcpu(vm, m, v, err, len);
@@ -170,8 +218,16 @@ static uint32_t io_in(struct x86_machine *m, uint16_t port)
 {
 	uint32_t val = 0xffffffffu;	/* nothing there: a floating bus */
 
-	if (port >= UART_BASE && port < UART_BASE + 8)
-		return uart_in(&m->uart, port);
+	if (port >= UART_BASE && port < UART_BASE + 8) {
+		pthread_mutex_lock(&m->uart_lock);
+		val = uart_in(&m->uart, port);
+		pthread_mutex_unlock(&m->uart_lock);
+		return val;
+	}
+	/* An idle keyboard controller, so that a reset command is accepted
+	 * at once. */
+	if (m->irqchip && port == KBC_STATUS)
+		return 0;
 	if (is_pic(port)) {
 		pthread_mutex_lock(&m->irq_lock);
 		val = pic_in(&m->pic, port);
@@ -183,9 +239,16 @@ static uint32_t io_in(struct x86_machine *m, uint16_t port)
 static void io_out(struct vm *vm, struct x86_machine *m, uint16_t port,
 		   uint32_t val, unsigned size)
 {
-	if (port >= UART_BASE && port < UART_BASE + 8)
+	if (port >= UART_BASE && port < UART_BASE + 8) {
+		pthread_mutex_lock(&m->uart_lock);
 		uart_out(&m->uart, port, (uint8_t)val);
-	else if (port == DEBUG_EXIT_PORT)
+		pthread_mutex_unlock(&m->uart_lock);
+	} else if (m->irqchip && ((port == KBC_STATUS && val == KBC_RESET) ||
+				  (port == RESET_CONTROL && size == 1 &&
+				   (val & RESET_CONTROL_RESET)))) {
+		fprintf(stderr, "kvmdbg: guest reset the machine\n");
+		vmm_exit(vm, 0);
+	} else if (port == DEBUG_EXIT_PORT)
 		vmm_exit(vm, (int)((val << 1) | 1));
 	else if (is_pic(port) || (port >= PIT_BASE && port < PIT_BASE + 4)) {
 		pthread_mutex_lock(&m->irq_lock);
@@ -203,7 +266,7 @@ void arch_pre_run(struct vm *vm, struct vcpu *v)
 	struct kvm_interrupt irq;
 	int pending;
 
-	if (v->idx)
+	if (v->idx || m->irqchip)
 		return;		/* the PIC is wired to the first vCPU */
 	pthread_mutex_lock(&m->irq_lock);
 	if (!m->vcpu0_known) {
@@ -269,6 +332,32 @@ static uint64_t rip(struct vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
 }
 
+/*
+ * KVM's instruction emulator has no fwait.  With no unmasked x87
+ * exception pending fwait does nothing, so kvmdbg moves past it; with one
+ * pending it would raise #MF, which is left to fail visibly.
+ */
+static bool complete_fwait(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_translation tr = { 0 };
+	const uint8_t *insn;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(v->fd, KVM_GET_FPU, &fpu) < 0)
+		return false;
+	tr.linear_address = sregs.cs.base + regs.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return false;
+	insn = vmm_gpa(v->vm, tr.physical_address, 1);
+	if (!insn || *insn != FWAIT || (fpu.fsw & FSW_ES))
+		return false;
+	regs.rip++;
+	return ioctl(v->fd, KVM_SET_REGS, &regs) == 0;
+}
+
 void arch_handle_exit(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -294,6 +383,9 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			v->idx, (unsigned long long)rip(v));
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    complete_fwait(v))
+			return;
 		fprintf(stderr, "kvmdbg: KVM could not run the guest on vCPU %u at rip 0x%llx (internal error, suberror %u)\n",
 			v->idx, (unsigned long long)rip(v), run->internal.suberror);
 		vmm_exit(vm, VMM_EXIT_CRASH);
@@ -311,4 +403,24 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			run->exit_reason, v->idx, (unsigned long long)rip(v));
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	}
+}
+
+void arch_probe_describe(int kvm_fd, char *out, size_t len)
+{
+	struct cpuid_hidden h;
+	char hidden[96], forced[96];
+
+	cpuid_probe(kvm_fd, &h);
+	if (!h.probed) {
+		snprintf(out, len, "linux-cpuid: the emulation probe VM could not run; nothing hidden\n");
+		return;
+	}
+	cpuid_names(h.hidden, ' ', hidden, sizeof(hidden));
+	cpuid_names(h.forced, ',', forced, sizeof(forced));
+	snprintf(out, len, "linux-cpuid-hidden: %s%s\nlinux-cmdline-added: %s%s%s\nlinux-fwait: %s\n",
+		 hidden, h.hidden ? " (KVM cannot run them at CPL 0 here)" : "",
+		 h.forced ? "clearcpuid=" : "none", h.forced ? forced : "",
+		 h.forced ? " (KVM keeps offering them whatever CPUID kvmdbg sets)" : "",
+		 h.fwait_completed ? "completed by kvmdbg (KVM cannot run it at CPL 0 here)"
+				   : "run by KVM");
 }

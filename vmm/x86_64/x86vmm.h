@@ -4,8 +4,13 @@
 #define KVMDBG_X86VMM_H
 
 #include "../vmm.h"
+#include "cpuid.h"
 
 #define UART_BASE	0x3f8
+#define UART_IRQ	4
+#define RESET_CONTROL	0xcf9		/* Linux guests: writing bit 2 resets */
+#define RESET_CONTROL_RESET 0x04
+#define RESET_CONTROL_HARD 0x02
 #define DEBUG_EXIT_PORT	0xf4
 
 #define PIC_MASTER	0x20
@@ -30,15 +35,34 @@ struct pit8254 {
 
 struct uart16550 {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
+	bool thri_pending;
+	/* The interrupt line, where one is wired (Linux guests: IRQ 4). */
+	void (*set_irq)(void *opaque, bool level);
+	void *irq_opaque;
+	bool irq_level;
 };
 
-enum boot_mode { BOOT_MULTIBOOT, BOOT_LONG };
+/*
+ * Test guests (Multiboot, ELF64, raw) get kvmdbg's own PIC and PIT and
+ * every vCPU entering at the entry point.  Linux guests (bzImage, PVH)
+ * get KVM's in-kernel PIC, IOAPIC, local APICs and PIT, and secondary
+ * vCPUs waiting for the guest's INIT/SIPI.
+ */
+enum boot_mode {
+	BOOT_MULTIBOOT, BOOT_LONG,
+	BOOT_LINUX64,	/* bzImage, 64-bit entry */
+	BOOT_LINUX32,	/* bzImage, 32-bit entry */
+	BOOT_PVH,	/* vmlinux, PVH entry */
+};
 
 struct x86_machine {
 	enum boot_mode mode;
 	uint64_t entry;
 	uint64_t info;		/* multiboot info, or the command line (long) */
 	uint64_t boot_area;	/* long mode: page tables, GDT, stack top */
+	bool irqchip;		/* Linux: KVM's in-kernel interrupt controllers */
+	struct cpuid_hidden hidden;	/* Linux: what CPUID does not offer */
+	pthread_mutex_t uart_lock;
 	struct uart16550 uart;
 	pthread_mutex_t irq_lock;	/* pic, pit, vcpu0 */
 	pthread_cond_t irq_cond;
@@ -61,6 +85,18 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		  char *err, size_t len);
 int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		   char *err, size_t len);
+
+static inline bool boot_is_linux(enum boot_mode mode)
+{
+	return mode >= BOOT_LINUX64;
+}
+
+/* linux.c */
+bool linux_detect(const struct guest_image *img);
+int linux_load(struct vm *vm, struct x86_machine *m, const struct guest_image *img,
+	       char *err, size_t len);
+int linux_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
+	       char *err, size_t len);
 
 void pic_init(struct pic8259 *p);
 void pic_out(struct pic8259 *p, uint16_t port, uint8_t val);
