@@ -4,6 +4,7 @@
 #define KVMDBG_STUB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct stub_vcpu {
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
+	bool exec_step;		/* ... for an instruction fetched there */
+	bool exec_stalled;	/* ... which ended where it began, */
+	uint64_t exec_pc;	/* ... at this pc */
 	bool rewind;		/* put pc back to rewind_pc after the exit */
 	bool nisv;		/* stepping a store KVM could not decode ... */
 	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
@@ -45,7 +49,7 @@ struct stub_vcpu {
 	unsigned nreads;
 	bool read_repeated;	/* ... one of them came again at read_pc */
 	uint64_t read_pc;
-	unsigned long exits;	/* KVM_RUN returns, for the watchdog */
+	atomic_ulong exits;	/* KVM_RUN returns, read by the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
 	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
@@ -79,6 +83,7 @@ struct kvmdbg_stub {
 	uint64_t unhidden_page;	/* mapped back for one instruction ... */
 	enum kd_page_prot unhidden_prot; /* ... this far */
 	unsigned exclusive;	/* vCPU index + 1 that alone may run, or 0 */
+	unsigned nwaiting;	/* vCPUs out of KVM_RUN waiting to be that one */
 	uint32_t *slots_used;	/* memory slot ids currently set */
 	unsigned nslots_used;
 	bool exited;
@@ -151,6 +156,7 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
+void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);

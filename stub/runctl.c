@@ -35,6 +35,8 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (!s->vcpus[i].parked)
 			stub_kick(s, &s->vcpus[i]);
+	/* vCPUs waiting to run alone give that up. */
+	pthread_cond_broadcast(&s->cond);
 }
 
 void stub_wait_parked_locked(struct kvmdbg_stub *s)
@@ -140,6 +142,10 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 			pthread_mutex_unlock(&s->lock);
 			return;
 		}
+		/* An exclusive step never outlasts a stop: gdb may run any
+		 * other vCPU alone before this one. */
+		if (v->unhide_step)
+			stub_unhide_cancel(s, v);
 		if (!v->parked) {
 			v->parked = true;
 			s->nparked++;
@@ -287,7 +293,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	unsigned pool;
 	int lerr;
 
-	v->exits++;
+	atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
 	if (v->step_mask.active) {
 		int merr = s->arch->step_unmask(v->fd, &v->step_mask);
 
@@ -299,11 +305,11 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		v->io_pending = false;
 		if (v->rewind)
 			rewind_access(s, v);
-		if (v->check_stuck) {
-			pthread_mutex_lock(&s->lock);
+		/* The watchdog sets check_stuck under the lock. */
+		pthread_mutex_lock(&s->lock);
+		if (v->check_stuck)
 			stub_watchdog_check(s, v);
-			pthread_mutex_unlock(&s->lock);
-		}
+		pthread_mutex_unlock(&s->lock);
 		return true;
 	}
 	v->stuck_seen = false;
