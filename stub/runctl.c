@@ -374,6 +374,7 @@ bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *s, unsigned vcpu)
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 {
 	struct timespec deadline;
+	bool join;
 
 	pthread_mutex_lock(&s->lock);
 	s->exited = true;
@@ -386,7 +387,13 @@ void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 	while (s->thread_started && !s->exit_reported &&
 	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == 0)
 		;
+	/* Having reported, the stub thread ends: collect it. */
+	join = s->thread_started && s->exit_reported;
+	if (join)
+		s->thread_started = false;
 	pthread_mutex_unlock(&s->lock);
+	if (join)
+		pthread_join(s->thread, NULL);
 }
 
 /* How gdb's resume request applies to one vCPU. */
