@@ -771,6 +771,20 @@ def _one_line(text, limit=600):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _kvmdbg_states():
+    """What became of the test's kvmdbg processes, for a gdb error: a
+    connection gdb saw closed says nothing of why."""
+    out = ""
+    for vm in [v for v in _live if isinstance(v, Vm)]:
+        try:
+            status = vm.poll()
+            state = "running" if status is None else "exited with status %d" % status
+            out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(vm.stderr()[-400:]), 420))
+        except (TestFailure, OSError) as e:
+            out += "; kvmdbg state unknown: %s" % _one_line(e, 200)
+    return out
+
+
 def _test_name(fn):
     return fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
 
@@ -806,7 +820,7 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         except TestFailure as e:
             result = "FAIL: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
-            result = "FAIL: %s: gdb: %s" % (name, _one_line(e))
+            result = "FAIL: %s: gdb: %s%s" % (name, _one_line(e), _kvmdbg_states())
         except Exception as e:
             tb = traceback.extract_tb(e.__traceback__)[-1]
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
