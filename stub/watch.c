@@ -231,6 +231,9 @@ int stub_memslots_apply(struct kvmdbg_stub *s)
  */
 static bool take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
+	/* Its own step needs another hidden page as well. */
+	if (s->exclusive == v->idx + 1)
+		return true;
 	s->nwaiting++;
 	pthread_cond_broadcast(&s->cond);
 	while (s->exclusive && !s->stopping && !s->exited)
