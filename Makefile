@@ -2,7 +2,7 @@
 #
 #   make                      build kvmdbg for the host architecture
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
-#   make check [SANITIZE=1]   install missing packages, build, run every test
+#   make check [SANITIZE=1|thread]  install missing packages, build, run every test
 #   make demo                 scripted gdb session against a demo guest
 #   make fuzz [FUZZ_SECONDS=60]  coverage-guided fuzzing of the codec and
 #                             the command dispatcher (clang's libFuzzer)
@@ -17,7 +17,9 @@ CC := $(CROSS_COMPILE)gcc
 endif
 AR := $(CROSS_COMPILE)ar
 
-O ?= build/$(ARCH)$(if $(SANITIZE),-san)$(if $(filter clang%,$(notdir $(CC))),-clang)
+# SANITIZE=1: AddressSanitizer and UBSan; SANITIZE=thread: ThreadSanitizer.
+SAN_SUFFIX := $(if $(filter thread,$(SANITIZE)),-tsan,$(if $(SANITIZE),-san))
+O ?= build/$(ARCH)$(SAN_SUFFIX)$(if $(filter clang%,$(notdir $(CC))),-clang)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-unused-parameter
@@ -25,7 +27,10 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -Iinclude -D_GNU_SOURCE -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 
-ifneq ($(SANITIZE),)
+ifeq ($(SANITIZE),thread)
+ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=thread
+else ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
@@ -139,10 +144,16 @@ GUEST_O := $(O)/guests
 include guests/$(ARCH)/guests.mk
 guests: $(GUESTS)
 
+# A plain `make check` also runs the SMP and watchpoint tests under
+# ThreadSanitizer, from a build of its own.
+TSAN_O := build/$(ARCH)-tsan$(if $(filter clang%,$(notdir $(CC))),-clang)
+CHECK_TSAN := $(if $(SANITIZE),,$(if $(filter $(HOST_ARCH),$(ARCH)),$(TSAN_O)))
+
 check:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory all unit fuzz-build
-	@python3 tests/run.py --build $(O) --arch $(ARCH)
+	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory SANITIZE=thread O=$(CHECK_TSAN) all)
+	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
 bench:
 	@$(MAKE) --no-print-directory all

@@ -4,6 +4,7 @@
 #define KVMDBG_STUB_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,6 +54,9 @@ struct stub_vcpu {
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
 	bool paging_wait;	/* stepped until paging is on (read watches) */
+	bool exec_step;		/* ... for an instruction fetched there */
+	bool exec_stalled;	/* ... which ended where it began, */
+	uint64_t exec_pc;	/* ... at this pc */
 	bool rewind;		/* put pc back to rewind_pc after the exit */
 	bool nisv;		/* stepping a store KVM could not decode ... */
 	uint64_t nisv_page;	/* ... to this watched page, whose bytes and */
@@ -65,7 +69,7 @@ struct stub_vcpu {
 	unsigned nreads;
 	bool read_repeated;	/* ... one of them came again at read_pc */
 	uint64_t read_pc;
-	unsigned long exits;	/* KVM_RUN returns, for the watchdog */
+	atomic_ulong exits;	/* KVM_RUN returns, read by the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
 	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
@@ -123,6 +127,7 @@ struct kvmdbg_stub {
 	char why[240];		/* a refusal's reason, for the caller to print */
 	char note[512];		/* for gdb's console, from a vCPU thread */
 	uint64_t page_size;	/* the host's: memory slots split on it */
+	unsigned nwaiting;	/* vCPUs out of KVM_RUN waiting to be that one */
 	bool exited;
 	int exit_status;
 	bool exit_reported;
@@ -201,6 +206,7 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v);
 void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
+void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);

@@ -35,6 +35,8 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (!s->vcpus[i].parked)
 			stub_kick(s, &s->vcpus[i]);
+	/* vCPUs waiting to run alone give that up. */
+	pthread_cond_broadcast(&s->cond);
 }
 
 void stub_wait_parked_locked(struct kvmdbg_stub *s)
@@ -141,6 +143,10 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 			pthread_mutex_unlock(&s->lock);
 			return;
 		}
+		/* An exclusive step never outlasts a stop: gdb may run any
+		 * other vCPU alone before this one. */
+		if (v->unhide_step)
+			stub_unhide_cancel(s, v);
 		if (!v->parked) {
 			v->parked = true;
 			s->nparked++;
@@ -306,7 +312,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	unsigned pool;
 	int lerr;
 
-	v->exits++;
+	atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
 	if (v->step_mask.active) {
 		int merr = s->arch->step_unmask(v->fd, &v->step_mask);
 
@@ -318,11 +324,11 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		v->io_pending = false;
 		if (v->rewind)
 			rewind_access(s, v);
-		if (v->check_stuck) {
-			pthread_mutex_lock(&s->lock);
+		/* The watchdog sets check_stuck under the lock. */
+		pthread_mutex_lock(&s->lock);
+		if (v->check_stuck)
 			stub_watchdog_check(s, v);
-			pthread_mutex_unlock(&s->lock);
-		}
+		pthread_mutex_unlock(&s->lock);
 		return true;
 	}
 	v->stuck_seen = false;
@@ -388,6 +394,7 @@ bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *s, unsigned vcpu)
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 {
 	struct timespec deadline;
+	bool join;
 
 	pthread_mutex_lock(&s->lock);
 	stub_remove_socket_locked(s);
@@ -401,7 +408,13 @@ void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 	while (s->thread_started && !s->exit_reported &&
 	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == 0)
 		;
+	/* Having reported, the stub thread ends: collect it. */
+	join = s->thread_started && s->exit_reported;
+	if (join)
+		s->thread_started = false;
 	pthread_mutex_unlock(&s->lock);
+	if (join)
+		pthread_join(s->thread, NULL);
 }
 
 /* How gdb's resume request applies to one vCPU. */

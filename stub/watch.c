@@ -99,17 +99,48 @@ int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
 	return stub_memslots_remove_watch(s, type, addr, len) < 0 ? -ENOENT : 0;
 }
 
-/* Runs v alone for one step with page mapped as prot allows. */
-static void unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t page,
-				enum kd_page_prot prot)
+/*
+ * Makes v the one vCPU that may run, every other one held.  One vCPU owns
+ * that at a time: another that needs it meanwhile waits here, out of
+ * KVM_RUN and unable to enter it, so the owner counts it among the parked
+ * ones (waiting for it would be waiting for itself).  A stop wins over an
+ * exclusive step: false then, and the instruction that wanted the step
+ * runs again, and asks again, once gdb resumes its vCPU.
+ */
+static bool take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
-	/* Nobody else may touch the page unwatched meanwhile. */
+	/* Its own step needs another hidden page as well. */
+	if (s->exclusive == v->idx + 1)
+		return true;
+	s->nwaiting++;
+	pthread_cond_broadcast(&s->cond);
+	while (s->exclusive && !s->stopping && !s->exited)
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->nwaiting--;
+	if (s->stopping || s->exited)
+		return false;
 	s->exclusive = v->idx + 1;
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (i != v->idx && !s->vcpus[i].parked)
 			stub_kick(s, &s->vcpus[i]);
-	while (s->nparked + 1 < s->nvcpus && !s->exited)
+	while (s->nparked + s->nwaiting + 1 < s->nvcpus && !s->stopping && !s->exited)
 		pthread_cond_wait(&s->cond, &s->lock);
+	if (s->stopping || s->exited) {
+		s->exclusive = 0;
+		pthread_cond_broadcast(&s->cond);
+		return false;
+	}
+	return true;
+}
+
+/* Runs v alone for one step with page mapped as prot allows; false when
+ * a stop came first. */
+static bool unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t page,
+				enum kd_page_prot prot)
+{
+	/* Nobody else may touch the page unwatched meanwhile. */
+	if (!take_exclusive(s, v))
+		return false;
 	s->unhidden_page = page;
 	s->unhidden_prot = prot;
 	v->unhide_step = true;
@@ -117,6 +148,21 @@ static void unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 	if (stub_memslots_apply(s) < 0)
 		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back for one instruction\n",
 			(unsigned long long)page);
+	return true;
+}
+
+/* The step has not begun and the VM is stopping: the page is hidden again
+ * and the others may run once resumed.  The instruction asks again. */
+void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	v->unhide_step = false;
+	v->nisv = false;
+	v->exec_step = false;
+	s->unhidden_page = NO_PAGE;
+	if (stub_memslots_apply(s) < 0)
+		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
+	s->exclusive = 0;
+	pthread_cond_broadcast(&s->cond);
 }
 
 /*
@@ -244,15 +290,32 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
-	uint64_t gpa, left, page;
+	uint64_t gpa, left, page, vaddr;
+	enum kd_stop_kind kind;
+	bool stalled, ok;
 
 	if (stub_translate(s, v->regs, false, pc, &gpa, &left) < 0)
 		return false;
 	page = gpa & ~(s->page_size - 1);
 	if (kd_watchset_page_prot(s->watches, page) != KD_PAGE_NONE)
 		return false;
-	/* Read-only: the instruction's own writes are still watched. */
-	unhide_for_one_step(s, v, page, KD_PAGE_RO);
+	/*
+	 * Read-only where a watch on the page wants its writes, so that the
+	 * instruction's own writes are still watched.  A step that made no
+	 * progress (a far jump whose descriptor, on this page, needs its
+	 * accessed bit set) is taken again with every page writable.  Without
+	 * the step (a stop came first) the instruction faults again later.
+	 */
+	stalled = v->exec_stalled && v->exec_pc == pc;
+	v->exec_stalled = false;
+	if (stalled)
+		ok = unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
+	else
+		ok = unhide_for_one_step(s, v, page,
+					 kd_watchset_match(s->watches, page, s->page_size, true,
+							   &kind, &vaddr) ? KD_PAGE_RO : KD_PAGE_RW);
+	v->exec_step = ok;
+	v->exec_pc = pc;
 	return true;
 }
 
@@ -262,19 +325,23 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
  * the vCPU retries forever without exiting (so do writes of a descriptor's
  * accessed bit to a read-only page).  The stub thread kicks a vCPU
  * that has not exited for a while; one found twice at the same pc with
- * nothing in between runs one step with every watched page mapped.
+ * nothing in between runs one step with every watched page mapped.  That
+ * includes the vCPU stepping alone with one page mapped back, whose
+ * instruction may need another hidden page: its step is widened.  The
+ * others are held meanwhile, and cannot be stuck.
  */
 void stub_watchdog_kick(struct kvmdbg_stub *s)
 {
-	/* While one vCPU steps with pages mapped back, the others are
-	 * parked and it is not stuck on a hidden page. */
-	if (s->unhidden_page != NO_PAGE || s->exclusive)
-		return;
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
+		unsigned long exits = atomic_load_explicit(&v->exits, memory_order_relaxed);
 
-		if (v->parked || v->exits != v->exits_checked) {
-			v->exits_checked = v->exits;
+		if (s->exclusive && (s->exclusive != i + 1 || !v->unhide_step ||
+				     (s->unhidden_page == ALL_PAGES &&
+				      s->unhidden_prot == KD_PAGE_RW)))
+			continue;
+		if (v->parked || exits != v->exits_checked) {
+			v->exits_checked = exits;
 			continue;
 		}
 		v->check_stuck = true;
@@ -301,7 +368,14 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	pc = s->arch->pc(v->regs);
 	if (v->stuck_seen && pc == v->stuck_pc) {
 		v->stuck_seen = false;
-		unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
+		if (!v->unhide_step) {
+			unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
+			return;
+		}
+		s->unhidden_page = ALL_PAGES;
+		s->unhidden_prot = KD_PAGE_RW;
+		if (stub_memslots_apply(s) < 0)
+			fprintf(stderr, "kvmdbg: cannot map the watched pages back for one instruction\n");
 		return;
 	}
 	v->stuck_seen = true;
@@ -311,6 +385,8 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
 	v->unhide_step = false;
+	v->exec_stalled = v->exec_step && pc == v->exec_pc;
+	v->exec_step = false;
 	/* Segment loads come in runs (ds, es, ss, ...): the next instruction
 	 * stuck at this pc is taken as stuck at the first look. */
 	v->stuck_seen = true;
@@ -348,7 +424,9 @@ bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	memcpy(v->nisv_bytes, hva, s->page_size);
 	v->nisv = true;
 	v->nisv_page = page;
-	unhide_for_one_step(s, v, page, KD_PAGE_RW);
+	/* Without the step the store is not done, and exits again later. */
+	if (!unhide_for_one_step(s, v, page, KD_PAGE_RW))
+		v->nisv = false;
 	return true;
 }
 

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Runs every test: the cmocka unit binaries and the real-gdb end-to-end files.
 
-    tests/run.py --build DIR --arch ARCH [NAME ...]
+    tests/run.py --build DIR --arch ARCH [--tsan-build DIR] [NAME ...]
 
 NAMEs restrict the run to unit binaries, fuzz targets and e2e files whose
 names contain one of them.  Each fuzz target runs for FUZZ_CHECK_SECONDS
-(15 by default) from its committed corpus.  Each result is printed as it is known; the last line is the total,
-and the exit status is non-zero when anything failed.
+(15 by default) from its committed corpus.  With --tsan-build, the SMP and
+watchpoint files (TSAN_FILES) run once more with that ThreadSanitizer build,
+reported as e2e-tsan/test_X.  Each result is printed as it is known; the
+last line is the total, and the exit status is non-zero when anything failed.
 """
 
 import argparse
@@ -34,6 +36,19 @@ TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 900
 FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "15"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
+# Run once more under ThreadSanitizer (--tsan-build): the files where the
+# vCPU threads and the stub thread meet most, and which tests of them (None:
+# all).  The random stress test only runs out its time budget there.
+TSAN_FILES = {
+    "test_smp.py": ["threads_and_backtraces", "thousand_hits_four_vcpus", "scheduler_locking",
+                    "interrupt_stops_every_vcpu", "interrupt_reports_a_resumed_vcpu",
+                    "step_reports_only_the_stepped_vcpu", "guest_int3_undebugged",
+                    "guest_checks_its_int3_counts", "guest_int3_beside_sw_breakpoint",
+                    "guest_int3_stepped_alone", "guest_int3_beside_hw_breakpoint",
+                    "read_watch_on_the_page_every_vcpu_runs",
+                    "hardware_breakpoint_on_every_vcpu"],
+    "test_watchpoints.py": None,
+}
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 
 
@@ -144,15 +159,18 @@ def run_fuzz(path, logdir, tally):
         tally.add("FAIL", "%s: exit status %s; see %s" % (name, status, log))
 
 
-def run_e2e(path, build, arch, logdir):
-    """Runs one e2e file; returns [(kind, text)] for the caller to report."""
+def run_e2e(path, build, arch, logdir, suite="e2e", only=None):
+    """Runs one e2e file (only: the names of the tests to run, None for
+    all); returns [(kind, text)] for the caller to report."""
     stem = os.path.splitext(os.path.basename(path))[0]
-    name = "e2e/" + stem
+    name = suite + "/" + stem
     log = os.path.join(logdir, name + ".log")
     env = dict(os.environ,
                KVMDBG=os.path.join(build, "kvmdbg"),
                KVMDBG_GUESTS=os.path.join(build, "guests"),
                KVMDBG_ARCH=arch)
+    if only is not None:
+        env["KVMDBG_TESTS"] = ",".join(only)
     started = time.monotonic()
     timeout = E2E_TIMEOUTS.get(stem, E2E_TIMEOUT)
     status, out = run_group(["gdb", "-batch", "-nx", "-q", "-x", path], env, timeout, log)
@@ -212,6 +230,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", required=True, help="build directory (e.g. build/x86_64)")
     ap.add_argument("--arch", required=True, help="target architecture (e.g. x86_64)")
+    ap.add_argument("--tsan-build", help="a ThreadSanitizer build (make SANITIZE=thread) to "
+                    "run %s again with" % " and ".join(sorted(TSAN_FILES)))
     ap.add_argument("names", nargs="*", help="only tests whose file names contain one of these")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -219,6 +239,7 @@ def main():
     os.makedirs(os.path.join(logdir, "unit"), exist_ok=True)
     os.makedirs(os.path.join(logdir, "e2e"), exist_ok=True)
     os.makedirs(os.path.join(logdir, "fuzz"), exist_ok=True)
+    os.makedirs(os.path.join(logdir, "e2e-tsan"), exist_ok=True)
     tally = Tally()
 
     for path in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
@@ -247,7 +268,12 @@ def main():
                       % os.path.splitext(os.path.basename(path))[0])
         files = []
     with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
-        futures = [pool.submit(run_e2e, p, build, args.arch, logdir) for p in files]
+        # First, as they are among the longest.  Any report of
+        # ThreadSanitizer in kvmdbg's stderr fails the test that saw it.
+        futures = [pool.submit(run_e2e, p, os.path.abspath(args.tsan_build), args.arch, logdir,
+                               "e2e-tsan", TSAN_FILES[os.path.basename(p)])
+                   for p in files if args.tsan_build and os.path.basename(p) in TSAN_FILES]
+        futures += [pool.submit(run_e2e, p, build, args.arch, logdir) for p in files]
         for future in concurrent.futures.as_completed(futures):
             for kind, text in future.result():
                 if kind == "INFO":

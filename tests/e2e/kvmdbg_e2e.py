@@ -33,7 +33,7 @@ GUESTS = os.environ.get("KVMDBG_GUESTS", "")
 
 STARTUP_TIMEOUT = 10    # kvmdbg up and listening
 RUN_TIMEOUT = 30        # one continue, or a whole guest run
-SANITIZER_RE = re.compile(r"^.*(ERROR: \w+Sanitizer|runtime error:).*$", re.M)
+SANITIZER_RE = re.compile(r"^.*(ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|runtime error:).*$", re.M)
 LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:[0-9.]+:(\d+)|unix:(\S+))$", re.M)
 
 
@@ -771,6 +771,24 @@ def _one_line(text, limit=600):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _kvmdbg_states():
+    """What became of the test's kvmdbg processes, for a gdb error: a
+    connection gdb saw closed says nothing of why."""
+    out = ""
+    for vm in [v for v in _live if isinstance(v, Vm)]:
+        try:
+            status = vm.poll()
+            state = "running" if status is None else "exited with status %d" % status
+            out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(vm.stderr()[-400:]), 420))
+        except (TestFailure, OSError) as e:
+            out += "; kvmdbg state unknown: %s" % _one_line(e, 200)
+    return out
+
+
+def _test_name(fn):
+    return fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
+
+
 def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
     """Runs the tests.  The timeouts are gdb's, in seconds; local_kvm: the
     tests run kvmdbg on this machine, so they are skipped without /dev/kvm."""
@@ -782,10 +800,16 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         gdb_run("set " + setting)
     gdb.events.stop.connect(events.on_stop)
     gdb.events.exited.connect(events.on_exit)
-    print("PLAN: %d" % len(_tests), flush=True)
+    # KVMDBG_TESTS: a comma-separated subset of the file's tests to run.
+    only = [n for n in os.environ.get("KVMDBG_TESTS", "").split(",") if n]
+    tests = [fn for fn in _tests if not only or _test_name(fn) in only]
+    unknown = sorted(set(only) - {_test_name(fn) for fn in _tests})
+    print("PLAN: %d" % (len(tests) + len(unknown)), flush=True)
+    for name in unknown:
+        print("FAIL: %s: KVMDBG_TESTS names no test of this file" % name, flush=True)
     unusable = _kvm_unusable() if local_kvm else None
-    for fn in _tests:
-        name = fn.__name__[5:] if fn.__name__.startswith("test_") else fn.__name__
+    for fn in tests:
+        name = _test_name(fn)
         if unusable:
             print("SKIP: %s: %s" % (name, unusable), flush=True)
             continue
@@ -796,7 +820,7 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         except TestFailure as e:
             result = "FAIL: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
-            result = "FAIL: %s: gdb: %s" % (name, _one_line(e))
+            result = "FAIL: %s: gdb: %s%s" % (name, _one_line(e), _kvmdbg_states())
         except Exception as e:
             tb = traceback.extract_tb(e.__traceback__)[-1]
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),

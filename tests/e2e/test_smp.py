@@ -729,6 +729,36 @@ def test_guest_int3_beside_hw_breakpoint():
     check_int3_beside(vm, plain, gdb.breakpoints()[-1], ncpus, iterations)
 
 
+@test
+def test_read_watch_on_the_page_every_vcpu_runs():
+    """smp_iterations shares its page with all of the guest's code and its
+    GDT: under a read watch every vCPU fetches each instruction from a
+    hidden page, and each such instruction runs one step alone with the page
+    mapped back.  vCPUs ask for that at the same moment all the time (the
+    others spin on smp_go on that page); each must wait its turn, and the
+    guest run to its end."""
+    ncpus, iterations = 3, 2
+    vm = launch(ncpus, iterations)
+    addr = vm.elf.sym("smp_iterations")
+    for shared in ("smp_main", "smp_fold", "smp_gdt"):
+        check_eq(vm.elf.sym(shared) >> 12, addr >> 12, "page of %s, beside smp_iterations" % shared)
+    # A raw session: its socket timeout ends the test if the guest hangs.
+    rsp = Rsp(vm.port, timeout=4 * RUN_TIMEOUT)
+    rsp.request("qSupported:swbreak+;hwbreak+;vContSupported+")
+    check_eq(rsp.request("Z3,%x,4" % addr), "OK", "read watch on smp_iterations")
+    # Each vCPU reads it once, and vCPU 0 once more for its report; the
+    # reads from that page itself need not stop.
+    reply = rsp.request("vCont;c")
+    for _ in range(ncpus + 1):
+        if not reply.startswith("T"):
+            break
+        check(re.match(r"T05.*rwatch:0*%x;" % addr, reply), "stop reply %r" % reply)
+        reply = rsp.request("vCont;c")
+    check_eq(reply, "W%02x" % (exit_status(SMP_EXIT) & 0xff), "reply at the guest's end")
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
 # Last: when a stop report makes gdb fail an internal check, gdb is of no
 # use for anything after.
 @test

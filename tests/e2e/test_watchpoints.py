@@ -736,6 +736,24 @@ def test_read_watch_from_first_instruction():
 
 
 @test
+def test_read_watch_from_first_instruction_with_code_hidden():
+    # As above, with the boot code's page hidden too (a read watch on a
+    # byte of it): the far jump to 64-bit code is fetched from one hidden
+    # page and reads its descriptor from another, so its one step with the
+    # code page mapped back ends where it began; the next is taken with
+    # every page mapped.
+    vm, lay = start()
+    code = vm.elf.sym("_start") // PAGE
+    check(code != lay.input // PAGE, "the boot code shares the page of watch_input")
+    n = watchpoint("rwatch watch_input")
+    watchpoint("rwatch *(char *)%#x" % (code * PAGE))
+    stop, text = cont_report(timeout=4 * BOOT_TIMEOUT)
+    check_watch_stop(stop, text, n, "rwatch", lay.input, "first read")
+    check_eq(reported_value(text), INPUT, "first read: gdb's value")
+    finish(vm)
+
+
+@test
 def test_read_watch_on_page_tables_refused():
     # Unmapping a page the processor walks would fault the guest: kvmdbg
     # refuses read and access watches there and keeps write watches.
