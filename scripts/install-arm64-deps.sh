@@ -17,25 +17,14 @@
 
 set -eu
 
+PROG=install-arm64-deps
+# shellcheck source-path=SCRIPTDIR source=deb-cache.sh
+. "$(dirname "$0")/deb-cache.sh"
+
 HOST_PACKAGES="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross gdb-multiarch
 device-tree-compiler"
 # Needs the arm64 architecture in dpkg, so installed after enable_arm64.
 ARM64_PACKAGES="libfdt-dev:arm64"
-
-say() {
-	echo "install-arm64-deps: $*" >&2
-}
-
-as_root() {
-	if [ "$(id -u)" = 0 ]; then
-		"$@"
-	elif command -v sudo >/dev/null; then
-		sudo "$@"
-	else
-		say "need root for: $*"
-		exit 1
-	fi
-}
 
 installed() {
 	dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -63,68 +52,37 @@ enable_arm64() {
 	fi
 }
 
-kernel_package() {
-	apt-cache depends linux-image-cloud-arm64:arm64 |
-		sed -n 's/^ *Depends: \(linux-image-[^:]*\):arm64$/\1/p' | head -n 1
-}
-
-package_version() {
-	apt-cache show --no-all-versions "$1:arm64" | sed -n 's/^Version: //p'
-}
-
-# Downloads and unpacks one arm64 package into CACHE/NAME_VERSION unless a
-# complete copy is there already; prints that directory.  Explicit returns
-# because errexit does not apply to functions called from a condition.
+# Prints the directory under CACHE that holds all of PKG:arm64, unpacked,
+# after downloading it if it is not complete there.
 unpacked() {
-	pkg=$1
-	version=$(package_version "$pkg")
-	[ -n "$version" ] || { say "apt knows no version of $pkg:arm64"; return 1; }
-	dir="$CACHE/${pkg}_$(echo "$version" | tr ':' '+')"
-	if [ ! -e "$dir/.complete" ]; then
-		say "fetching $pkg:arm64 $version"
-		work=$(mktemp -d "$CACHE/.fetch-XXXXXX") || return 1
-		# A root apt drops privileges for downloads unless told otherwise,
-		# and its sandbox user may not write to the cache directory.
-		if ! (cd "$work" && apt-get download -q -o APT::Sandbox::User=root \
-			"$pkg:arm64=$version" >&2); then
-			rm -rf "$work"
-			return 1
-		fi
-		dpkg-deb -x "$work"/*.deb "$work/root" || return 1
-		touch "$work/root/.complete" || return 1
-		rm -rf "$dir"
-		mv "$work/root" "$dir" || return 1
-		rm -rf "$work"
+	deb_locate "$1" arm64 || return 1
+	if [ ! -e "$deb_dir/.complete" ]; then
+		deb_unpack "$1" arm64 "$deb_version" || return 1
+		deb_complete "$deb_work/root" "$deb_dir" || return 1
+		rm -rf "$deb_work"
 	fi
-	echo "$dir"
+	echo "$deb_dir"
 }
 
 # Extracts only vmlinux from KERNEL_PACKAGE-dbg into CACHE/NAME_VERSION
 # unless it is there already; prints its path.
 debug_vmlinux() {
-	pkg=$1-dbg
-	version=$(package_version "$pkg")
-	[ -n "$version" ] || { say "apt knows no version of $pkg:arm64"; return 1; }
-	dir="$CACHE/${pkg}_$(echo "$version" | tr ':' '+')"
-	if [ ! -e "$dir/vmlinux" ]; then
-		say "fetching $pkg:arm64 $version for vmlinux"
-		work=$(mktemp -d "$CACHE/.fetch-XXXXXX") || return 1
+	deb_locate "$1-dbg" arm64 || return 1
+	if [ ! -e "$deb_dir/vmlinux" ]; then
 		member="./usr/lib/debug/boot/vmlinux-${1#linux-image-}"
-		if ! (cd "$work" && apt-get download -q -o APT::Sandbox::User=root \
-			"$pkg:arm64=$version" >&2) ||
-		   ! dpkg-deb --fsys-tarfile "$work"/*.deb | tar -x -C "$work" "$member"; then
-			rm -rf "$work"
+		stage=$(deb_stage) || return 1
+		if ! deb_extract "$1-dbg" arm64 "$deb_version" "$stage" "$member" ||
+		   ! { mkdir -p "$deb_dir" && mv "$stage/$member" "$deb_dir/vmlinux"; }; then
+			rm -rf "$stage"
 			return 1
 		fi
-		mkdir -p "$dir" && mv "$work/$member" "$dir/vmlinux" || return 1
-		rm -rf "$work"
+		rm -rf "$stage"
 	fi
-	echo "$dir/vmlinux"
+	echo "$deb_dir/vmlinux"
 }
 
 fetch_all() {
-	kpkg=$(kernel_package)
-	[ -n "$kpkg" ] || { say "cannot resolve linux-image-cloud-arm64:arm64"; return 1; }
+	kpkg=$(kernel_package linux-image-cloud-arm64 arm64) || return 1
 	kernel_dir=$(unpacked "$kpkg") || return 1
 	busybox_dir=$(unpacked busybox-static) || return 1
 	if [ "$want_vmlinux" ]; then
@@ -146,13 +104,7 @@ install_packages $HOST_PACKAGES
 enable_arm64
 # shellcheck disable=SC2086
 install_packages $ARM64_PACKAGES
-# Package lists may predate the arm64 architecture, or name files the
-# mirror no longer has.
-if ! fetch_all; then
-	say "refreshing the package lists and trying once more"
-	as_root apt-get update -q >&2
-	fetch_all
-fi
+with_fresh_lists fetch_all
 echo "kernel=$kernel_dir"
 echo "busybox=$busybox_dir"
 if [ "$want_vmlinux" ]; then
