@@ -17,6 +17,7 @@
 
 #include "kvmdbg/arch.h"
 #include "cpuid.h"
+#include "x86bits.h"
 
 #define PROBE_RAM	0x10000
 #define PML4		0x1000
@@ -24,16 +25,6 @@
 #define PD		0x3000
 #define CODE		0x4000
 #define STACK_TOP	0x8000
-
-#define CR0_PE		(1ull << 0)
-#define CR0_MP		(1ull << 1)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_PG		(1ull << 31)
-#define CR4_PAE		(1ull << 5)
-#define CR4_OSFXSR	(1ull << 9)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
 
 enum reg { EBX, ECX, EDX };
 
@@ -128,9 +119,9 @@ static bool long_mode(struct kvmdbg_scratch *s)
 	uint64_t *pdpt = (uint64_t *)(s->ram + PDPT);
 	uint64_t *pd = (uint64_t *)(s->ram + PD);
 
-	pml4[0] = PDPT | 3;
-	pdpt[0] = PD | 3;
-	pd[0] = 0x83;		/* 2 MiB at 0, present, writable */
+	pml4[0] = PDPT | PTE_P | PTE_W;
+	pdpt[0] = PD | PTE_P | PTE_W;
+	pd[0] = PTE_P | PTE_W | PTE_PS;		/* 2 MiB at 0 */
 	if (ioctl(s->vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return false;
 	sregs.cs = code;

@@ -14,20 +14,8 @@
 #include <sys/ioctl.h>
 
 #include "linuxboot.h"
+#include "x86bits.h"
 #include "x86vmm.h"
-
-#define PTE_P		0x1ull
-#define PTE_W		0x2ull
-#define PTE_PS		0x80ull
-
-#define CR0_PE		(1ull << 0)
-#define CR0_MP		(1ull << 1)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_PG		(1ull << 31)
-#define CR4_PAE		(1ull << 5)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
 
 /* The boot protocol's __BOOT_CS and __BOOT_DS. */
 #define BOOT_CS		0x10

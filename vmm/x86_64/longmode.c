@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "x86bits.h"
 #include "x86vmm.h"
 
 #define PML4_OFF	0x0000
@@ -21,21 +22,6 @@
 #define STACKS_OFF	0x80000		/* up to the top: one stack per vCPU */
 #define STACK_SIZE	0x2000
 #define CMDLINE_MAX	0x1000
-#define PTE_P		0x1ull
-#define PTE_W		0x2ull
-#define PTE_PS		0x80ull
-
-#define CR0_PE		(1ull << 0)
-#define CR0_MP		(1ull << 1)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
-#define CR4_PAE		(1ull << 5)
-#define CR4_OSFXSR	(1ull << 9)
-#define CR4_OSXMMEXCPT	(1ull << 10)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
 
 static const uint64_t gdt[] = {
 	0,

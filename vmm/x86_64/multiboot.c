@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "x86bits.h"
 #include "x86vmm.h"
 
 #define MB_MAGIC	0x1badb002u
@@ -213,7 +214,7 @@ int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 	flat32(&sregs.cs, 0x08, 0xb);
 	flat32(&sregs.ds, 0x10, 0x3);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 = 0x11;	/* PE and ET: protected mode, paging off */
+	sregs.cr0 = CR0_PE | CR0_ET;	/* protected mode, paging off */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
 	/* x87 and SSE control words as after FNINIT and reset. */
