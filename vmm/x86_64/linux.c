@@ -56,9 +56,6 @@ static int fit_initrd(struct vm *vm, const struct guest_image *img,
 static int common(struct vm *vm, struct x86_machine *m, const struct guest_image *img,
 		  uint64_t cmdline_max, char *err, size_t len)
 {
-	static const uint64_t code64 = 0x00af9a000000ffffull;
-	static const uint64_t code32 = 0x00cf9a000000ffffull;
-	static const uint64_t data = 0x00cf92000000ffffull;
 	const char *cmdline = img->append ? img->append : "";
 	/* Where KVM keeps offering features it cannot run, Linux is told
 	 * to leave them alone. */
@@ -71,7 +68,7 @@ static int common(struct vm *vm, struct x86_machine *m, const struct guest_image
 	}
 	n_extra = strlen(extra);
 	uint8_t *boot = vmm_gpa(vm, LINUX_BOOT_START, LINUX_BOOT_END - LINUX_BOOT_START);
-	uint64_t *pml4, *pdpt, *pd, *gdt;
+	uint64_t *gdt;
 	uint8_t *bios = vmm_gpa(vm, LINUX_BIOS, LINUX_HIGH - LINUX_BIOS);
 
 	if (cmdline_max > LINUX_CMDLINE_MAX)
@@ -88,17 +85,10 @@ static int common(struct vm *vm, struct x86_machine *m, const struct guest_image
 		fprintf(stderr, "kvmdbg: this host's KVM offers features in CPUID whatever kvmdbg sets, and cannot run them in guest kernel code: added clearcpuid=%s to the kernel command line\n",
 			names);
 	/* Identity map of the low 4 GiB, all that the entry needs. */
-	pml4 = (uint64_t *)(boot + (LINUX_PML4 - LINUX_BOOT_START));
-	pdpt = (uint64_t *)(boot + (LINUX_PDPT - LINUX_BOOT_START));
-	pd = (uint64_t *)(boot + (LINUX_PD - LINUX_BOOT_START));
-	pml4[0] = LINUX_PDPT | PTE_P | PTE_W;
-	for (uint64_t g = 0; g < 4; g++)
-		pdpt[g] = (LINUX_PD + g * 0x1000) | PTE_P | PTE_W;
-	for (uint64_t i = 0; i < 4 * 512; i++)
-		pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
+	identity_map(boot + (LINUX_PML4 - LINUX_BOOT_START), LINUX_PML4, 4);
 	gdt = (uint64_t *)(boot + (LINUX_GDT - LINUX_BOOT_START));
-	gdt[BOOT_CS / 8] = m->mode == BOOT_LINUX64 ? code64 : code32;
-	gdt[BOOT_DS / 8] = data;
+	gdt[BOOT_CS / 8] = m->mode == BOOT_LINUX64 ? GDT_CODE64 : GDT_CODE32;
+	gdt[BOOT_DS / 8] = GDT_DATA;
 	memset(bios, 0, LINUX_HIGH - LINUX_BIOS);
 	if (!acpi_build(bios, LINUX_HIGH - LINUX_BIOS, LINUX_BIOS, vm->nvcpus,
 			RESET_CONTROL, RESET_CONTROL_RESET | RESET_CONTROL_HARD)) {
@@ -219,13 +209,6 @@ int linux_load(struct vm *vm, struct x86_machine *m, const struct guest_image *i
 	return load_pvh(vm, m, img, err, len);
 }
 
-static void flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
-{
-	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .present = 1, .s = 1, .g = 1,
-				   .l = code64, .db = !code64 };
-}
-
 int linux_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 	       char *err, size_t len)
 {
@@ -248,8 +231,8 @@ int linux_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		vmm_err(err, len, "KVM_GET_SREGS: %s", strerror(errno));
 		return -1;
 	}
-	flat(&sregs.cs, BOOT_CS, 0xb, m->mode == BOOT_LINUX64);
-	flat(&sregs.ds, BOOT_DS, 0x3, false);
+	flat_segment(&sregs.cs, BOOT_CS, 0xb, m->mode == BOOT_LINUX64);
+	flat_segment(&sregs.ds, BOOT_DS, 0x3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.gdt.base = LINUX_GDT;
 	sregs.gdt.limit = 4 * 8 - 1;

@@ -17,9 +17,8 @@
  * and the e820 map marks both reserved. */
 #define LINUX_BOOT_START	0x1000ull
 #define LINUX_GDT		0x1000ull
-#define LINUX_PML4		0x2000ull
-#define LINUX_PDPT		0x3000ull
-#define LINUX_PD		0x4000ull	/* four pages: 4 GiB of 2 MiB pages */
+#define LINUX_PML4		0x2000ull	/* then identity_map()'s PDPT and four
+						 * PDs: 4 GiB of 2 MiB pages */
 #define LINUX_ZERO_PAGE		0x8000ull
 #define LINUX_START_INFO	0x9000ull	/* hvm_start_info, module, memory map */
 #define LINUX_CMDLINE		0xa000ull

@@ -14,9 +14,7 @@
 #include "x86bits.h"
 #include "x86vmm.h"
 
-#define PML4_OFF	0x0000
-#define PDPT_OFF	0x1000
-#define PD_OFF		0x2000		/* one page per GiB of RAM */
+#define PML4_OFF	0x0000		/* then identity_map()'s PDPT and PDs */
 #define GDT_OFF		0x70000
 #define CMDLINE_OFF	0x71000
 #define STACKS_OFF	0x80000		/* up to the top: one stack per vCPU */
@@ -25,9 +23,9 @@
 
 static const uint64_t gdt[] = {
 	0,
-	0x00af9a000000ffffull,	/* 0x08: 64-bit code */
-	0x00cf92000000ffffull,	/* 0x10: data */
-	0x00cf9a000000ffffull,	/* 0x18: 32-bit code */
+	GDT_CODE64,	/* 0x08 */
+	GDT_DATA,	/* 0x10 */
+	GDT_CODE32,	/* 0x18 */
 };
 
 int longmode_prepare(struct vm *vm, struct x86_machine *m, const char *cmdline,
@@ -36,22 +34,14 @@ int longmode_prepare(struct vm *vm, struct x86_machine *m, const char *cmdline,
 	uint64_t base = vm->ram_base + vm->ram_size - BOOT_AREA_SIZE;
 	uint8_t *area = vmm_gpa(vm, base, BOOT_AREA_SIZE);
 	uint64_t gib = (vm->ram_size + (1ull << 30) - 1) >> 30;
-	uint64_t *pml4, *pdpt, *pd;
 	size_t n = strlen(cmdline);
 
-	if (!area || gib > (GDT_OFF - PD_OFF) / 0x1000) {
+	if (!area || 2 + gib > (GDT_OFF - PML4_OFF) / 0x1000) {
 		vmm_err(err, len, "guest RAM is too small or too large for 64-bit boot structures");
 		return -1;
 	}
 	memset(area, 0, BOOT_AREA_SIZE);
-	pml4 = (uint64_t *)(area + PML4_OFF);
-	pdpt = (uint64_t *)(area + PDPT_OFF);
-	pd = (uint64_t *)(area + PD_OFF);
-	pml4[0] = (base + PDPT_OFF) | PTE_P | PTE_W;
-	for (uint64_t g = 0; g < gib; g++)
-		pdpt[g] = (base + PD_OFF + g * 0x1000) | PTE_P | PTE_W;
-	for (uint64_t i = 0; i < gib * 512; i++)
-		pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
+	identity_map(area + PML4_OFF, base + PML4_OFF, gib);
 	memcpy(area + GDT_OFF, gdt, sizeof(gdt));
 	if (n >= CMDLINE_MAX)
 		n = CMDLINE_MAX - 1;
@@ -60,13 +50,6 @@ int longmode_prepare(struct vm *vm, struct x86_machine *m, const char *cmdline,
 	m->boot_area = base;
 	m->info = base + CMDLINE_OFF;
 	return 0;
-}
-
-static void seg64(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
-{
-	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .present = 1, .s = 1, .g = 1,
-				   .l = code, .db = !code };
 }
 
 int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
@@ -86,8 +69,8 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		vmm_err(err, len, "KVM_GET_SREGS: %s", strerror(errno));
 		return -1;
 	}
-	seg64(&sregs.cs, 0x08, 0xb, true);
-	seg64(&sregs.ds, 0x10, 0x3, false);
+	flat_segment(&sregs.cs, 0x08, 0xb, true);
+	flat_segment(&sregs.ds, 0x10, 0x3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.gdt.base = m->boot_area + GDT_OFF;
 	sregs.gdt.limit = sizeof(gdt) - 1;

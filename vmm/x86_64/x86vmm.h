@@ -75,6 +75,19 @@ struct x86_machine {
 /* Guest RAM kvmdbg keeps for long-mode boot structures: top of RAM. */
 #define BOOT_AREA_SIZE	0x100000ull
 
+/* GDT descriptors of flat 4 GiB segments. */
+#define GDT_CODE64	0x00af9a000000ffffull
+#define GDT_CODE32	0x00cf9a000000ffffull
+#define GDT_DATA	0x00cf92000000ffffull
+
+/* bootstate.c */
+/* Identity-maps the low gib GiB with 2 MiB pages: the PML4 at gpa, the
+ * PDPT in the page after it, then one page directory per GiB (2 + gib
+ * pages in all).  tables is gpa in kvmdbg's memory, already zeroed. */
+void identity_map(uint8_t *tables, uint64_t gpa, uint64_t gib);
+/* A flat 4 GiB segment: 64-bit code when code64, else 32-bit. */
+void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64);
+
 int multiboot_find(const struct guest_image *img, uint64_t *hdr_off);
 int multiboot_load(struct vm *vm, struct x86_machine *m,
 		   const struct guest_image *img, uint64_t hdr_off,
