@@ -214,7 +214,6 @@ int linux_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = m->entry, .rflags = 2 };
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 
 	if (v->idx) {
 		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
@@ -253,11 +252,5 @@ int linux_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		else
 			regs.rsi = m->info;
 	}
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
-		vmm_err(err, len, "cannot set the Linux entry state: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return set_entry_state(v, &sregs, &regs, "Linux", err, len);
 }

@@ -56,7 +56,6 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		  char *err, size_t len)
 {
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	struct kvm_regs regs = {
 		.rip = m->entry,
 		.rflags = 2,
@@ -78,11 +77,5 @@ int longmode_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sregs.efer = EFER_LME | EFER_LMA;
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
-		vmm_err(err, len, "cannot set the 64-bit entry state: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return set_entry_state(v, &sregs, &regs, "64-bit", err, len);
 }

@@ -191,12 +191,6 @@ int multiboot_load(struct vm *vm, struct x86_machine *m,
 	return 0;
 }
 
-static void flat32(struct kvm_segment *s, uint16_t sel, uint8_t type)
-{
-	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .present = 1, .db = 1, .s = 1, .g = 1 };
-}
-
 int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		   char *err, size_t len)
 {
@@ -211,20 +205,11 @@ int multiboot_vcpu(struct vm *vm, struct x86_machine *m, struct vcpu *v,
 		vmm_err(err, len, "KVM_GET_SREGS: %s", strerror(errno));
 		return -1;
 	}
-	flat32(&sregs.cs, 0x08, 0xb);
-	flat32(&sregs.ds, 0x10, 0x3);
+	flat_segment(&sregs.cs, 0x08, 0xb, false);
+	flat_segment(&sregs.ds, 0x10, 0x3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.cr0 = CR0_PE | CR0_ET;	/* protected mode, paging off */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	/* x87 and SSE control words as after FNINIT and reset. */
-	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
-		vmm_err(err, len, "cannot set the Multiboot entry state: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return set_entry_state(v, &sregs, &regs, "Multiboot", err, len);
 }

@@ -87,6 +87,11 @@ struct x86_machine {
 void identity_map(uint8_t *tables, uint64_t gpa, uint64_t gib);
 /* A flat 4 GiB segment: 64-bit code when code64, else 32-bit. */
 void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64);
+/* Loads sregs, regs and reset x87/SSE control words into v; what names
+ * the entry in the error message. */
+int set_entry_state(struct vcpu *v, const struct kvm_sregs *sregs,
+		    const struct kvm_regs *regs, const char *what,
+		    char *err, size_t len);
 
 int multiboot_find(const struct guest_image *img, uint64_t *hdr_off);
 int multiboot_load(struct vm *vm, struct x86_machine *m,
