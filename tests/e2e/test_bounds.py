@@ -148,7 +148,6 @@ def test_resend_interrupted_by_a_signal():
     kvmdbg handles (its vCPU kick, SIGUSR1) lands on that thread, send()
     returns short, and the rest must still follow."""
     vm, rsp = start()
-    rsp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     addr, size = 0x200000, 0xfff0
     data = bytes((i * 151 + (i >> 8) * 7) & 0xff for i in range(size))
     check_eq(rsp.request("M%x,%x:%s" % (addr, size, data.hex())), "OK", "fill RAM")
