@@ -42,7 +42,7 @@ from nested_vm import Channel, ChannelError, NestedVm  # noqa: E402
 
 CROSS_COMPILE = "aarch64-linux-gnu-"
 FILE_TIMEOUT = 300
-TEST_BUDGET = 480     # seconds for all test files, once the machine is up
+TEST_BUDGET = 600     # seconds for all test files, once the machine is up
 DEPS_RE = re.compile(r"^(kernel|busybox|vmlinux)=(.*)$", re.M)
 OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
                         "CFLAGS", "LDFLAGS", "O")
