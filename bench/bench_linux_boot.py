@@ -11,15 +11,18 @@ the vmlinux enters through its PVH note and skips the decompressor, the
 bzImage goes through it.  `nokaslr` keeps the decompressed kernel where
 the vmlinux's symbols say it is.
 
-Times are wall-clock, one boot each, and only printed, each kvmdbg row
-with its ratio to QEMU booting the same file; where the host's KVM
-emulates guest kernel code the bzImage rows take minutes and move with
-the load average, printed with them.
+Times are wall-clock and only printed, each kvmdbg row with its ratio to
+QEMU booting the same file; where the host's KVM emulates guest kernel
+code the bzImage rows take minutes and move with the load average,
+printed with them.  One boot per row, or the median of BENCH_BOOTS boots
+taken in rounds over every row (`make bench BENCH=linux BENCH_BOOTS=3`),
+with the fastest and the slowest.
 """
 
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +40,7 @@ APPEND = "console=ttyS0 nokaslr"
 START_TIMEOUT = 60          # the VMM up and listening
 BOOT_TIMEOUT = 600          # hang guard for one launch to start_kernel
 FETCH_TIMEOUT = 900
+BOOTS = int(os.environ.get("BENCH_BOOTS") or 1)
 
 
 class NotAvailable(Exception):
@@ -144,29 +148,40 @@ def main():
         return
     gdb_run("file " + k["vmlinux"])
     entry = int(gdb.parse_and_eval("&start_kernel").cast(gdb.lookup_type("unsigned long")))
-    say("(%s, --mem %s, one vCPU, -append \"%s\"; wall time of one boot,"
+    say("%s, --mem %s, one vCPU, -append \"%s\""
         % (os.path.basename(k["vmlinuz"]), MEM, APPEND))
-    say(" ratio to QEMU with the same file)")
+    say("(wall time: %s; ratio to QEMU booting the same file)"
+        % ("one boot" if BOOTS == 1 else "median of %d boots [fastest, slowest]" % BOOTS))
     say("  start: %s" % load())
     rows = (("kvmdbg, vmlinux (PVH entry)", kvmdbg_launch, "vmlinux"),
             ("QEMU + KVM, vmlinux (PVH entry)", qemu_launch, "vmlinux"),
             ("kvmdbg, bzImage (decompressor)", kvmdbg_launch, "vmlinuz"),
             ("QEMU + KVM, bzImage (decompressor)", qemu_launch, "vmlinuz"))
-    times = {}
+    # Rounds over every row rather than each row's boots in a row: a
+    # change of load on a shared host then weighs on every row alike.
+    times = {label: [] for label, _, _ in rows}
+    for _ in range(BOOTS):
+        for label, launch, image in rows:
+            if times[label] and isinstance(times[label][-1], Exception):
+                continue
+            try:
+                times[label].append(to_start_kernel(launch, k[image], entry))
+            except NotAvailable as e:
+                times[label].append(e)
+    median = {label: (t[-1] if isinstance(t[-1], Exception) else statistics.median(t))
+              for label, t in times.items()}
     for label, launch, image in rows:
-        try:
-            times[label] = to_start_kernel(launch, k[image], entry)
-        except NotAvailable as e:
-            times[label] = e
-    for label, launch, image in rows:
-        value = times[label]
-        base = next(times[l] for l, run, i in rows if run is qemu_launch and i == image)
+        value = median[label]
+        base = next(median[l] for l, run, i in rows if run is qemu_launch and i == image)
         if isinstance(value, Exception):
             say("  %-40s n/a: %s" % (label, value))
-        elif isinstance(base, Exception):
-            say("  %-40s %8.1f s" % (label, value))
-        else:
-            say("  %-40s %8.1f s   x%.2f" % (label, value, value / base))
+            continue
+        line = "  %-40s %8.1f s" % (label, value)
+        if BOOTS > 1:
+            line += "  %-16s" % ("[%.1f, %.1f]" % (min(times[label]), max(times[label])))
+        if not isinstance(base, Exception):
+            line += "   x%.2f" % (value / base)
+        say(line)
     say("  end: %s" % load())
 
 

@@ -21,8 +21,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 BENCH_TIMEOUT = 300
 # Hang guards of the files that need longer: the Linux boots run kernel
-# code that the host's KVM may emulate, minutes each.
-FILE_TIMEOUTS = {"bench_linux_boot.py": 3600}
+# code that the host's KVM may emulate, minutes each, BENCH_BOOTS times;
+# the kernel's download comes first.
+LINUX_TIMEOUT_BASE, LINUX_TIMEOUT_PER_BOOT = 900, 2400
 
 
 def main():
@@ -31,6 +32,11 @@ def main():
     ap.add_argument("--arch", required=True, help="target architecture (e.g. x86_64)")
     ap.add_argument("names", nargs="*", help="only benchmarks whose file names contain one of these")
     args = ap.parse_args()
+    boots = os.environ.get("BENCH_BOOTS") or "1"
+    if not boots.isdigit() or int(boots) < 1:
+        ap.error("BENCH_BOOTS must be a positive number, not %r" % boots)
+    file_timeouts = {"bench_linux_boot.py":
+                     LINUX_TIMEOUT_BASE + LINUX_TIMEOUT_PER_BOOT * int(boots)}
     build = os.path.abspath(args.build)
     if args.arch != "x86_64":
         print("bench: the benchmark guests are x86-64 only; nothing to run for %s" % args.arch)
@@ -48,7 +54,7 @@ def main():
     status = 0
     for path in paths:
         name = os.path.basename(path)
-        timeout = FILE_TIMEOUTS.get(name, BENCH_TIMEOUT)
+        timeout = file_timeouts.get(name, BENCH_TIMEOUT)
         proc = subprocess.Popen(["gdb", "-batch", "-nx", "-q", "-x", path], cwd=REPO, env=env,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
