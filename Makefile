@@ -3,6 +3,8 @@
 #   make                      build kvmdbg for the host architecture
 #   make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
 #   make check [SANITIZE=1|thread]  install missing packages, build, run every test
+#   make bench [BENCH=NAME] [BENCH_BOOTS=N]  benchmarks next to QEMU
+#                             (bench/bench_*NAME*.py; N boots per Linux row)
 #   make demo                 scripted gdb session against a demo guest
 #   make fuzz [FUZZ_SECONDS=60]  coverage-guided fuzzing of the codec and
 #                             the command dispatcher (clang's libFuzzer)
@@ -157,7 +159,7 @@ check:
 
 bench:
 	@$(MAKE) --no-print-directory all
-	@python3 bench/run.py --build $(O) --arch $(ARCH)
+	@python3 bench/run.py --build $(O) --arch $(ARCH) $(BENCH)
 
 demo:
 	@scripts/install-deps.sh
