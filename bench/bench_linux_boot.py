@@ -21,7 +21,6 @@ with the fastest and the slowest.
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from kvmdbg_e2e import REPO, TestFailure, Vm, connect, gdb, gdb_run, kill_session, resume  # noqa: E402
+from kvmdbg_e2e import REPO, TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
 
 KVMDBG = os.environ.get("KVMDBG", "")
 QEMU = "qemu-system-x86_64"
@@ -63,14 +62,6 @@ def kernel():
         key, _, value = line.partition("=")
         found[key] = value
     return found
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def kvmdbg_launch(image):

@@ -18,7 +18,6 @@ printed as n/a.
 
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from kvmdbg_e2e import TestFailure, Vm, connect, gdb, gdb_run, kill_session, resume  # noqa: E402
+from kvmdbg_e2e import TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
 
 KVMDBG = os.environ.get("KVMDBG", "")
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "watch.elf")
@@ -44,14 +43,6 @@ class NotAvailable(Exception):
 
 
 # ---- targets -------------------------------------------------------------------
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
 
 class Target:
     """A guest held before its first instruction with gdb connected."""

@@ -346,6 +346,15 @@ def debug(guest_name):
     return vm
 
 
+def free_port():
+    """A loopback port free now, for a program that takes no port 0 (QEMU)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def connect(port):
     gdb_run("target remote 127.0.0.1:%d" % port)
     events.reset()

@@ -9,12 +9,11 @@ Only hardware breakpoints are used: a QEMU on a KVM that emulates CPL-0 code
 cannot plant software ones."""
 
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (Elf, TestFailure, Vm, check_eq, connect, cont, debug, gdb, gdb_run,
-                        guest_path, kill_session, main, read_mem, reg, resume, test)
+from kvmdbg_e2e import (Elf, TestFailure, Vm, check_eq, connect, cont, debug, free_port, gdb,
+                        gdb_run, guest_path, kill_session, main, read_mem, reg, resume, test)
 
 GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "cs", "ss")
@@ -50,14 +49,6 @@ def trace(elf, first_timeout):
                 states.append(snapshot(elf))
     kill_session()
     return states
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def qemu_trace(path, elf):
