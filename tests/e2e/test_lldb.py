@@ -8,84 +8,16 @@ which of LLDB's own queries were asked and answered."""
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (Elf, KVMDBG, TestFailure, TestSkipped, Vm, check, check_eq, exit_status,
-                        guest_path, main, scratch, test)
+from kvmdbg_e2e import (Elf, KVMDBG, Vm, check, check_eq, exit_status, guest_path, main,
+                        test)
+from lldb_session import Session
 
-LLDB_TIMEOUT = 300      # a hang guard for a whole session
 DEMO_EXIT, I386_EXIT = 0x21, 0x33
 CR0_PE, CR0_PG = 1 << 0, 1 << 31
 EFER_LMA = 1 << 10
-
-
-class Session:
-    """One lldb run over a list of commands, and what it printed for each."""
-
-    def __init__(self, vm, elf_path, commands):
-        self.dir = scratch()
-        self.log_path = os.path.join(self.dir, "packets.log")
-        cmds = ["log enable -f %s gdb-remote packets" % self.log_path,
-                "target create %s" % elf_path,
-                "gdb-remote 127.0.0.1:%d" % vm.port] + commands
-        path = os.path.join(self.dir, "cmds.txt")
-        with open(path, "w") as f:
-            f.write("\n".join(cmds) + "\n")
-        lldb = shutil.which("lldb")
-        if not lldb:
-            raise TestSkipped("lldb is not installed (apt-get install lldb)")
-        try:
-            proc = subprocess.run([lldb, "-x", "-b", "--no-use-colors", "-s", path],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=LLDB_TIMEOUT,
-                                  start_new_session=True)
-        except subprocess.TimeoutExpired as e:
-            raise TestFailure("lldb still running after %ds: %r" % (LLDB_TIMEOUT, e.output))
-        self.text = proc.stdout.decode("utf-8", "replace")
-        self.status = proc.returncode
-        # Every command is echoed after the prompt; its output follows.
-        parts = re.split(r"^\(lldb\) (.*)$", self.text, flags=re.M)
-        self.outputs = list(zip(parts[1::2], parts[2::2]))
-        ran = [c for c, _ in self.outputs]
-        missing = [c for c in cmds if c not in ran]
-        check(not missing, "lldb did not run %r (exit %d): %s" % (missing[:1], self.status,
-                                                                  self.text[-1500:]))
-        with open(self.log_path, errors="replace") as f:
-            self.log = f.read()
-
-    def out(self, command, nth=0):
-        """What the nth run of command printed."""
-        found = [o for c, o in self.outputs if c == command]
-        check(len(found) > nth, "no output of %r" % command)
-        return found[nth]
-
-    def regs(self, command, nth=0):
-        """register read output as {name: value}."""
-        out = self.out(command, nth)
-        regs = {m.group(1): int(m.group(2), 16)
-                for m in re.finditer(r"^\s*(\w+) = (0x[0-9a-f]+)", out, re.M)}
-        check(regs, "%r printed no registers: %r" % (command, out))
-        return regs
-
-    def stop_pc(self, command, nth=0):
-        out = self.out(command, nth)
-        m = re.search(r"frame #0: (0x[0-9a-f]+)", out)
-        check(m is not None, "%r printed no stop: %r" % (command, out))
-        return int(m.group(1), 16)
-
-    def frames(self, command="bt", nth=0):
-        return re.findall(r"frame #\d+: 0x[0-9a-f]+ [\w.]+`(\w+)", self.out(command, nth))
-
-    def answered(self, query, pattern):
-        """The reply to query in the packet log, which must match pattern."""
-        m = re.search(r"send packet: \$%s#[0-9a-f]{2}\n.*read packet: \$(.*)#[0-9a-f]{2}"
-                      % re.escape(query), self.log)
-        check(m is not None, "lldb did not send %s" % query)
-        check(re.search(pattern, m.group(1)) is not None, "reply to %s: %r" % (query, m.group(1)))
-        return m.group(1)
 
 
 def launch(guest, *args):
@@ -102,7 +34,7 @@ def test_lldb_session():
     e = vm.elf
     compute, leaf, words, counter = (e.sym("compute"), e.sym("leaf"), e.sym("demo_words"),
                                      e.sym("demo_counter"))
-    s = Session(vm, path, [
+    s = Session(vm.port, path, [
         "register read rip cr0 efer",
         "breakpoint set -n compute",
         "continue",
@@ -176,7 +108,7 @@ def test_lldb_session():
 @test
 def test_lldb_threads():
     vm, path = launch("demo.elf", "-smp", "2")
-    s = Session(vm, path, [
+    s = Session(vm.port, path, [
         "thread list",
         "thread select 2",
         "register read rsi rip",
@@ -216,7 +148,7 @@ def test_lldb_threads():
 @test
 def test_lldb_i386():
     vm, path = launch("i386.elf")
-    s = Session(vm, path, [
+    s = Session(vm.port, path, [
         "breakpoint set -n i386_leaf",
         "continue",
         "bt",
