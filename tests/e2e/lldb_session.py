@@ -16,7 +16,8 @@ LLDB_TIMEOUT = 300      # a hang guard for a whole session
 class Session:
     """One lldb run over a list of commands, and what it printed for each."""
 
-    def __init__(self, port, elf_path, commands, timeout=LLDB_TIMEOUT):
+    def __init__(self, port, elf_path, commands, timeout=LLDB_TIMEOUT,
+                 connect="gdb-remote 127.0.0.1:%d"):
         self.dir = scratch()
         self.log_path = os.path.join(self.dir, "packets.log")
         # LLDB's default of seconds for a reply is short for a loaded
@@ -24,7 +25,7 @@ class Session:
         cmds = ["settings set plugin.process.gdb-remote.packet-timeout %d" % timeout,
                 "log enable -f %s gdb-remote packets" % self.log_path,
                 "target create %s" % elf_path,
-                "gdb-remote 127.0.0.1:%d" % port] + commands
+                connect % port] + commands
         path = os.path.join(self.dir, "cmds.txt")
         with open(path, "w") as f:
             f.write("\n".join(cmds) + "\n")

@@ -10,8 +10,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (ChildGdb, Elf, KVMDBG, Vm, bp_address, check, check_eq, connect, cont,
-                        cont_to_exit, exit_status, frame_names, gdb, gdb_run, guest_path, main, packet,
-                        pc, read_mem, reg, resume, test, write_mem)
+                        cont_to_exit, exit_status, frame_names, gdb, gdb_run, guest_path, main,
+                        packet, pc, read_mem, reg, resume, test, write_mem)
 
 I386_EXIT = 0x33
 MB_BOOT_MAGIC = 0x2badb002

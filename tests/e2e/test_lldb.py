@@ -148,7 +148,7 @@ def test_lldb_threads():
 @test
 def test_lldb_i386():
     vm, path = launch("i386.elf")
-    s = Session(vm.port, path, [
+    commands = [
         "breakpoint set -n i386_leaf",
         "continue",
         "bt",
@@ -157,7 +157,9 @@ def test_lldb_i386():
         "register read eip",
         "breakpoint delete 1",
         "detach",
-    ])
+    ]
+    # LLDB's other way to connect.
+    s = Session(vm.port, path, commands, connect="process connect connect://127.0.0.1:%d")
     leaf = vm.elf.sym("i386_leaf")
     check_eq(s.stop_pc("continue"), leaf, "stop at i386_leaf")
     check_eq(s.frames(), ["i386_leaf", "i386_compute", "kmain32", "_start"], "backtrace")
