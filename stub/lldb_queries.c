@@ -204,7 +204,8 @@ void stub_lldb_stop_extra(struct kvmdbg_stub *s, struct rsp_buf *b)
 	rsp_put_str(b, ";");
 }
 
-/* Register packets name their vCPU at the end once LLDB may do so. */
+/* Register packets name their vCPU at the end once LLDB may do so; the
+ * name selects it as Hg would, which LLDB then no longer sends. */
 static bool thread_suffix(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len)
 {
 	long pid, tid;
