@@ -71,6 +71,7 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 	}
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_stop(&b, &st);
+	stub_lldb_stop_extra(s, &b);
 	reply_buf(s, &b);
 }
 
@@ -427,6 +428,8 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	struct rsp_cmd *c = &s->cmd;
 	char text[32];
 
+	if (stub_lldb_dispatch(s, pkt, &len))
+		return;
 	rsp_parse(pkt, len, c);
 	switch (c->kind) {
 	case RSP_CMD_UNKNOWN: reply(s, ""); break;

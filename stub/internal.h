@@ -144,6 +144,8 @@ struct kvmdbg_stub {
 	bool running;		/* vCPUs resumed, a stop reply is owed */
 	bool held;		/* -S: no debugger has let the guest go yet */
 	bool noack;
+	bool thread_suffix;	/* LLDB names the thread in register packets */
+	bool list_threads;	/* LLDB wants every thread in stop replies */
 	bool phys;		/* monitor phys on: addresses are physical */
 	unsigned cur_g;		/* vCPU for register access (Hg) */
 	unsigned cur_c;		/* vCPU for c/s (Hc); UINT_MAX = all */
@@ -231,6 +233,8 @@ int stub_memslots_remove_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint
 			       uint64_t len);
 int stub_memslots_turn_off(struct kvmdbg_stub *s, size_t idx);
 void stub_memslots_clear(struct kvmdbg_stub *s);
+/* Memory slots the watches may still take. */
+long stub_memslots_free(const struct kvmdbg_stub *s);
 
 /* session.c */
 void *stub_thread_main(void *arg);
@@ -243,6 +247,11 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);
 void stub_report_stop(struct kvmdbg_stub *s, int signal);
 unsigned stub_resumed_vcpu(struct kvmdbg_stub *s);
 void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
+
+/* lldb_queries.c: true when the packet was LLDB's and is answered; a
+ * register packet's thread suffix is taken off *len. */
+bool stub_lldb_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len);
+void stub_lldb_stop_extra(struct kvmdbg_stub *s, struct rsp_buf *b);
 
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);

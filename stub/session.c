@@ -104,6 +104,8 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 			strerror(errno));
 	s->conn_fd = fd;
 	s->noack = false;
+	s->thread_suffix = false;
+	s->list_threads = false;
 	s->phys = false;
 	s->framed_len = 0;
 	s->cur_c = UINT_MAX;

@@ -221,4 +221,28 @@ struct rsp_cmd {
  */
 void rsp_parse(const uint8_t *payload, size_t len, struct rsp_cmd *cmd);
 
+/* ---- LLDB's packets --------------------------------------------------------- */
+
+enum rsp_lldb_kind {
+	RSP_LLDB_NONE,		/* not one of these: see rsp_parse */
+	RSP_LLDB_MALFORMED,	/* one of them with bad arguments: reply E */
+	RSP_LLDB_HOST_INFO,	/* qHostInfo */
+	RSP_LLDB_PROCESS_INFO,	/* qProcessInfo */
+	RSP_LLDB_WATCH_INFO,	/* qWatchpointSupportInfo[:] */
+	RSP_LLDB_REGION_INFO,	/* qMemoryRegionInfo:addr -> *addr */
+	RSP_LLDB_THREADS_INFO,	/* jThreadsInfo */
+	RSP_LLDB_THREAD_SUFFIX,	/* QThreadSuffixSupported */
+	RSP_LLDB_LIST_THREADS,	/* QListThreadsInStopReply */
+};
+
+/* Classifies one payload as an LLDB query; *addr for qMemoryRegionInfo. */
+enum rsp_lldb_kind rsp_parse_lldb(const uint8_t *payload, size_t len, uint64_t *addr);
+
+/*
+ * The length of payload without a trailing ";thread:TID" or
+ * ";thread:TID;" (TID as in H packets), storing the id; len when there
+ * is none.
+ */
+size_t rsp_thread_suffix(const uint8_t *payload, size_t len, long *pid, long *tid);
+
 #endif

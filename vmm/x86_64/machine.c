@@ -25,6 +25,7 @@
 const unsigned arch_max_vcpus = 64;
 const uint64_t arch_ram_base = 0;
 const bool arch_device_tree = false;
+const char *const arch_gdb_views = "i386:x86-64 or i386";
 
 const char *const arch_vmm_usage =
 	"\n"
@@ -450,6 +451,13 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			run->exit_reason, v->idx, (unsigned long long)rip(v));
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	}
+}
+
+const char *arch_gdb_view(const struct vm *vm)
+{
+	const struct x86_machine *m = vm->arch;
+
+	return m->gdb_view;
 }
 
 void arch_probe_describe(int kvm_fd, char *out, size_t len)
