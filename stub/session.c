@@ -126,6 +126,7 @@ static void interrupt(struct kvmdbg_stub *s)
 	pthread_mutex_lock(&s->lock);
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
+	stub_console_flush_locked(s);
 	s->running = false;
 	pthread_mutex_unlock(&s->lock);
 	stub_report_stop(s, SIGINT_NR);
@@ -206,8 +207,11 @@ static bool handle_wake(struct kvmdbg_stub *s)
 			stub_console(s, note);
 		pthread_mutex_lock(&s->lock);
 	}
+	/* Breakpoint printf text goes before the stop that follows it. */
+	stub_console_flush_locked(s);
 	if (s->running && s->stopping) {
 		stub_wait_parked_locked(s);
+		stub_console_flush_locked(s);
 		s->running = false;
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0)
