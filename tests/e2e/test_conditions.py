@@ -17,8 +17,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, events, gdb,
-                        gdb_run, main, packet, resume, stub_bytes, test)
+from kvmdbg_e2e import (bp_address, check, check_eq, connect, cont, cont_to_exit, debug, events,
+                        gdb, gdb_run, guest_path, kvmdbg, main, packet, resume, stub_bytes, test)
 
 COND_EXIT = 0x2b
 CALLS = 150
@@ -255,6 +255,48 @@ def test_failing_conditions_stop():
     gdb_run("delete")
     cont_to_exit(vm, COND_EXIT)
     check_eq(vm.serial(), serial(100), "serial output")
+
+
+
+def smp_serial(ncpus, iterations):
+    """What the smp guest prints (the arithmetic of smp.c)."""
+    mask = (1 << 64) - 1
+    lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
+    total = 0
+    for idx in range(ncpus):
+        acc = idx
+        for _ in range(iterations):
+            acc = ((acc + 1) * 0x9e3779b97f4a7c15) & mask
+            acc = ((acc ^ (acc >> 29)) + idx) & mask
+        total = (total + acc) & mask
+        lines.append("smp: vCPU %d work %d mix %d fold %d" % (idx, iterations, iterations,
+                                                            iterations))
+    lines.append("smp: checksum 0x%016x" % total)
+    return "\n".join(lines) + "\n"
+
+
+@test
+def test_conditions_four_vcpus():
+    """Four vCPUs through one conditional breakpoint: those whose condition
+    is false step past it on their own while the trap is out of memory, and
+    none of them runs through it unseen meanwhile."""
+    ncpus, iterations = 4, 150
+    path = guest_path("smp.elf")
+    vm = kvmdbg("run", "-smp", str(ncpus), "--gdb", "tcp:127.0.0.1:0", "-S", path, "--",
+                "cpus=%d" % ncpus, "iter=%d" % iterations)
+    vm.wait_listening()
+    gdb_run("file " + path)
+    connect(vm.port)
+    gdb_run("break smp_fold if idx == 2")
+    site = bp_address(gdb.breakpoints()[-1])
+    for n in range(iterations):
+        stop = cont()
+        check_eq(stop["pc"], site, "stop %d pc" % n)
+        check_eq(gdb.selected_thread().ptid[1], 3, "thread of stop %d" % n)
+        check_eq(int(gdb.parse_and_eval("idx")), 2, "idx at stop %d" % n)
+        check_eq(int(gdb.parse_and_eval("smp_counts.fold[2]")), n, "vCPU 2's calls at stop %d" % n)
+    cont_to_exit(vm, 0x2a)
+    check_eq(vm.serial(), smp_serial(ncpus, iterations), "serial output")
 
 
 main()
