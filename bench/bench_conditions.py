@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""Breakpoint conditions and dprintf, evaluated by the stub or by gdb, on the
+cond guest (a loop of cond_hit calls), kvmdbg next to QEMU with KVM.
+
+1. A false conditional breakpoint: the time a call to cond_hit costs under
+   `break cond_hit if i == <never>`, minus its cost without it, per call.
+   kvmdbg evaluates the condition in the stub (the default); with
+   `set remote conditional-breakpoints-packet off` gdb does, stopping at
+   every call.  QEMU's stub does not evaluate conditions: gdb does.  QEMU
+   gets a hardware breakpoint, as it cannot insert software ones on a host
+   whose KVM emulates guest code; kvmdbg is measured with both.
+2. dprintf at cond_hit: `set dprintf-style agent` (the stub prints, the
+   guest never stops) against `set dprintf-style gdb` (gdb stops, prints,
+   resumes), per call, the same way.
+
+Times are wall-clock and only printed.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+from kvmdbg_e2e import TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
+
+KVMDBG = os.environ.get("KVMDBG", "")
+GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "cond.elf")
+QEMU = "qemu-system-x86_64"
+
+STUB_CALLS = 2000       # calls under a breakpoint the stub handles
+GDB_CALLS = 200         # calls under one that stops gdb every time
+STOP_TIMEOUT = 120      # one continue
+QEMU_BOOT_TIMEOUT = 120
+NEVER = "i == 0xffffffff"
+DPRINTF = '"call %d val=%lu name=%s\\n", i, p->val, p->name'
+
+
+class NotAvailable(Exception):
+    pass
+
+
+class Target:
+    name = ""
+    boot_timeout = STOP_TIMEOUT
+
+    def __init__(self):
+        self.vm = None
+        self.serial = None
+
+    def stop(self):
+        kill_session()
+        if self.vm:
+            self.vm.kill()
+            self.vm = None
+        if self.serial and os.path.exists(self.serial):
+            os.unlink(self.serial)
+
+
+class Kvmdbg(Target):
+    name = "kvmdbg"
+
+    def start(self):
+        self.vm = Vm([KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S", GUEST])
+        self.vm.wait_listening()
+        gdb_run("file " + GUEST)
+        connect(self.vm.port)
+
+
+class Qemu(Target):
+    name = "QEMU"
+    boot_timeout = QEMU_BOOT_TIMEOUT
+
+    def start(self):
+        if not shutil.which(QEMU):
+            raise NotAvailable("%s is not installed" % QEMU)
+        port = free_port()
+        self.serial = os.path.join(tempfile.gettempdir(),
+                                   "kvmdbg-bench-qemu-%d.serial" % os.getpid())
+        self.vm = Vm([QEMU, "-enable-kvm", "-kernel", GUEST, "-m", "64", "-S",
+                      "-gdb", "tcp:127.0.0.1:%d" % port,
+                      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                      "-display", "none", "-monitor", "none", "-no-reboot",
+                      "-serial", "file:" + self.serial])
+        gdb_run("file " + GUEST)
+        try:
+            connect(port)
+        except gdb.error as e:
+            raise NotAvailable("QEMU did not start: %s %s" % (e, self.vm.stderr().strip()))
+
+
+def sym(name):
+    return int(gdb.parse_and_eval("&%s" % name).cast(gdb.lookup_type("unsigned long")))
+
+
+def pc():
+    return int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
+
+
+def timed_continue(timeout=STOP_TIMEOUT):
+    t = time.monotonic()
+    try:
+        out = resume("continue", timeout)
+    except TestFailure as e:
+        raise NotAvailable(str(e))
+    if not gdb.selected_inferior().pid:
+        raise NotAvailable("the guest ended")
+    return time.monotonic() - t, out
+
+
+def loop_seconds(target, calls, setup):
+    """Seconds from kmain to cond_done with calls calls, after setup()
+    placed what is measured; the dprintf lines printed, as a check."""
+    try:
+        target.start()
+        gdb_run("hbreak kmain")
+        timed_continue(target.boot_timeout)
+        if pc() != sym("kmain"):
+            raise NotAvailable("stopped at %#x instead of kmain" % pc())
+        gdb_run("delete")
+        gdb_run("set var cond_iters = %d" % calls)
+        gdb_run("hbreak cond_done")
+        setup()
+        seconds, out = timed_continue()
+        if not sym("cond_done") <= pc() < sym("cond_done") + 32:
+            raise NotAvailable("stopped at %#x, not at cond_done" % pc())
+        return seconds, sum(1 for l in out.splitlines() if l.startswith("call "))
+    finally:
+        target.stop()
+        for setting in ("remote conditional-breakpoints-packet auto", "dprintf-style gdb"):
+            gdb_run("set " + setting)
+
+
+def per_call(target, calls, setup, lines=None):
+    """Seconds a call costs under setup's breakpoint, over the bare loop."""
+    bare, _ = loop_seconds(target, calls, lambda: None)
+    seconds, printed = loop_seconds(target, calls, setup)
+    if lines is not None and printed != lines:
+        raise NotAvailable("%d dprintf lines printed, %d expected" % (printed, lines))
+    return max(seconds - bare, 0.0) / calls
+
+
+def cond(kind, gdb_side=False):
+    def setup():
+        if gdb_side:
+            gdb_run("set remote conditional-breakpoints-packet off")
+        gdb_run("%s cond_hit if %s" % (kind, NEVER))
+    return setup
+
+
+def dprintf(style):
+    def setup():
+        gdb_run("set dprintf-style " + style)
+        gdb_run("dprintf cond_hit," + DPRINTF)
+    return setup
+
+
+def fmt_time(seconds):
+    if seconds >= 1:
+        return "%.2f s" % seconds
+    if seconds >= 1e-3:
+        return "%.2f ms" % (seconds * 1e3)
+    return "%.1f us" % (seconds * 1e6)
+
+
+def say(text=""):
+    REPORT.write(text + "\n")
+    REPORT.flush()
+
+
+def measure(label, fn):
+    try:
+        value = fn()
+    except NotAvailable as e:
+        value = e
+    return label, value
+
+
+def table(title, rows, base_label):
+    """Rows of (label, seconds or NotAvailable); the ratio is each row's
+    time over the base row's: how many times faster the base row is."""
+    say(title)
+    base = dict(rows).get(base_label)
+    for label, value in rows:
+        if isinstance(value, Exception):
+            say("  %-58s n/a: %s" % (label, value))
+        elif isinstance(base, Exception) or not base or label == base_label:
+            say("  %-58s %10s" % (label, fmt_time(value)))
+        else:
+            say("  %-58s %10s   x%.0f" % (label, fmt_time(value), value / base))
+
+
+def main():
+    for setting in ("pagination off", "confirm off", "height 0", "width 0",
+                    "tcp connect-timeout 10", "remotetimeout 10"):
+        gdb_run("set " + setting)
+    kvm, qemu = Kvmdbg(), Qemu()
+    stub = "kvmdbg, break, condition in the stub"
+    rows = [
+        measure(stub, lambda: per_call(kvm, STUB_CALLS, cond("break"))),
+        measure("kvmdbg, hbreak, condition in the stub",
+                lambda: per_call(kvm, STUB_CALLS, cond("hbreak"))),
+        measure("kvmdbg, break, condition in gdb",
+                lambda: per_call(kvm, GDB_CALLS, cond("break", True))),
+        measure("QEMU, hbreak, condition in gdb (QEMU's stub has none)",
+                lambda: per_call(qemu, GDB_CALLS, cond("hbreak"))),
+    ]
+    table("False conditional breakpoint, time per hit (ratio: times slower than the stub's)",
+          rows, stub)
+    say()
+    agent = "kvmdbg, dprintf-style agent (printed by the stub)"
+    rows = [
+        measure(agent, lambda: per_call(kvm, STUB_CALLS, dprintf("agent"), STUB_CALLS)),
+        measure("kvmdbg, dprintf-style gdb",
+                lambda: per_call(kvm, GDB_CALLS, dprintf("gdb"), GDB_CALLS)),
+    ]
+    table("dprintf, time per hit (ratio: times slower than the agent's)", rows, agent)
+
+
+# gdb prints every stop on its standard output: that goes to /dev/null, the
+# tables to what standard output was.
+gdb.flush()
+REPORT = os.fdopen(os.dup(1), "w")
+with open(os.devnull, "w") as _null:
+    os.dup2(_null.fileno(), 1)
+main()
