@@ -100,9 +100,12 @@ static struct kd_bpaction_table *table(struct kvmdbg_stub *s, enum kd_stop_kind 
 	return s->bp_actions[kind == KD_STOP_HWBREAK ? Z_HW : Z_SW];
 }
 
-/* Steps v over the breakpoint at pc and lets it run on; false when a
- * stop of the VM came first, and v meets the breakpoint again later. */
-static bool step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
+/*
+ * Steps v over the breakpoint at pc and lets it run on.  A stop of the VM
+ * coming first leaves v on the trap instead, to meet it again once gdb
+ * resumes it (the commands of that hit then run twice).
+ */
+static void step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		      enum kd_stop_kind kind, uint64_t pc)
 {
 	struct kd_swbp *bp = kind == KD_STOP_SWBREAK ? kd_bptable_find(s->bps, pc) : NULL;
@@ -110,8 +113,9 @@ static bool step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	/* With the trap out of memory no other vCPU may run past it. */
 	if (bp) {
 		if (!stub_take_exclusive(s, v))
-			return false;
+			return;
 		v->cond_exclusive = true;
+		/* Taking it may have waited with the lock released. */
 		bp = kd_bptable_find(s->bps, pc);
 		if (bp)
 			stub_trap_restore(s, bp);
@@ -119,7 +123,6 @@ static bool step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	v->stepping_over = true;
 	v->step_over_addr = pc;
 	v->cond_resume = true;
-	return true;
 }
 
 bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,

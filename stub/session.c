@@ -183,6 +183,7 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		fprintf(stderr, "kvmdbg: reading the stub's wake-up: %s\n", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	if (s->exited) {
+		stub_console_flush_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0) {
 			char w[8];

@@ -193,6 +193,24 @@ def test_dprintf_agent_with_condition():
     check_eq(len(replies), 1, "breakpoint stops during the agent dprintf run")
 
 
+@test
+def test_dprintf_text_before_the_exit():
+    """Text printed just before the guest ends reaches gdb before the exit."""
+    vm, log = start()
+    gdb_run("set dprintf-style agent")
+    try:
+        gdb_run('dprintf cond_done,"done after %d calls\\n", n')
+        out = resume("continue")
+    finally:
+        gdb_run("set dprintf-style gdb")
+    check_eq([l for l in out.splitlines() if l.startswith("done ")],
+             ["done after %d calls" % CALLS], "dprintf output before the exit")
+    check_eq(events.exits, [(COND_EXIT << 1) | 1], "exit reported to gdb")
+    vm.expect_exit((COND_EXIT << 1) | 1)
+    check_eq(vm.serial(), serial(CALLS), "serial output")
+    log.breakpoint_stops()
+
+
 def raw_site(vm):
     return vm.elf.sym("cond_hit")
 
