@@ -38,6 +38,7 @@ def stops(condition, target_side):
         check_eq(vm.serial(), DEMO_SERIAL, "serial output")
         return seen
     finally:
+        gdb_run("delete")
         gdb_run("set remote conditional-breakpoints-packet auto")
 
 
