@@ -6,7 +6,10 @@ cond guest (a loop of cond_hit calls), kvmdbg next to QEMU with KVM.
    `break cond_hit if i == <never>`, minus its cost without it, per call.
    kvmdbg evaluates the condition in the stub (the default); with
    `set remote conditional-breakpoints-packet off` gdb does, stopping at
-   every call.  QEMU's stub does not evaluate conditions: gdb does.  QEMU
+   every call.  Rounds of the loop alternate without and with the
+   breakpoint in one boot; the fastest round of each kind counts.  Wall
+   time, and the CPU time the machine's process and gdb spent (what a busy
+   host cannot inflate as much), per call.  QEMU's stub does not evaluate conditions: gdb does.  QEMU
    gets a hardware breakpoint, as it cannot insert software ones on a host
    whose KVM emulates guest code; kvmdbg is measured with both.
 2. dprintf at cond_hit: `set dprintf-style agent` (the stub prints, the
@@ -30,8 +33,9 @@ KVMDBG = os.environ.get("KVMDBG", "")
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "cond.elf")
 QEMU = "qemu-system-x86_64"
 
-STUB_CALLS = 2000       # calls under a breakpoint the stub handles
-GDB_CALLS = 200         # calls under one that stops gdb every time
+STUB_CALLS = 1000       # calls under a breakpoint the stub handles
+GDB_CALLS = 100         # calls under one that stops gdb every time
+ROUNDS = 3              # rounds with it, and as many without
 STOP_TIMEOUT = 120      # one continue
 QEMU_BOOT_TIMEOUT = 120
 NEVER = "i == 0xffffffff"
@@ -110,9 +114,20 @@ def timed_continue(timeout=STOP_TIMEOUT):
     return time.monotonic() - t, out
 
 
-def loop_seconds(target, calls, setup):
-    """Seconds from kmain to cond_done with calls calls, after setup()
-    placed what is measured; the dprintf lines printed, as a check."""
+def cpu_seconds(target):
+    """CPU time so far of the machine's process and of this gdb."""
+    with open("/proc/%d/stat" % target.vm.proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    me = os.times()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + me.user + me.system
+
+
+def per_call(target, calls, setup, lines=None):
+    """(wall, cpu) seconds a call costs under what setup() places, over the
+    bare loop: ROUNDS rounds of calls calls in one boot, alternately bare
+    and under it, the fastest of each kind (a busy host only adds time).
+    cpu is what the machine's process and gdb spent."""
+    bare, measured = [], []
     try:
         target.start()
         gdb_run("hbreak kmain")
@@ -121,25 +136,30 @@ def loop_seconds(target, calls, setup):
             raise NotAvailable("stopped at %#x instead of kmain" % pc())
         gdb_run("delete")
         gdb_run("set var cond_iters = %d" % calls)
+        gdb_run("set var cond_rounds = %d" % (2 * ROUNDS))
         gdb_run("hbreak cond_done")
-        setup()
-        seconds, out = timed_continue()
-        if not sym("cond_done") <= pc() < sym("cond_done") + 32:
-            raise NotAvailable("stopped at %#x, not at cond_done" % pc())
-        return seconds, sum(1 for l in out.splitlines() if l.startswith("call "))
+        for r in range(2 * ROUNDS):
+            if r % 2:
+                setup()
+            cpu = cpu_seconds(target)
+            seconds, out = timed_continue()
+            cpu = cpu_seconds(target) - cpu
+            if not sym("cond_done") <= pc() < sym("cond_done") + 32:
+                raise NotAvailable("stopped at %#x, not at cond_done" % pc())
+            if r % 2:
+                printed = sum(1 for l in out.splitlines() if l.startswith("call "))
+                if lines is not None and printed != lines:
+                    raise NotAvailable("%d dprintf lines printed, %d expected" % (printed, lines))
+                # dprintf is not among gdb.breakpoints(): all go.
+                gdb_run("delete")
+                gdb_run("hbreak cond_done")
+            (measured if r % 2 else bare).append((seconds, cpu))
     finally:
         target.stop()
         for setting in ("remote conditional-breakpoints-packet auto", "dprintf-style gdb"):
             gdb_run("set " + setting)
-
-
-def per_call(target, calls, setup, lines=None):
-    """Seconds a call costs under setup's breakpoint, over the bare loop."""
-    bare, _ = loop_seconds(target, calls, lambda: None)
-    seconds, printed = loop_seconds(target, calls, setup)
-    if lines is not None and printed != lines:
-        raise NotAvailable("%d dprintf lines printed, %d expected" % (printed, lines))
-    return max(seconds - bare, 0.0) / calls
+    return tuple(max(min(m[k] for m in measured) - min(b[k] for b in bare), 0.0) / calls
+                 for k in (0, 1))
 
 
 def cond(kind, gdb_side=False):
@@ -179,17 +199,22 @@ def measure(label, fn):
 
 
 def table(title, rows, base_label):
-    """Rows of (label, seconds or NotAvailable); the ratio is each row's
-    time over the base row's: how many times faster the base row is."""
+    """Rows of (label, (wall, cpu) or NotAvailable); the ratios are each
+    row's times over the base row's: how many times slower than it."""
     say(title)
+    say("  %-58s %10s %6s %10s %6s" % ("", "wall", "", "cpu", ""))
     base = dict(rows).get(base_label)
     for label, value in rows:
         if isinstance(value, Exception):
             say("  %-58s n/a: %s" % (label, value))
-        elif isinstance(base, Exception) or not base or label == base_label:
-            say("  %-58s %10s" % (label, fmt_time(value)))
-        else:
-            say("  %-58s %10s   x%.0f" % (label, fmt_time(value), value / base))
+            continue
+        cells = []
+        for k in (0, 1):
+            ratio = ""
+            if not isinstance(base, Exception) and base[k] and label != base_label:
+                ratio = "x%.0f" % (value[k] / base[k])
+            cells += [fmt_time(value[k]), ratio]
+        say("  %-58s %10s %6s %10s %6s" % (label, *cells))
 
 
 def main():
