@@ -16,7 +16,12 @@ cond guest (a loop of cond_hit calls), kvmdbg next to QEMU with KVM.
    guest never stops) against `set dprintf-style gdb` (gdb stops, prints,
    resumes), per call, the same way.
 
-Times are wall-clock and only printed.
+A hit the stub handles without gdb still costs two exits, the trap and
+the step past it, each with its KVM_RUN, its register reads and one
+KVM_SET_GUEST_DEBUG (the step on, then off): on a host where every vCPU
+ioctl is expensive (nested, or emulating guest code) those bound it.
+
+Times are only printed.
 """
 
 import os
