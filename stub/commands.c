@@ -228,7 +228,7 @@ static void breakpoint(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, "OK");
 		return;
 	}
-	err = stub_insert_bp(s, c->bp_type, c->addr, c->bp_kind, &why);
+	err = stub_insert_bp_packet(s, c, &why);
 	if (!err) {
 		reply(s, "OK");
 		return;
@@ -415,11 +415,12 @@ static void detach(struct kvmdbg_stub *s)
 
 static void supported(struct kvmdbg_stub *s)
 {
-	char text[160];
+	char text[256];
 
 	snprintf(text, sizeof(text),
 		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
-		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+", STUB_PACKET_SIZE);
+		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+;"
+		 "ConditionalBreakpoints+;BreakpointCommands+", STUB_PACKET_SIZE);
 	reply(s, text);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kvmdbg/agent_expr.h"
 #include "kvmdbg/debug_core.h"
 #include "kvmdbg/rsp.h"
 #include "kvmdbg/stub.h"
@@ -25,6 +26,8 @@
 #define STUB_READ_RING	4
 /* Registers a stop reply carries (pc, sp, fp). */
 #define STUB_STOP_REGS	3
+/* Breakpoint printf text waiting for gdb's console. */
+#define STUB_CONSOLE_SIZE	0x10000
 
 /* One memory slot of guest RAM as KVM has it. */
 struct stub_slot {
@@ -51,6 +54,8 @@ struct stub_vcpu {
 	bool step;		/* gdb asked for one instruction */
 	bool stepping_over;	/* stepping off the stub's breakpoint at */
 	uint64_t step_over_addr; /* ... this address, trap removed */
+	bool cond_resume;	/* ... on its own: its condition was false */
+	bool cond_exclusive;	/* ... alone, the others held */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
 	bool paging_wait;	/* stepped until paging is on (read watches) */
@@ -109,6 +114,9 @@ struct kvmdbg_stub {
 	unsigned nparked;
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
+	struct kd_bpaction_table *bp_actions[2]; /* of Z0 and Z1 breakpoints */
+	char *console;		/* breakpoint printf text for gdb ... */
+	size_t console_len;	/* ... STUB_CONSOLE_SIZE at most */
 	struct kd_hwslots pools[2];
 	struct kd_watchset *watches;	/* by page protection */
 	int vm_fd;		/* -1: no page protection */
@@ -198,7 +206,17 @@ void stub_trap_restore(struct kvmdbg_stub *s, const struct kd_swbp *bp);
 void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg);
 
+/* bpcond.c: conditions and commands of breakpoints */
+int stub_insert_bp_packet(struct kvmdbg_stub *s, const struct rsp_cmd *c,
+			  const char **why);
+bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			 enum kd_stop_kind kind, uint64_t pc);
+void stub_bp_step_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_bp_step_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_console_flush_locked(struct kvmdbg_stub *s);
+
 /* watch.c */
+bool stub_take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type);
 int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len, const char **why);

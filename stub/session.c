@@ -128,6 +128,7 @@ static void interrupt(struct kvmdbg_stub *s)
 	pthread_mutex_lock(&s->lock);
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
+	stub_console_flush_locked(s);
 	s->running = false;
 	pthread_mutex_unlock(&s->lock);
 	stub_report_stop(s, SIGINT_NR);
@@ -184,6 +185,7 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		fprintf(stderr, "kvmdbg: reading the stub's wake-up: %s\n", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	if (s->exited) {
+		stub_console_flush_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0) {
 			char w[8];
@@ -208,8 +210,11 @@ static bool handle_wake(struct kvmdbg_stub *s)
 			stub_console(s, note);
 		pthread_mutex_lock(&s->lock);
 	}
+	/* Breakpoint printf text goes before the stop that follows it. */
+	stub_console_flush_locked(s);
 	if (s->running && s->stopping) {
 		stub_wait_parked_locked(s);
+		stub_console_flush_locked(s);
 		s->running = false;
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0)

@@ -182,6 +182,14 @@ enum rsp_cmd_kind {
 };
 
 #define RSP_VCONT_MAX 128
+/* Conditions, and commands, one Z packet may carry. */
+#define RSP_BP_EXPR_MAX 32
+
+/* An agent expression of a Z packet: len bytes as 2 * len hex digits. */
+struct rsp_agent_expr {
+	const uint8_t *hex;	/* points into the payload */
+	size_t len;
+};
 
 struct rsp_vcont_action {
 	char action;		/* 'c', 's', 'C', 'S', 't', 'r' */
@@ -212,6 +220,14 @@ struct rsp_cmd {
 	char annex[64];		/* qXfer annex, e.g. "target.xml" */
 	size_t n_actions;
 	struct rsp_vcont_action actions[RSP_VCONT_MAX];
+	/* Z: ";X len,expr..." conditions and ";cmds:persist,X len,expr..."
+	 * commands, in the order sent (gdb writes a list's expressions
+	 * back to back; ';' between them is accepted too). */
+	size_t n_conds;
+	struct rsp_agent_expr conds[RSP_BP_EXPR_MAX];
+	size_t n_cmds;
+	struct rsp_agent_expr cmds[RSP_BP_EXPR_MAX];
+	bool cmds_persist;
 };
 
 /*
