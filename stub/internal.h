@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kvmdbg/arch.h"
 #include "kvmdbg/debug_core.h"
 #include "kvmdbg/rsp.h"
 #include "kvmdbg/stub.h"

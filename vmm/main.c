@@ -340,7 +340,7 @@ static int run(int argc, char **argv)
 		    strerror(errno));
 	if (arch_load(&vm, &img, err, sizeof(err)) < 0)
 		die("%s", err);
-	arch->probe(vm.kvm_fd, &caps);
+	kvmdbg_arch_probe(arch, vm.kvm_fd, &caps);
 	if (o.no_guest_debug) {
 		/* Page-protection watchpoints need no guest debugging, and an
 		 * emulating host still hands the guest's own int3 to kvmdbg. */
@@ -439,7 +439,7 @@ static int probe(int argc, char **argv)
 			die("unknown probe option '%s'; see kvmdbg --help", argv[i]);
 	}
 	fd = open_kvm(path);
-	kvmdbg_arch()->probe(fd, &caps);
+	kvmdbg_arch_probe(kvmdbg_arch(), fd, &caps);
 	kvmdbg_caps_describe(kvmdbg_arch(), &caps, out, sizeof(out));
 	fputs(out, stdout);
 	arch_probe_describe(fd, out, sizeof(out));

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
-#include "kvmdbg/arch.h"
+#include "kvmdbg/host.h"
 
 struct kvmdbg_stub;
 
@@ -95,10 +95,5 @@ bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *stub, unsigned vcpu);
 
 /* The guest ended with this status: tells gdb, then lets the stub end. */
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *stub, int status);
-
-/* What the host offers and which mechanism serves each feature, one
- * "feature: ..." line each, for `kvmdbg probe` and `monitor caps`. */
-void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
-			  const struct kvmdbg_caps *caps, char *out, size_t len);
 
 #endif
