@@ -197,6 +197,18 @@ uninstall:
 	-rmdir $(DESTDIR)$(PREFIX)/include/kvmdbg 2>/dev/null
 	-rmdir $(DESTDIR)$(PREFIX)/lib/pkgconfig 2>/dev/null
 
+# examples/minivmm built the way another project would build it: against
+# kvmdbg installed in a prefix of its own, through pkg-config alone.
+EXAMPLE_PREFIX := $(abspath $(O))/example-prefix
+EXAMPLE_SAN := $(filter -fsanitize%,$(ALL_LDFLAGS))
+
+example:
+	@rm -rf $(EXAMPLE_PREFIX)
+	@$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR= >/dev/null
+	@$(MAKE) --no-print-directory -C examples/minivmm O=$(abspath $(O))/examples \
+		CC='$(CC)' CFLAGS='$(CFLAGS) $(EXAMPLE_SAN)' LDFLAGS='$(EXAMPLE_SAN)' \
+		PKG_CONFIG_LIBDIR=$(EXAMPLE_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH=
+
 # Test guests are built from source with the same toolchain.
 GUEST_O := $(O)/guests
 include guests/$(ARCH)/guests.mk
@@ -209,7 +221,7 @@ CHECK_TSAN := $(if $(SANITIZE),,$(if $(filter $(HOST_ARCH),$(ARCH)),$(TSAN_O)))
 
 check:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory all unit fuzz-build
+	@$(MAKE) --no-print-directory all unit fuzz-build example
 	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory SANITIZE=thread O=$(CHECK_TSAN) all)
 	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
@@ -225,7 +237,7 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all unit guests check bench demo clean fuzz fuzz-build install uninstall
+.PHONY: all unit guests check bench demo clean fuzz fuzz-build install uninstall example
 
 -include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_LIB_OBJS:.o=.d) \
 	 $(FUZZ_BINS:=.d)

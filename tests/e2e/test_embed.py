@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+"""examples/minivmm, a second machine monitor built only against kvmdbg as
+installed (make example: a prefix of its own, pkg-config), run and debugged
+with gdb: what it needs of the stub is all public API."""
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kvmdbg_e2e import (KVMDBG, STARTUP_TIMEOUT, Elf, TestFailure, Vm, bp_address, check,
+                        check_eq, connect, cont, exit_status, gdb, gdb_run, guest_path, main,
+                        pc, read_mem, read_u32, read_u64, reg, resume, test, write_mem)
+
+EXAMPLE = os.path.join(os.path.dirname(KVMDBG), "examples", "minivmm")
+LISTEN_RE = re.compile(r"^minivmm: gdb stub listening on tcp:127\.0\.0\.1:(\d+)$", re.M)
+DEMO_EXIT = 0x21
+DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
+               "demo: sled clean\n"
+               "demo: patch 0x00000011\n"
+               "demo: counter 3 result 0x0000000000000057\n")
+MB_BOOT_MAGIC = 0x2badb002
+MB_INFO_ADDR = 0x8000   # where minivmm puts the Multiboot information
+CR0_PE, CR0_PG = 1 << 0, 1 << 31
+
+
+def minivmm(*args):
+    if not os.access(EXAMPLE, os.X_OK):
+        raise TestFailure("%s is not built (make example)" % EXAMPLE)
+    return Vm([EXAMPLE] + list(args))
+
+
+def debug_example(guest):
+    """minivmm held before the guest's first instruction, gdb connected."""
+    path = guest_path(guest)
+    vm = minivmm("--gdb", "tcp:127.0.0.1:0", "--wait", path)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not LISTEN_RE.search(vm.stderr()):
+        check(vm.poll() is None, "minivmm exited with status %s before listening: %r"
+              % (vm.poll(), vm.stderr()))
+        check(time.monotonic() < deadline, "minivmm printed no listening line: %r" % vm.stderr())
+        time.sleep(0.02)
+    vm.port = int(LISTEN_RE.search(vm.stderr()).group(1))
+    vm.elf = Elf(path)
+    gdb_run("file " + path)
+    connect(vm.port)
+    return vm
+
+
+@test
+def test_runs_the_guest_with_and_without_the_stub():
+    for args in (["--no-stub"], []):
+        vm = minivmm(*(args + [guest_path("demo.elf")]))
+        vm.expect_exit(exit_status(DEMO_EXIT))
+        check_eq(vm.serial(), DEMO_SERIAL, "serial output of minivmm %s" % " ".join(args))
+
+
+@test
+def test_held_before_the_first_instruction():
+    vm = debug_example("demo.elf")
+    check_eq(pc(), vm.elf.sym("_start"), "pc while held")
+    check_eq(reg("rax") & 0xffffffff, MB_BOOT_MAGIC, "eax: the Multiboot magic")
+    check_eq(reg("cr0") & (CR0_PE | CR0_PG), CR0_PE, "cr0: protected mode, paging off")
+    check_eq(vm.serial(), "", "serial output while held")
+
+
+@test
+def test_break_registers_memory_step_detach():
+    vm = debug_example("demo.elf")
+    bp = gdb.Breakpoint("compute")
+    check_eq(cont()["pc"], bp_address(bp), "first stop at compute")
+    check_eq(reg("rdi"), 0, "compute's argument on its first call")
+    check_eq(reg("cr0") & (CR0_PE | CR0_PG), CR0_PE | CR0_PG, "cr0 in long mode")
+    check_eq(reg("cs"), 0x08, "cs")
+    # The guest's bytes under the breakpoint, not the stub's int3.
+    check_eq(read_mem(bp_address(bp), 8), vm.elf.bytes_at(bp_address(bp), 8),
+             "code under the breakpoint")
+    check_eq(read_u32(vm.elf.sym("demo_mb_info")), MB_INFO_ADDR, "ebx the guest was given")
+    write_mem(vm.elf.sym("demo_mb_info"), b"\x0d\xf0\xfe\xca")
+    check_eq(read_u32(vm.elf.sym("demo_mb_info")), 0xcafef00d, "memory after a write")
+    check_eq(cont()["pc"], bp_address(bp), "second stop at compute")
+    check_eq(reg("rdi"), 1, "compute's argument on its second call")
+    check_eq(read_u64(vm.elf.sym("demo_counter")), 1, "calls counted before the second")
+    bp.delete()
+    gdb_run("hbreak xmm_checkpoint")
+    check_eq(cont()["pc"], vm.elf.sym("xmm_checkpoint"), "stop at the hardware breakpoint")
+    before = pc()
+    resume("stepi")
+    check(pc() != before, "stepi left pc at %#x" % before)
+    gdb_run("delete")
+    gdb_run("detach")
+    vm.expect_exit(exit_status(DEMO_EXIT))
+    check_eq(vm.serial(), DEMO_SERIAL, "serial output after detach")
+
+
+main()
