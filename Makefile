@@ -226,7 +226,7 @@ check:
 	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
 bench:
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all example
 	@python3 bench/run.py --build $(O) --arch $(ARCH) $(BENCH)
 
 demo:
