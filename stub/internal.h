@@ -76,6 +76,10 @@ struct stub_vcpu {
 	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
 	uint64_t stuck_pc;
 	struct kvmdbg_step_mask step_mask; /* interrupts held off this run */
+	bool exit_set;		/* the stub set run->immediate_exit */
+	/* pre_run has nothing to do: no debugger, nothing asked of this
+	 * vCPU.  Cleared before the vCPU is kicked. */
+	atomic_bool quiet;
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
 };
@@ -107,6 +111,10 @@ struct kvmdbg_stub {
 	unsigned nvcpus;
 	bool *resumed;		/* by vCPU: gdb let it run last time */
 	bool stopping;		/* every vCPU must park */
+	bool debugger;		/* gdb is connected */
+	bool quit;		/* kvmdbg_stub_stop: the stub thread ends */
+	bool vcpus_gone;	/* kvmdbg_stub_free: no vCPU thread calls in */
+	bool ready;		/* kvmdbg_stub_new completed: the lock exists */
 	unsigned nparked;
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
@@ -141,6 +149,7 @@ struct kvmdbg_stub {
 	pthread_t thread;
 	bool thread_started;
 	int listen_fd;
+	int given_fd;		/* kvmdbg_stub_connect_fd, until the thread takes it */
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
 	bool held;		/* -S: no debugger has let the guest go yet */
@@ -247,6 +256,10 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
 
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);
+
+/* log.c: one line for the embedding VMM's log, without a newline */
+void stub_log(struct kvmdbg_stub *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* listen.c */
 void stub_close_listener(struct kvmdbg_stub *s);

@@ -146,7 +146,7 @@ static bool unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 	v->unhide_step = true;
 	stub_reads_forget(v);
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back for one instruction\n",
+		stub_log(s, "cannot map page 0x%llx back for one instruction",
 			(unsigned long long)page);
 	return true;
 }
@@ -160,7 +160,7 @@ void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	v->exec_step = false;
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
+		stub_log(s, "cannot unmap a watched page again");
 	s->exclusive = 0;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -375,7 +375,7 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		s->unhidden_page = ALL_PAGES;
 		s->unhidden_prot = KD_PAGE_RW;
 		if (stub_memslots_apply(s) < 0)
-			fprintf(stderr, "kvmdbg: cannot map the watched pages back for one instruction\n");
+			stub_log(s, "cannot map the watched pages back for one instruction");
 		return;
 	}
 	v->stuck_seen = true;
@@ -393,7 +393,7 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 	v->stuck_pc = pc;
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
+		stub_log(s, "cannot unmap a watched page again");
 	s->exclusive = 0;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -453,7 +453,7 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 			s->arch->reg_set(v->regs, r, v->regval);
 		}
 		if (s->arch->regs_store(v->fd, v->regs) < 0)
-			fprintf(stderr, "kvmdbg: cannot put vCPU %u back before its watched store\n",
+			stub_log(s, "cannot put vCPU %u back before its watched store",
 				v->idx);
 		v->regs_valid = false;
 	}

@@ -301,13 +301,15 @@ static void on_kick(int sig)
 	/* Its only job is to interrupt KVM_RUN. */
 }
 
-static void install_kick_handler(void)
+/* Without SA_RESTART: KVM_RUN must return with EINTR. */
+static void install_kick_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_kick };
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0)
-		die("cannot install the vCPU kick signal handler: %s", strerror(errno));
+	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0 ||
+	    sigaction(VMM_TIMER_SIGNAL, &sa, NULL) < 0)
+		die("cannot install the vCPU kick signal handlers: %s", strerror(errno));
 }
 
 static int run(int argc, char **argv)
@@ -353,7 +355,7 @@ static int run(int argc, char **argv)
 		snprintf(caps.note, sizeof(caps.note),
 			 "guest debugging turned off with --no-guest-debug");
 	}
-	install_kick_handler();
+	install_kick_handlers();
 	vm.stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
 		.arch = arch, .caps = &caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = &vm },

@@ -10,9 +10,11 @@
  * (printed on stdout) and an exit port at 0xf4: writing V ends the run with status
  * (V << 1) | 1.  hlt ends it with 0.
  *
- *	minivmm [--gdb tcp:HOST:PORT | --gdb unix:PATH] [--wait] GUEST
+ *	minivmm [--gdb tcp:HOST:PORT | unix:PATH | fd:N] [--wait] GUEST
  *	minivmm --no-stub GUEST
  *
+ * fd:N is a connected socket gdb already speaks on, as gdb's
+ * `target remote | minivmm --gdb fd:0 ...` gives its command on stdin.
  * --no-stub runs the same machine without creating a stub at all, for
  * measuring what the stub costs a guest that nobody debugs.
  */
@@ -205,11 +207,35 @@ static void kill_guest(void *opaque)
 	_exit(0);
 }
 
+static void stub_log(void *opaque, const char *line)
+{
+	fprintf(stderr, "minivmm: stub: %s\n", line);
+}
+
+static void connect_gdb(struct machine *m, const char *gdb)
+{
+	char bound[300], err[512];
+	int fd, e;
+
+	if (!strncmp(gdb, "fd:", 3)) {
+		fd = atoi(gdb + 3);
+		e = kvmdbg_stub_connect_fd(m->stub, fd);
+		if (e < 0)
+			die("cannot give the stub fd %d: %s", fd, strerror(-e));
+		snprintf(bound, sizeof(bound), "%s", gdb);
+	} else if (kvmdbg_stub_listen(m->stub, gdb, bound, sizeof(bound), err, sizeof(err)) < 0) {
+		die("%s", err);
+	}
+	e = kvmdbg_stub_start(m->stub);
+	if (e < 0)
+		die("cannot start the gdb stub: %s", strerror(-e));
+	fprintf(stderr, "minivmm: gdb stub listening on %s\n", bound);
+}
+
 /* Everything the stub needs, in the order the contract asks for it. */
 static void attach_stub(struct machine *m, const char *gdb, bool wait)
 {
 	struct sigaction sa = { .sa_handler = on_kick };	/* no SA_RESTART */
-	char bound[300], err[512];
 	int nslots, e;
 
 	sigemptyset(&sa.sa_mask);
@@ -219,7 +245,8 @@ static void attach_stub(struct machine *m, const char *gdb, bool wait)
 	m->stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
 		.arch = kvmdbg_arch(), .caps = &m->caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = m },
-		.signo = KICK_SIGNAL, .wait = wait, .kill = kill_guest, .opaque = m,
+		.signo = KICK_SIGNAL, .wait = wait, .kill = kill_guest, .log = stub_log,
+		.opaque = m,
 	});
 	if (!m->stub)
 		die("cannot create the gdb stub: %s", strerror(errno));
@@ -230,12 +257,7 @@ static void attach_stub(struct machine *m, const char *gdb, bool wait)
 	e = kvmdbg_stub_add_vcpu(m->stub, m->vcpu, m->run);
 	if (e < 0)
 		die("cannot register the vCPU with the stub: %s", strerror(-e));
-	if (kvmdbg_stub_listen(m->stub, gdb, bound, sizeof(bound), err, sizeof(err)) < 0)
-		die("%s", err);
-	e = kvmdbg_stub_start(m->stub);
-	if (e < 0)
-		die("cannot start the gdb stub: %s", strerror(-e));
-	fprintf(stderr, "minivmm: gdb stub listening on %s\n", bound);
+	connect_gdb(m, gdb);
 }
 
 static void finish(struct machine *m, int status)
@@ -319,7 +341,7 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-' && !guest)
 			guest = argv[i];
 		else
-			die("usage: minivmm [--gdb tcp:HOST:PORT|unix:PATH] [--wait] [--no-stub] GUEST");
+			die("usage: minivmm [--gdb tcp:HOST:PORT|unix:PATH|fd:N] [--wait] [--no-stub] GUEST");
 	}
 	if (!guest)
 		die("no guest file given");

@@ -10,8 +10,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (KVMDBG, STARTUP_TIMEOUT, Elf, TestFailure, Vm, bp_address, check,
-                        check_eq, connect, cont, exit_status, gdb, gdb_run, guest_path, main,
-                        pc, read_mem, read_u32, read_u64, reg, resume, test, write_mem)
+                        check_eq, cont, connect, events, exit_status, gdb, gdb_run, guest_path,
+                        main, packet, pc, read_mem, read_u32, read_u64, reg, resume, scratch,
+                        test, write_mem)
 
 EXAMPLE = os.path.join(os.path.dirname(KVMDBG), "examples", "minivmm")
 LISTEN_RE = re.compile(r"^minivmm: gdb stub listening on tcp:127\.0\.0\.1:(\d+)$", re.M)
@@ -92,6 +93,43 @@ def test_break_registers_memory_step_detach():
     gdb_run("detach")
     vm.expect_exit(exit_status(DEMO_EXIT))
     check_eq(vm.serial(), DEMO_SERIAL, "serial output after detach")
+
+
+@test
+def test_gdb_starts_it_on_a_connected_socket():
+    # gdb runs the command with one end of a socketpair as its stdin:
+    # minivmm hands that to the stub instead of listening.
+    check(os.access(EXAMPLE, os.X_OK), "%s is not built (make example)" % EXAMPLE)
+    path = guest_path("demo.elf")
+    work = scratch()
+    serial, err = os.path.join(work, "serial"), os.path.join(work, "stderr")
+    elf = Elf(path)
+    gdb_run("file " + path)
+    gdb_run("target remote | exec %s --gdb fd:0 --wait %s >%s 2>%s" % (EXAMPLE, path, serial, err))
+    events.reset()
+    check_eq(pc(), elf.sym("_start"), "pc while held")
+    bp = gdb.Breakpoint("leaf")
+    check_eq(cont()["pc"], bp_address(bp), "stop at leaf")
+    check_eq(reg("rdi"), 0, "leaf's argument on its first call")
+    bp.delete()
+    resume("continue")
+    check(events.exits, "gdb saw no exit; minivmm stderr %r" % open(err).read())
+    check_eq(events.exits[-1], exit_status(DEMO_EXIT), "exit code reported to gdb")
+    with open(serial) as f:
+        check_eq(f.read(), DEMO_SERIAL, "serial output")
+
+
+@test
+def test_stub_messages_go_to_the_log_callback():
+    vm = debug_example("demo.elf")
+    addrs = [vm.elf.sym(name) for name in ("compute", "leaf", "xmm_checkpoint", "demo_bump",
+                                           "demo_sled")]
+    for addr in addrs[:4]:
+        check_eq(packet("Z1,%x,1" % addr), "OK", "Z1 at %#x" % addr)
+    check(packet("Z1,%x,1" % addrs[4]).startswith("E"), "a fifth Z1 was accepted")
+    line = "minivmm: stub: Z1 at %#x refused: " % addrs[4]
+    check(line in vm.stderr(), "no %r in minivmm's stderr: %r" % (line, vm.stderr()))
+    check("kvmdbg:" not in vm.stderr(), "the stub wrote to stderr itself: %r" % vm.stderr())
 
 
 main()
