@@ -78,5 +78,11 @@ void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
 void kvmdbg_arch_probe(const struct kvmdbg_arch_ops *arch, int kvm_fd,
 		       struct kvmdbg_caps *caps)
 {
-	arch->probe(kvm_fd, caps);
+	static const struct kvmdbg_probe_env env = {
+		.scratch_open = kvmdbg_scratch_open,
+		.scratch_close = kvmdbg_scratch_close,
+		.common_caps = kvmdbg_probe_caps,
+	};
+
+	arch->probe(kvm_fd, &env, caps);
 }

@@ -22,8 +22,6 @@
 /* The guest is one process to gdb; multiprocess ids "pPID.TID" may name
  * it by this id (or by -1 and 0, all and any). */
 #define STUB_PID	1
-/* Distinct reads an instruction may make before it restarts. */
-#define STUB_READ_RING	4
 /* Registers a stop reply carries (pc, sp, fp). */
 #define STUB_STOP_REGS	3
 
@@ -65,11 +63,7 @@ struct stub_vcpu {
 	void *nisv_regs;
 	uint8_t *regval;	/* one register, max_reg_size bytes */
 	uint64_t rewind_pc;
-	/* MMIO reads from watched RAM since the last other exit ... */
-	struct { uint64_t addr; uint32_t len; } reads[STUB_READ_RING];
-	unsigned nreads;
-	bool read_repeated;	/* ... one of them came again at read_pc */
-	uint64_t read_pc;
+	struct kvmdbg_read_history reads; /* since the last other exit */
 	atomic_ulong exits;	/* KVM_RUN returns, read by the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
@@ -217,7 +211,7 @@ void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
-bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa);
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -144,12 +143,13 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 	if (stub_memslots_init(s, ram, nram, spare_slot, nspare) < 0)
 		return;
 	/* Stores KVM cannot decode come to the stub instead of failing
-	 * KVM_RUN, where the host can do that (arm64). */
-	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_NISV_TO_USER };
+	 * KVM_RUN, where the architecture has them. */
+	if (s->arch->enable_undecoded_exits) {
+		int err = s->arch->enable_undecoded_exits(vm_fd);
 
-		if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-			stub_log(s, "KVM_CAP_ARM_NISV_TO_USER: %s", strerror(errno));
+		if (err < 0)
+			stub_log(s, "stores KVM cannot decode will fail on write-watched pages: %s",
+				 strerror(-err));
 	}
 	s->vm_fd = vm_fd;
 }

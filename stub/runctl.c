@@ -339,6 +339,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	struct kd_debug_event ev;
 	enum kvmdbg_exit_class cls;
 	unsigned pool;
+	uint64_t gpa;
 	int lerr;
 
 	atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
@@ -381,11 +382,11 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		pthread_mutex_unlock(&s->lock);
 		return mine;
 	}
-	if (run->exit_reason == KVM_EXIT_ARM_NISV) {
+	if (s->arch->undecoded_store && s->arch->undecoded_store(run, &gpa)) {
 		bool mine;
 
 		pthread_mutex_lock(&s->lock);
-		mine = stub_watch_nisv(s, v);
+		mine = stub_watch_nisv(s, v, gpa);
 		pthread_mutex_unlock(&s->lock);
 		return mine;
 	}

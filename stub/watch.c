@@ -165,51 +165,10 @@ void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	pthread_cond_broadcast(&s->cond);
 }
 
-/*
- * Some reads cannot be served as MMIO at all (descriptor-table loads,
- * interrupt delivery): KVM restarts the instruction and asks again, for
- * one or a few addresses, with writes of accessed bits in between.  A read
- * seen again from the same pc twice, with no other kind of exit between,
- * is taken as that, and the instruction gets one step with the page
- * mapped.  A loop polling unwatched neighbours looks alike; for it the step
- * is merely slower.  The page is writable for that step: loading a
- * descriptor also sets its accessed bit.
- */
 void stub_reads_forget(struct stub_vcpu *v)
 {
-	v->nreads = 0;
-	v->read_repeated = false;
-}
-
-static bool read_restarted(struct kvmdbg_stub *s, struct stub_vcpu *v,
-			   uint64_t addr, uint32_t len)
-{
-	bool again = false;
-	uint64_t pc;
-
-	for (unsigned i = 0; i < v->nreads && !again; i++)
-		again = v->reads[i].addr == addr && v->reads[i].len == len;
-	if (!again) {
-		if (v->nreads == STUB_READ_RING)
-			v->nreads = 0;
-		v->reads[v->nreads].addr = addr;
-		v->reads[v->nreads++].len = len;
-		return false;
-	}
-	v->reads[0].addr = addr;
-	v->reads[0].len = len;
-	v->nreads = 1;
-	if (s->arch->regs_load(v->fd, v->regs) < 0)
-		return false;
-	v->regs_valid = true;
-	pc = s->arch->pc(v->regs);
-	if (v->read_repeated && pc == v->read_pc) {
-		v->read_repeated = false;
-		return true;
-	}
-	v->read_repeated = true;
-	v->read_pc = pc;
-	return false;
+	v->reads.n = 0;
+	v->reads.repeated = false;
 }
 
 /*
@@ -282,7 +241,11 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		/* An access split in two exits is still one stop. */
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
-	} else if (!write && read_restarted(s, v, addr, len)) {
+	} else if (!write && s->arch->read_restarted &&
+		   s->arch->read_restarted(&v->reads, addr, len, v->fd, v->regs)) {
+		/* A read the processor makes itself, which KVM restarts: one
+		 * step with the page writable (a descriptor load also sets its
+		 * accessed bit). */
 		unhide_for_one_step(s, v, addr & ~(s->page_size - 1), KD_PAGE_RW);
 	}
 	return true;
@@ -405,9 +368,8 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
  * Where gdb expects the stop before the access, the page and registers
  * are put back as they were, so gdb's own step performs the store.
  */
-bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa)
 {
-	uint64_t gpa = v->run->arm_nisv.fault_ipa;
 	uint64_t page = gpa & ~(s->page_size - 1);
 	uint8_t *hva = stub_hva(s, page, s->page_size);
 

@@ -32,6 +32,7 @@ static const struct kvmdbg_arch_ops x86_ops = {
 	.encode_debug = x86_encode_debug,
 	.decode_exit = x86_decode_exit,
 	.deliver = x86_deliver,
+	.read_restarted = x86_read_restarted,
 	.probe = x86_probe,
 };
 

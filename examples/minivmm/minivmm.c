@@ -8,7 +8,9 @@
  * addresses, in 32-bit protected mode with paging off, on one vCPU.  The
  * machine has RAM, the transmit side of a 16550 serial port at 0x3f8
  * (printed on stdout) and an exit port at 0xf4: writing V ends the run with status
- * (V << 1) | 1.  hlt ends it with 0.
+ * (V << 1) | 1.  hlt ends it with 0.  0xfe written to port 0x64 (a PC's
+ * keyboard controller) resets the machine in place, the guest reloaded,
+ * twice; the third reset ends the run with 0.
  *
  *	minivmm [--gdb tcp:HOST:PORT | unix:PATH | fd:N] [--wait] GUEST
  *	minivmm --no-stub GUEST
@@ -50,6 +52,9 @@
 #define LCR_DLAB	0x80		/* 0x3f8 is then the divisor, not data */
 #define LSR_IDLE	0x60		/* transmitter empty: writes go out at once */
 #define EXIT_PORT	0xf4
+#define KBC_COMMAND	0x64
+#define KBC_PULSE_RESET	0xfe
+#define MAX_RESETS	2
 #define EXIT_SETUP	2
 
 struct machine {
@@ -59,6 +64,8 @@ struct machine {
 	struct kvmdbg_caps caps;	/* the stub keeps a pointer to it */
 	struct kvmdbg_ram_slot slot;	/* ... and to this */
 	struct kvmdbg_stub *stub;	/* NULL with --no-stub */
+	const char *guest;
+	unsigned resets;
 	uint8_t lcr;
 };
 
@@ -193,6 +200,7 @@ static void create_machine(struct machine *m, const char *guest)
 	if (m->run == MAP_FAILED)
 		die("cannot map the vCPU's state: %s", strerror(errno));
 	set_cpuid(m);
+	m->guest = guest;
 	enter_protected_mode(m, load_multiboot(m, guest));
 }
 
@@ -270,6 +278,29 @@ static void finish(struct machine *m, int status)
 	exit(status);
 }
 
+/* RAM and the vCPU as at power-on, the guest loaded again; the stub puts
+ * gdb's breakpoints back into it. */
+static void reset_machine(struct machine *m)
+{
+	int err;
+
+	if (++m->resets > MAX_RESETS)
+		finish(m, 0);
+	/* KVM completes the port write at the next KVM_RUN: let it, before
+	 * the vCPU's state is replaced. */
+	m->run->immediate_exit = 1;
+	err = ioctl(m->vcpu, KVM_RUN, 0) < 0 ? errno : 0;
+	m->run->immediate_exit = 0;
+	if (err != EINTR)
+		die("KVM_RUN to complete the reset request: %s", err ? strerror(err) : "ran the guest");
+	if (madvise(m->ram, RAM_SIZE, MADV_DONTNEED) < 0)
+		die("cannot clear guest RAM: %s", strerror(errno));
+	m->lcr = 0;
+	enter_protected_mode(m, load_multiboot(m, m->guest));
+	if (m->stub)
+		kvmdbg_stub_reset(m->stub);
+}
+
 static void port_io(struct machine *m)
 {
 	struct kvm_run *run = m->run;
@@ -285,6 +316,9 @@ static void port_io(struct machine *m)
 			m->lcr = *data;
 		} else if (run->io.port == COM1_THR && !(m->lcr & LCR_DLAB)) {
 			putchar(*data);
+		} else if (run->io.port == KBC_COMMAND && *data == KBC_PULSE_RESET) {
+			reset_machine(m);
+			return;
 		} else if (run->io.port == EXIT_PORT) {
 			memcpy(&val, data, run->io.size);
 			finish(m, (int)((val << 1) | 1));
@@ -345,6 +379,8 @@ int main(int argc, char **argv)
 	}
 	if (!guest)
 		die("no guest file given");
+	/* The guest's lines as they come, also into a file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (wait && !gdb)
 		die("--wait needs --gdb");
 	if (no_stub && gdb)

@@ -45,6 +45,25 @@ struct kvmdbg_step_mask {
 	bool insn_known;
 };
 
+/* Reads of watched RAM one vCPU made since its last other exit, kept for
+ * the backend's read_restarted. */
+#define KVMDBG_READ_RING	4	/* distinct reads before a restart */
+struct kvmdbg_read_history {
+	struct { uint64_t addr; uint32_t len; } reads[KVMDBG_READ_RING];
+	unsigned n;
+	bool repeated;		/* one of them came again at pc */
+	uint64_t pc;
+};
+
+/* What a backend's probe gets from the rest of the library: throw-away
+ * VMs to run its probe guests in, and the capability bits every backend
+ * shares. */
+struct kvmdbg_probe_env {
+	int (*scratch_open)(int kvm_fd, size_t ram_size, struct kvmdbg_scratch *s);
+	void (*scratch_close)(struct kvmdbg_scratch *s);
+	bool (*common_caps)(int kvm_fd, struct kvmdbg_caps *caps);
+};
+
 struct kvmdbg_arch_ops {
 	const char *name;
 	const char *target_xml;
@@ -132,9 +151,27 @@ struct kvmdbg_arch_ops {
 	int (*step_mask)(int vcpu_fd, const struct kvmdbg_mem *mem,
 			 struct kvmdbg_step_mask *m);
 	int (*step_unmask)(int vcpu_fd, struct kvmdbg_step_mask *m);
-	/* Runs probe guests in scratch VMs; never fails the caller: what
-	 * cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
-	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);
+	/* Some reads the processor makes itself cannot be served as MMIO
+	 * (x86: descriptor-table loads, interrupt delivery): KVM restarts
+	 * the instruction and asks again.  Called for each read of watched
+	 * RAM that hit no watch, with h empty after any other exit; true when
+	 * the instruction is to run one step with the page mapped.  May load
+	 * regs from the vCPU.  NULL where the processor makes no such reads
+	 * of pages the stub unmaps. */
+	bool (*read_restarted)(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
+			       int vcpu_fd, void *regs);
+	/* A store KVM could not decode for the VMM (the exit names no
+	 * access the stub could perform) to guest-physical *gpa, on a
+	 * write-protected page: the stub steps it with the page writable.
+	 * NULL where KVM decodes every access it exits for. */
+	bool (*undecoded_store)(const struct kvm_run *run, uint64_t *gpa);
+	/* Asks the VM to exit for those stores rather than fail KVM_RUN;
+	 * 0 or -errno.  NULL where nothing needs asking. */
+	int (*enable_undecoded_exits)(int vm_fd);
+	/* Runs probe guests in scratch VMs from env; never fails the caller:
+	 * what cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
+	void (*probe)(int kvm_fd, const struct kvmdbg_probe_env *env,
+		      struct kvmdbg_caps *caps);
 };
 
 /* Fills the capability bits every backend shares and zeroes the rest;

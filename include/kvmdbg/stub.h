@@ -166,6 +166,15 @@ bool kvmdbg_vcpu_may_interrupt(struct kvmdbg_stub *stub, unsigned vcpu);
  * for the reply to go out), then lets the stub end. */
 void kvmdbg_stub_guest_exited(struct kvmdbg_stub *stub, int status);
 
+/*
+ * The guest was reset in place: the VMM put guest RAM and every vCPU back
+ * to their power-on state, without changing the memory slots.  Call it
+ * with no vCPU in KVM_RUN or inside a hook, before any runs again.  gdb
+ * stays attached and keeps its breakpoints, which are written into the
+ * new memory; a stop gdb was about to hear of still comes.
+ */
+void kvmdbg_stub_reset(struct kvmdbg_stub *stub);
+
 /* The defaults of struct kvmdbg_vmm_ops. */
 void kvmdbg_vcpu_kick_default(struct kvmdbg_stub *stub, unsigned vcpu);
 int kvmdbg_set_memslot_default(int vm_fd, const struct kvm_userspace_memory_region *region);

@@ -132,4 +132,24 @@ def test_stub_messages_go_to_the_log_callback():
     check("kvmdbg:" not in vm.stderr(), "the stub wrote to stderr itself: %r" % vm.stderr())
 
 
+@test
+def test_breakpoints_survive_a_guest_reset():
+    # minivmm reloads the guest in place on each reset request, twice, and
+    # tells the stub (kvmdbg_stub_reset); the third request ends the run.
+    vm = debug_example("reboot.elf")
+    bp = gdb.Breakpoint("reboot_boot")
+    addr = bp_address(bp)
+    for boot in range(1, 4):
+        check_eq(cont()["pc"], addr, "stop at reboot_boot in boot %d" % boot)
+        check_eq(read_mem(addr, 8), vm.elf.bytes_at(addr, 8),
+                 "code under the breakpoint in boot %d" % boot)
+        check_eq(vm.serial(), "reboot: boot\n" * (boot - 1), "serial output before boot %d" % boot)
+    bp.delete()
+    resume("continue")
+    check(events.exits, "gdb saw no exit after the third reset")
+    check_eq(events.exits[-1], 0, "exit code reported to gdb")
+    vm.expect_exit(0)
+    check_eq(vm.serial(), "reboot: boot\n" * 3, "serial output")
+
+
 main()

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,10 +123,20 @@ static void test_free_with_gdb_connected(void **state)
 	close(sv[1]);
 }
 
+static atomic_bool vcpu_done;
+
+static void on_kick(int sig)
+{
+}
+
+/* What a VMM's vCPU thread does, minus KVM_RUN: parks while gdb has the
+ * guest stopped. */
 static void *vcpu_thread(void *arg)
 {
-	/* Parks while gdb has the guest stopped; returns once let go. */
-	kvmdbg_vcpu_pre_run(arg, 0);
+	while (!atomic_load(&vcpu_done)) {
+		kvmdbg_vcpu_pre_run(arg, 0);
+		usleep(1000);
+	}
 	return NULL;
 }
 
@@ -148,10 +159,14 @@ static void test_connected_socket_from_the_vmm(void **state)
 {
 	struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
 	struct kvmdbg_stub *s = new_stub();
+	struct sigaction sa = { .sa_handler = on_kick };
 	pthread_t vcpu;
 	int sv[2];
 	char c;
 
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, NULL), 0);
+	atomic_store(&vcpu_done, false);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	assert_int_equal(kvmdbg_stub_connect_fd(s, sv[0]), 0);
@@ -164,6 +179,7 @@ static void test_connected_socket_from_the_vmm(void **state)
 	kvmdbg_stub_join(s);
 	/* gdb's end sees the stub's end close; the vCPU runs on. */
 	assert_int_equal(recv(sv[1], &c, 1, 0), 0);
+	atomic_store(&vcpu_done, true);
 	assert_int_equal(pthread_join(vcpu, NULL), 0);
 	kvmdbg_stub_free(s);
 	close(sv[1]);
