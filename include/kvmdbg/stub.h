@@ -23,7 +23,8 @@
  *   interrupt KVM_RUN with signals of its own: post_run treats EINTR as
  *   handled and the loop simply goes round.  A VMM that kicks vCPUs its
  *   own way supplies ops.kick instead.
- * - The stub clears immediate_exit only when it set it itself.
+ * - The stub clears immediate_exit only when it set it itself (with
+ *   ops.kick, never: the flag is then the VMM's).
  * - The stub reads and writes a vCPU's KVM state (registers, guest debug,
  *   vCPU events) only inside pre_run and post_run on that vCPU's thread,
  *   or from its own thread while the vCPU is parked inside pre_run.  A
