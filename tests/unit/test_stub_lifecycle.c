@@ -2,8 +2,8 @@
 /*
  * The stub's life as an embedding VMM sees it, through the public API
  * alone and without KVM: freeing a running stub ends its thread and its
- * sockets, with or without gdb connected, and a connected socket given
- * by the VMM serves gdb.  vCPU 0 has no KVM vCPU behind it (fd -1): what
+ * sockets, with or without gdb connected, a connected socket given by the
+ * VMM serves gdb, and the VMM's own immediate_exit is left alone.  vCPU 0 has no KVM vCPU behind it (fd -1): what
  * the stub would do to it only fails, into the log.
  */
 #include <dirent.h>
@@ -185,12 +185,28 @@ static void test_connected_socket_from_the_vmm(void **state)
 	close(sv[1]);
 }
 
+/* A VMM that uses immediate_exit itself keeps it: the stub clears only
+ * what its own kick set. */
+static void test_immediate_exit_left_to_the_vmm(void **state)
+{
+	struct kvmdbg_stub *s = new_stub();
+
+	run.immediate_exit = 1;
+	kvmdbg_vcpu_pre_run(s, 0);
+	assert_int_equal(run.immediate_exit, 1);
+	kvmdbg_vcpu_pre_run(s, 0);
+	assert_int_equal(run.immediate_exit, 1);
+	run.immediate_exit = 0;
+	kvmdbg_stub_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_while_listening),
 		cmocka_unit_test(test_free_with_gdb_connected),
 		cmocka_unit_test(test_connected_socket_from_the_vmm),
+		cmocka_unit_test(test_immediate_exit_left_to_the_vmm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
