@@ -171,23 +171,19 @@ fuzz: fuzz-build
 PREFIX ?= /usr/local
 VERSION := $(shell sed -n 's/^\#define KVMDBG_VERSION[[:space:]]*"\(.*\)"/\1/p' vmm/vmm.h)
 INSTALLED := bin/kvmdbg lib/libkvmdbg.a lib/pkgconfig/kvmdbg.pc \
-	     share/man/man1/kvmdbg.1 $(PUBLIC_HEADERS:include/%=include/%)
-
-$(O)/kvmdbg.pc: docs/kvmdbg.pc.in vmm/vmm.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	     share/man/man1/kvmdbg.1 $(PUBLIC_HEADERS)
 
 $(O)/kvmdbg.1: docs/kvmdbg.1 vmm/vmm.h
 	sed -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-# The prefix is written into kvmdbg.pc: build it anew for each install.
+# kvmdbg.pc names the prefix: written at each install.
 install: $(KVMDBG) $(PUBLIC_LIB) $(O)/kvmdbg.1
-	@rm -f $(O)/kvmdbg.pc
-	@$(MAKE) --no-print-directory $(O)/kvmdbg.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include/kvmdbg $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(KVMDBG) $(DESTDIR)$(PREFIX)/bin/kvmdbg
 	install -m 644 $(PUBLIC_LIB) $(DESTDIR)$(PREFIX)/lib/libkvmdbg.a
-	install -m 644 $(O)/kvmdbg.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/kvmdbg.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' docs/kvmdbg.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/kvmdbg.pc
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/kvmdbg/
 	install -m 644 $(O)/kvmdbg.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmdbg.1
 
@@ -207,7 +203,7 @@ example:
 	@$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR= >/dev/null
 	@$(MAKE) --no-print-directory -C examples/minivmm O=$(abspath $(O))/examples \
 		CC='$(CC)' CFLAGS='$(CFLAGS) $(EXAMPLE_SAN)' LDFLAGS='$(EXAMPLE_SAN)' \
-		PKG_CONFIG_LIBDIR=$(EXAMPLE_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH=
+		PKG_CONFIG='env PKG_CONFIG_LIBDIR=$(EXAMPLE_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= pkg-config'
 
 # Test guests are built from source with the same toolchain.
 GUEST_O := $(O)/guests
