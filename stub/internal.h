@@ -251,9 +251,11 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);
 
-/* log.c: one line for the embedding VMM's log, without a newline */
+/* log.c: what the embedding VMM hears of: one line for its log, without
+ * a newline; a vCPU's KVM state the stub wrote */
 void stub_log(struct kvmdbg_stub *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void stub_vcpu_changed(struct kvmdbg_stub *s, unsigned vcpu);
 
 /* listen.c */
 void stub_close_listener(struct kvmdbg_stub *s);

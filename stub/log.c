@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The stub's messages go to the embedding VMM's log, or to stderr. */
+/* What the embedding VMM hears of: the stub's messages (to its log, or
+ * to stderr) and the vCPU state the stub wrote. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -17,4 +18,10 @@ void stub_log(struct kvmdbg_stub *s, const char *fmt, ...)
 		s->cfg.log(s->cfg.opaque, line);
 	else
 		fprintf(stderr, "kvmdbg: %s\n", line);
+}
+
+void stub_vcpu_changed(struct kvmdbg_stub *s, unsigned vcpu)
+{
+	if (s->cfg.ops.vcpu_changed)
+		s->cfg.ops.vcpu_changed(s->cfg.opaque, vcpu);
 }

@@ -119,6 +119,8 @@ void stub_regs_flush(struct kvmdbg_stub *s)
 		if (err)
 			stub_log(s, "cannot write vCPU %u registers: %s",
 				i, strerror(-err));
+		else
+			stub_vcpu_changed(s, i);
 		v->regs_valid = false;
 	}
 }
@@ -189,6 +191,8 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		if (err)
 			stub_log(s, "cannot hold interrupts off the step on vCPU %u: %s",
 				v->idx, strerror(-err));
+		else
+			stub_vcpu_changed(s, v->idx);
 	}
 	/* A VMM may use immediate_exit itself: only the stub's goes. */
 	if (v->exit_set) {
@@ -252,6 +256,8 @@ static void deliver(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	if (err)
 		stub_log(s, "cannot deliver the guest's own debug exception on vCPU %u: %s",
 			v->idx, strerror(-err));
+	else
+		stub_vcpu_changed(s, v->idx);
 }
 
 static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
@@ -330,6 +336,8 @@ static void rewind_access(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	if (err)
 		stub_log(s, "cannot put vCPU %u back on its watched access: %s",
 			v->idx, strerror(-err));
+	else
+		stub_vcpu_changed(s, v->idx);
 }
 
 bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
@@ -349,6 +357,8 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		if (merr)
 			stub_log(s, "cannot give vCPU %u its interrupt mask back after a step: %s",
 				vcpu, strerror(-merr));
+		else
+			stub_vcpu_changed(s, vcpu);
 	}
 	if (err == EINTR) {
 		v->io_pending = false;

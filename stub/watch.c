@@ -417,6 +417,8 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		if (s->arch->regs_store(v->fd, v->regs) < 0)
 			stub_log(s, "cannot put vCPU %u back before its watched store",
 				v->idx);
+		else
+			stub_vcpu_changed(s, v->idx);
 		v->regs_valid = false;
 	}
 	stub_push_stop(s, v, kind, vaddr);

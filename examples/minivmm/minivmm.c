@@ -66,6 +66,7 @@ struct machine {
 	struct kvmdbg_stub *stub;	/* NULL with --no-stub */
 	const char *guest;
 	unsigned resets;
+	unsigned long stub_writes;	/* of vCPU state, told by the stub */
 	uint8_t lcr;
 };
 
@@ -220,6 +221,15 @@ static void stub_log(void *opaque, const char *line)
 	fprintf(stderr, "minivmm: stub: %s\n", line);
 }
 
+/* minivmm caches no vCPU state, which a VMM that does would read again
+ * here; it counts, and says so at the end. */
+static void vcpu_changed(void *opaque, unsigned vcpu)
+{
+	struct machine *m = opaque;
+
+	m->stub_writes++;
+}
+
 static void connect_gdb(struct machine *m, const char *gdb)
 {
 	char bound[300], err[512];
@@ -254,7 +264,7 @@ static void attach_stub(struct machine *m, const char *gdb, bool wait)
 		.arch = kvmdbg_arch(), .caps = &m->caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = m },
 		.signo = KICK_SIGNAL, .wait = wait, .kill = kill_guest, .log = stub_log,
-		.opaque = m,
+		.ops = { .vcpu_changed = vcpu_changed }, .opaque = m,
 	});
 	if (!m->stub)
 		die("cannot create the gdb stub: %s", strerror(errno));
@@ -274,6 +284,9 @@ static void finish(struct machine *m, int status)
 	if (m->stub) {
 		kvmdbg_stub_guest_exited(m->stub, status);
 		kvmdbg_stub_free(m->stub);
+		if (m->stub_writes)
+			fprintf(stderr, "minivmm: the stub wrote vCPU state %lu times\n",
+				m->stub_writes);
 	}
 	exit(status);
 }

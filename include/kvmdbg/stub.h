@@ -29,8 +29,7 @@
  *   vCPU events) only inside pre_run and post_run on that vCPU's thread,
  *   or from its own thread while the vCPU is parked inside pre_run.  A
  *   VMM that caches vCPU state writes it back to KVM before calling either
- *   hook and reads it again after pre_run, and after a post_run that
- *   returned true.
+ *   hook; ops.vcpu_changed tells it when the stub wrote some.
  * - While no debugger is attached, pre_run returns at once, without a
  *   lock, and post_run only looks at the exit.
  */
@@ -71,6 +70,11 @@ struct kvmdbg_vmm_ops {
 	 * -errno.  kvmdbg_set_memslot_default(). */
 	int (*set_memslot)(void *opaque, int vm_fd,
 			   const struct kvm_userspace_memory_region *region);
+	/* The stub wrote this vCPU's state into KVM (registers, a pending
+	 * exception, the interrupt mask of a step): a VMM that caches vCPU
+	 * state reads it again.  Called where the stub may touch that state
+	 * (see above).  NULL: nothing to do. */
+	void (*vcpu_changed)(void *opaque, unsigned vcpu);
 };
 
 struct kvmdbg_stub_config {

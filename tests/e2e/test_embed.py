@@ -24,6 +24,9 @@ DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
 MB_BOOT_MAGIC = 0x2badb002
 MB_INFO_ADDR = 0x8000   # where minivmm puts the Multiboot information
 CR0_PE, CR0_PG = 1 << 0, 1 << 31
+# compute(n) = leaf(n) + leaf(n + 7), leaf(x) = 3x + 1, for n = 0, 1, 2; the
+# test makes compute(1) call leaf(0x40) instead of leaf(1).
+PATCHED_TOTAL = 0x57 - (3 * 1 + 1) + (3 * 0x40 + 1)
 
 
 def minivmm(*args):
@@ -55,6 +58,8 @@ def test_runs_the_guest_with_and_without_the_stub():
         vm = minivmm(*(args + [guest_path("demo.elf")]))
         vm.expect_exit(exit_status(DEMO_EXIT))
         check_eq(vm.serial(), DEMO_SERIAL, "serial output of minivmm %s" % " ".join(args))
+        check("wrote vCPU state" not in vm.stderr(), "the stub wrote vCPU state undebugged: %r"
+              % vm.stderr())
 
 
 @test
@@ -84,15 +89,28 @@ def test_break_registers_memory_step_detach():
     check_eq(reg("rdi"), 1, "compute's argument on its second call")
     check_eq(read_u64(vm.elf.sym("demo_counter")), 1, "calls counted before the second")
     bp.delete()
+    # leaf(n + 7) with n changed: the guest computes with gdb's value.
+    leaf = gdb.Breakpoint("leaf")
+    check_eq(cont()["pc"], bp_address(leaf), "stop at leaf")
+    check_eq(reg("rdi"), 1, "leaf's argument")
+    gdb_run("set $rdi = 0x40")
+    check_eq(cont()["pc"], bp_address(leaf), "second stop at leaf")
+    check_eq(reg("rdi"), 8, "leaf's argument on its second call")
+    leaf.delete()
     gdb_run("hbreak xmm_checkpoint")
     check_eq(cont()["pc"], vm.elf.sym("xmm_checkpoint"), "stop at the hardware breakpoint")
+    check_eq(reg("rdi"), PATCHED_TOTAL, "the total, with leaf(0x40) for leaf(1)")
     before = pc()
     resume("stepi")
     check(pc() != before, "stepi left pc at %#x" % before)
     gdb_run("delete")
     gdb_run("detach")
     vm.expect_exit(exit_status(DEMO_EXIT))
-    check_eq(vm.serial(), DEMO_SERIAL, "serial output after detach")
+    check_eq(vm.serial(), DEMO_SERIAL.replace("0x0000000000000057", "%#018x" % PATCHED_TOTAL),
+             "serial output after detach")
+    # The register writes came back to minivmm through ops.vcpu_changed.
+    check(re.search(r"^minivmm: the stub wrote vCPU state [1-9]\d* times$", vm.stderr(), re.M),
+          "no count of the stub's writes in %r" % vm.stderr())
 
 
 @test
