@@ -18,6 +18,8 @@ ifeq ($(origin CC),default)
 CC := $(CROSS_COMPILE)gcc
 endif
 AR := $(CROSS_COMPILE)ar
+NM := $(CROSS_COMPILE)nm
+OBJCOPY := $(CROSS_COMPILE)objcopy
 
 # SANITIZE=1: AddressSanitizer and UBSan; SANITIZE=thread: ThreadSanitizer.
 SAN_SUFFIX := $(if $(filter thread,$(SANITIZE)),-tsan,$(if $(SANITIZE),-san))
@@ -47,6 +49,9 @@ endif
 
 # The embeddable stub: codec, debug core, session, architecture backend.
 LIB_SRCS := $(wildcard rsp/*.c core/*.c stub/*.c arch/$(ARCH)/*.c)
+# What an embedding VMM includes; the other headers of include/kvmdbg/
+# are the library's own, not installed.
+PUBLIC_HEADERS := include/kvmdbg/host.h include/kvmdbg/stub.h
 # The machine monitor around it.
 VMM_SRCS := $(wildcard vmm/*.c vmm/$(ARCH)/*.c)
 # test_vmm_ARCH_*.c test a machine monitor file of that architecture.
@@ -59,7 +64,13 @@ VMM_LIBS_arm64 := -lfdt
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 VMM_OBJS := $(VMM_SRCS:%.c=$(O)/%.o)
-LIB := $(O)/libkvmdbg.a
+# Every object of the stub, all of its symbols global: for the unit tests,
+# which reach behind the public API.
+LIB := $(O)/libkvmdbg-internal.a
+# What is installed and what vmm/ links against: one object whose only
+# global symbols are the kvmdbg_ ones of the public headers.
+PUBLIC_LIB := $(O)/libkvmdbg.a
+PUBLIC_OBJ := $(O)/kvmdbg-stub.o
 KVMDBG := $(O)/kvmdbg
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%) \
 	     $(ARCH_UNIT_SRCS:tests/unit/$(ARCH)/%.c=$(O)/tests/%)
@@ -74,8 +85,22 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(KVMDBG): $(VMM_OBJS) $(LIB)
-	$(CC) -o $@ $(VMM_OBJS) $(LIB) $(VMM_LIBS_$(ARCH)) $(ALL_LDFLAGS)
+# Linked into one relocatable object first, so that the library's files
+# still call each other while every name but the functions of the public
+# headers becomes local: no stub_, rsp_ or kd_ symbol can collide with a
+# name of the embedding VMM.
+$(PUBLIC_OBJ): $(LIB_OBJS) $(PUBLIC_HEADERS)
+	$(CC) $(filter -fsanitize%,$(ALL_CFLAGS)) -r -nostdlib -o $@.all $(LIB_OBJS)
+	grep -ho '\bkvmdbg_[a-z0-9_]*(' $(PUBLIC_HEADERS) | tr -d '(' | sort -u > $@.syms
+	$(OBJCOPY) --keep-global-symbols=$@.syms $@.all $@
+	rm -f $@.all $@.syms
+
+$(PUBLIC_LIB): $(PUBLIC_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(KVMDBG): $(VMM_OBJS) $(PUBLIC_LIB)
+	$(CC) -o $@ $(VMM_OBJS) $(PUBLIC_LIB) $(VMM_LIBS_$(ARCH)) $(ALL_LDFLAGS)
 
 $(O)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -144,6 +169,45 @@ fuzz: fuzz-build
 			exit 1; }; \
 	done
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the tool, the static
+# library with its headers and pkg-config file, the manual page.
+PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^\#define KVMDBG_VERSION[[:space:]]*"\(.*\)"/\1/p' vmm/vmm.h)
+INSTALLED := bin/kvmdbg lib/libkvmdbg.a lib/pkgconfig/kvmdbg.pc \
+	     share/man/man1/kvmdbg.1 $(PUBLIC_HEADERS)
+
+$(O)/kvmdbg.1: docs/kvmdbg.1 vmm/vmm.h
+	sed -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# kvmdbg.pc names the prefix: written at each install.
+install: $(KVMDBG) $(PUBLIC_LIB) $(O)/kvmdbg.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/kvmdbg $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(KVMDBG) $(DESTDIR)$(PREFIX)/bin/kvmdbg
+	install -m 644 $(PUBLIC_LIB) $(DESTDIR)$(PREFIX)/lib/libkvmdbg.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' docs/kvmdbg.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/kvmdbg.pc
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/kvmdbg/
+	install -m 644 $(O)/kvmdbg.1 $(DESTDIR)$(PREFIX)/share/man/man1/kvmdbg.1
+
+# Only what install put there; the directories only when left empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/include/kvmdbg 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/lib/pkgconfig 2>/dev/null
+
+# examples/minivmm built the way another project would build it: against
+# kvmdbg installed in a prefix of its own, through pkg-config alone.
+EXAMPLE_PREFIX := $(abspath $(O))/example-prefix
+EXAMPLE_SAN := $(filter -fsanitize%,$(ALL_LDFLAGS))
+
+example:
+	@rm -rf $(EXAMPLE_PREFIX)
+	@$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR= >/dev/null
+	@$(MAKE) --no-print-directory -C examples/minivmm O=$(abspath $(O))/examples \
+		CC='$(CC)' CFLAGS='$(CFLAGS) $(EXAMPLE_SAN)' LDFLAGS='$(EXAMPLE_SAN)' \
+		PKG_CONFIG='env PKG_CONFIG_LIBDIR=$(EXAMPLE_PREFIX)/lib/pkgconfig PKG_CONFIG_PATH= pkg-config'
+
 # Test guests are built from source with the same toolchain.
 GUEST_O := $(O)/guests
 include guests/$(ARCH)/guests.mk
@@ -156,12 +220,12 @@ CHECK_TSAN := $(if $(SANITIZE),,$(if $(filter $(HOST_ARCH),$(ARCH)),$(TSAN_O)))
 
 check:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory all unit fuzz-build
+	@$(MAKE) --no-print-directory all unit fuzz-build example
 	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory SANITIZE=thread O=$(CHECK_TSAN) all)
 	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
 bench:
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all example
 	@python3 bench/run.py --build $(O) --arch $(ARCH) $(BENCH)
 
 demo:
@@ -172,7 +236,7 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all unit guests check bench demo clean fuzz fuzz-build
+.PHONY: all unit guests check bench demo clean fuzz fuzz-build install uninstall example
 
 -include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_LIB_OBJS:.o=.d) \
 	 $(FUZZ_BINS:=.d)

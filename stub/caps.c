@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kvmdbg/arch.h"
 #include "kvmdbg/stub.h"
 
 static void add(char *out, size_t len, const char *fmt, ...)
@@ -72,4 +73,16 @@ void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
 		add(out, len, "guest debug exception delivery: %s\n", c->debug_delivery);
 	if (c->note[0])
 		add(out, len, "note: %s\n", c->note);
+}
+
+void kvmdbg_arch_probe(const struct kvmdbg_arch_ops *arch, int kvm_fd,
+		       struct kvmdbg_caps *caps)
+{
+	static const struct kvmdbg_probe_env env = {
+		.scratch_open = kvmdbg_scratch_open,
+		.scratch_close = kvmdbg_scratch_close,
+		.common_caps = kvmdbg_probe_caps,
+	};
+
+	arch->probe(kvm_fd, &env, caps);
 }

@@ -233,7 +233,7 @@ static void breakpoint(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, "OK");
 		return;
 	}
-	fprintf(stderr, "kvmdbg: Z%u at 0x%llx refused: %s\n", c->bp_type,
+	stub_log(s, "Z%u at 0x%llx refused: %s", c->bp_type,
 		(unsigned long long)c->addr, why);
 	reply(s, err == -EFAULT ? E_FAULT : err == -ENOSPC ? "E1c" : E_INVAL);
 }
@@ -390,7 +390,7 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	int err = c->kind == RSP_CMD_VCONT ? stub_vcont_check(s, c) : 0;
 
 	if (err) {
-		fprintf(stderr, "kvmdbg: vCont refused: %s\n", err == -ESRCH ?
+		stub_log(s, "vCont refused: %s", err == -ESRCH ?
 			"it names a thread that does not exist" :
 			"it resumes no thread");
 		reply(s, err == -ESRCH ? E_SRCH : E_INVAL);
@@ -398,7 +398,7 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	}
 	/* Running free instead of one instruction would be a lie. */
 	if (asks_step(c) && s->cfg.caps->step == KVMDBG_MECH_NONE) {
-		fprintf(stderr, "kvmdbg: single-step refused: the host cannot single-step (see monitor caps)\n");
+		stub_log(s, "single-step refused: the host cannot single-step (see monitor caps)");
 		reply(s, "E5f");
 		return;
 	}

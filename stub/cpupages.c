@@ -135,21 +135,22 @@ static const char *const type_names[] = {
 	[KD_HW_WRITE] = "write", [KD_HW_READ] = "read", [KD_HW_ACCESS] = "access",
 };
 
-/* Tells standard error, and gdb's console now (stub thread) or at the
- * stub thread's next wake-up (vCPU thread). */
+/* Tells the log, and gdb's console now (stub thread) or at the stub
+ * thread's next wake-up (vCPU thread). */
 static void tell(struct kvmdbg_stub *s, bool now, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void tell(struct kvmdbg_stub *s, bool now, const char *fmt, ...)
 {
-	char text[sizeof(s->note)];
+	char line[sizeof(s->note) - 16], text[sizeof(s->note)];
 	size_t used = strlen(s->note);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s", text);
+	stub_log(s, "%s", line);
+	snprintf(text, sizeof(text), "kvmdbg: %s\n", line);
 	if (now) {
 		stub_console(s, text);
 	} else if (used < sizeof(s->note)) {
@@ -168,11 +169,11 @@ static void turn_off_conflicts(struct kvmdbg_stub *s, const struct cpu_pages *c,
 
 		if (!why)
 			continue;
-		tell(s, now, "kvmdbg: %s watchpoint at 0x%llx (%llu bytes) is off from now on: %s\n",
+		tell(s, now, "%s watchpoint at 0x%llx (%llu bytes) is off from now on: %s",
 		     type_names[w.type], (unsigned long long)w.addr, (unsigned long long)w.len,
 		     why);
 		if (stub_memslots_turn_off(s, i) < 0)
-			fprintf(stderr, "kvmdbg: out of memory turning a watchpoint off\n");
+			stub_log(s, "out of memory turning a watchpoint off");
 	}
 }
 
@@ -188,7 +189,7 @@ void stub_watch_check_cpu_pages(struct kvmdbg_stub *s)
 	if (!kd_watchset_count(s->watches))
 		return;
 	if (collect_cpu_pages(s, UINT_MAX, &c) < 0) {
-		fprintf(stderr, "kvmdbg: out of memory checking the watched pages\n");
+		stub_log(s, "out of memory checking the watched pages");
 		return;
 	}
 	turn_off_conflicts(s, &c, true);
@@ -229,11 +230,11 @@ void stub_watch_paging_step(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		return;
 	v->paging_wait = false;
 	if (collect_cpu_pages(s, v->idx, &c) < 0) {
-		fprintf(stderr, "kvmdbg: out of memory checking the watched pages\n");
+		stub_log(s, "out of memory checking the watched pages");
 		return;
 	}
 	turn_off_conflicts(s, &c, false);
 	free(c.p);
 	if (s->layout_dirty && stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: watchpoint page protection could not be changed\n");
+		stub_log(s, "watchpoint page protection could not be changed");
 }

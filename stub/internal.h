@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "kvmdbg/agent_expr.h"
+#include "kvmdbg/arch.h"
 #include "kvmdbg/debug_core.h"
 #include "kvmdbg/rsp.h"
 #include "kvmdbg/stub.h"
@@ -22,8 +23,6 @@
 /* The guest is one process to gdb; multiprocess ids "pPID.TID" may name
  * it by this id (or by -1 and 0, all and any). */
 #define STUB_PID	1
-/* Distinct reads an instruction may make before it restarts. */
-#define STUB_READ_RING	4
 /* Registers a stop reply carries (pc, sp, fp). */
 #define STUB_STOP_REGS	3
 /* Breakpoint printf text waiting for gdb's console. */
@@ -69,17 +68,17 @@ struct stub_vcpu {
 	void *nisv_regs;
 	uint8_t *regval;	/* one register, max_reg_size bytes */
 	uint64_t rewind_pc;
-	/* MMIO reads from watched RAM since the last other exit ... */
-	struct { uint64_t addr; uint32_t len; } reads[STUB_READ_RING];
-	unsigned nreads;
-	bool read_repeated;	/* ... one of them came again at read_pc */
-	uint64_t read_pc;
+	struct kvmdbg_read_history reads; /* since the last other exit */
 	atomic_ulong exits;	/* KVM_RUN returns, read by the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
 	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
 	uint64_t stuck_pc;
 	struct kvmdbg_step_mask step_mask; /* interrupts held off this run */
+	bool exit_set;		/* the stub set run->immediate_exit */
+	/* pre_run has nothing to do: no debugger, nothing asked of this
+	 * vCPU.  Cleared before the vCPU is kicked. */
+	atomic_bool quiet;
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
 };
@@ -111,6 +110,10 @@ struct kvmdbg_stub {
 	unsigned nvcpus;
 	bool *resumed;		/* by vCPU: gdb let it run last time */
 	bool stopping;		/* every vCPU must park */
+	bool debugger;		/* gdb is connected */
+	bool quit;		/* kvmdbg_stub_stop: the stub thread ends */
+	bool vcpus_gone;	/* kvmdbg_stub_free: no vCPU thread calls in */
+	bool ready;		/* kvmdbg_stub_new completed: the lock exists */
 	unsigned nparked;
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
@@ -148,6 +151,7 @@ struct kvmdbg_stub {
 	pthread_t thread;
 	bool thread_started;
 	int listen_fd;
+	int given_fd;		/* kvmdbg_stub_connect_fd, until the thread takes it */
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
 	bool held;		/* -S: no debugger has let the guest go yet */
@@ -227,7 +231,7 @@ void stub_reads_forget(struct stub_vcpu *v);
 bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
-bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa);
 bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_watchdog_armed(struct kvmdbg_stub *s);
 void stub_watchdog_kick(struct kvmdbg_stub *s);
@@ -273,6 +277,12 @@ void stub_lldb_stop_extra(struct kvmdbg_stub *s, struct rsp_buf *b);
 
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);
+
+/* log.c: what the embedding VMM hears of: one line for its log, without
+ * a newline; a vCPU's KVM state the stub wrote */
+void stub_log(struct kvmdbg_stub *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void stub_vcpu_changed(struct kvmdbg_stub *s, unsigned vcpu);
 
 /* listen.c */
 void stub_close_listener(struct kvmdbg_stub *s);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -34,7 +33,7 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	s->cfg = *cfg;
 	s->arch = cfg->arch;
 	s->vcpu_ops = &stub_kvm_vcpus;
-	s->listen_fd = s->conn_fd = s->wake_fd = -1;
+	s->listen_fd = s->given_fd = s->conn_fd = s->wake_fd = -1;
 	s->cur_c = UINT_MAX;
 	/* Held from the start when gdb must see the first instruction. */
 	s->stopping = cfg->wait;
@@ -68,6 +67,7 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	kd_hwslots_init(&s->pools[0], cfg->caps->hw_bps);
 	kd_hwslots_init(&s->pools[1], cfg->caps->hw_shared ? 0 : cfg->caps->hw_wps);
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
+	s->ready = true;
 	return s;
 fail:
 	kvmdbg_stub_free(s);
@@ -75,11 +75,43 @@ fail:
 	return NULL;
 }
 
+void kvmdbg_stub_stop(struct kvmdbg_stub *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	pthread_mutex_unlock(&s->lock);
+	stub_wake(s);
+}
+
+void kvmdbg_stub_join(struct kvmdbg_stub *s)
+{
+	bool join;
+
+	/* kvmdbg_stub_guest_exited may collect the thread as well. */
+	pthread_mutex_lock(&s->lock);
+	join = s->thread_started;
+	s->thread_started = false;
+	pthread_mutex_unlock(&s->lock);
+	if (join)
+		pthread_join(s->thread, NULL);
+}
+
 void kvmdbg_stub_free(struct kvmdbg_stub *s)
 {
 	if (!s)
 		return;
+	if (s->ready) {
+		pthread_mutex_lock(&s->lock);
+		/* Nothing will park any more: a stop must not wait for it. */
+		s->vcpus_gone = true;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		kvmdbg_stub_stop(s);
+		kvmdbg_stub_join(s);
+	}
 	stub_close_listener(s);
+	if (s->given_fd >= 0)
+		close(s->given_fd);
 	if (s->conn_fd >= 0)
 		close(s->conn_fd);
 	if (s->wake_fd >= 0)
@@ -113,15 +145,17 @@ void kvmdbg_stub_set_memslots(struct kvmdbg_stub *s, int vm_fd,
 			      uint32_t spare_slot, unsigned nspare)
 {
 	/* Without room to track slots, page protection stays off. */
+	s->vm_fd = -1;
 	if (stub_memslots_init(s, ram, nram, spare_slot, nspare) < 0)
 		return;
 	/* Stores KVM cannot decode come to the stub instead of failing
-	 * KVM_RUN, where the host can do that (arm64). */
-	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_NISV_TO_USER };
+	 * KVM_RUN, where the architecture has them. */
+	if (s->arch->enable_undecoded_exits) {
+		int err = s->arch->enable_undecoded_exits(vm_fd);
 
-		if (ioctl(vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-			fprintf(stderr, "kvmdbg: KVM_CAP_ARM_NISV_TO_USER: %s\n", strerror(errno));
+		if (err < 0)
+			stub_log(s, "stores KVM cannot decode will fail on write-watched pages: %s",
+				 strerror(-err));
 	}
 	s->vm_fd = vm_fd;
 }
@@ -156,6 +190,7 @@ int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run
 	v->fd = vcpu_fd;
 	v->run = run;
 	v->runnable = true;
+	atomic_init(&v->quiet, false);
 	v->regs = calloc(1, s->arch->regs_size);
 	v->regval = malloc(s->arch->max_reg_size);
 	if (!v->regs || !v->regval) {
@@ -166,11 +201,21 @@ int kvmdbg_stub_add_vcpu(struct kvmdbg_stub *s, int vcpu_fd, struct kvm_run *run
 	return s->nvcpus++;
 }
 
+int kvmdbg_stub_connect_fd(struct kvmdbg_stub *s, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (s->listen_fd >= 0 || s->given_fd >= 0 || s->thread_started)
+		return -EBUSY;
+	s->given_fd = fd;
+	return 0;
+}
+
 int kvmdbg_stub_start(struct kvmdbg_stub *s)
 {
 	int err;
 
-	if (s->listen_fd < 0 || !s->nvcpus)
+	if ((s->listen_fd < 0 && s->given_fd < 0) || !s->nvcpus)
 		return -EINVAL;
 	err = pthread_create(&s->thread, NULL, stub_thread_main, s);
 	if (err)

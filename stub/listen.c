@@ -229,8 +229,8 @@ static int listen_tcp(struct kvmdbg_stub *s, const char *hostport, char *bound,
 int kvmdbg_stub_listen(struct kvmdbg_stub *s, const char *spec, char *bound,
 		       size_t bound_len, char *err, size_t err_len)
 {
-	if (s->listen_fd >= 0) {
-		snprintf(err, err_len, "the gdb stub is already listening");
+	if (s->listen_fd >= 0 || s->given_fd >= 0) {
+		snprintf(err, err_len, "the gdb stub is already listening or connected");
 		return -1;
 	}
 	if (!strncmp(spec, "tcp:", 4))
@@ -251,7 +251,7 @@ void stub_remove_socket_locked(struct kvmdbg_stub *s)
 	if (s->unix_path[0] && lstat(s->unix_path, &st) == 0 &&
 	    st.st_dev == s->unix_dev && st.st_ino == s->unix_ino &&
 	    unlink(s->unix_path) < 0)
-		fprintf(stderr, "kvmdbg: cannot remove unix socket %s: %s\n", s->unix_path,
+		stub_log(s, "cannot remove unix socket %s: %s", s->unix_path,
 			strerror(errno));
 	s->unix_path[0] = 0;
 }

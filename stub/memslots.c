@@ -81,14 +81,18 @@ static int set_slot(struct kvmdbg_stub *s, uint32_t slot, uint64_t gpa,
 		.userspace_addr = (uintptr_t)hva,
 	};
 
-	if (ioctl(s->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		int err = -errno;
+	int err = s->cfg.ops.set_memslot ? s->cfg.ops.set_memslot(s->cfg.opaque, s->vm_fd, &r)
+					 : kvmdbg_set_memslot_default(s->vm_fd, &r);
 
-		fprintf(stderr, "kvmdbg: memory slot %u at 0x%llx (+0x%llx): %s\n", slot,
-			(unsigned long long)gpa, (unsigned long long)size, strerror(errno));
-		return err;
-	}
-	return 0;
+	if (err < 0)
+		stub_log(s, "memory slot %u at 0x%llx (+0x%llx): %s", slot,
+			(unsigned long long)gpa, (unsigned long long)size, strerror(-err));
+	return err;
+}
+
+int kvmdbg_set_memslot_default(int vm_fd, const struct kvm_userspace_memory_region *r)
+{
+	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, r) < 0 ? -errno : 0;
 }
 
 static enum kd_page_prot prot_of(const struct kvmdbg_stub *s, uint64_t page)
@@ -177,7 +181,7 @@ static void roll_back(struct kvmdbg_stub *s, const struct stub_slot *added, size
 		if (!dropped[i])
 			continue;
 		if (set_slot(s, o->id, o->gpa, o->size, o->hva, o->ro) < 0)
-			fprintf(stderr, "kvmdbg: guest RAM at 0x%llx (+0x%llx) could not be mapped again\n",
+			stub_log(s, "guest RAM at 0x%llx (+0x%llx) could not be mapped again",
 				(unsigned long long)o->gpa, (unsigned long long)o->size);
 		s->slot_id_busy[o->idx] = true;
 	}
@@ -200,7 +204,7 @@ int stub_memslots_apply(struct kvmdbg_stub *s)
 	if (nwant < 0)
 		return (int)nwant;
 	if (nwant > (long)(s->nram + s->nspare)) {
-		fprintf(stderr, "kvmdbg: the watched pages need %ld memory slots; KVM has %u\n",
+		stub_log(s, "the watched pages need %ld memory slots; KVM has %u",
 			nwant, s->nram + s->nspare);
 		free(want);
 		return -ENOSPC;
@@ -260,7 +264,7 @@ int stub_memslots_apply(struct kvmdbg_stub *s)
 	s->layout_dirty = false;
 out:
 	if (err)
-		fprintf(stderr, "kvmdbg: memory slots left as they were\n");
+		stub_log(s, "memory slots left as they were");
 	free(kept);
 	free(dropped);
 	free(added);

@@ -20,11 +20,25 @@
 
 #define SIGTRAP_NR 5
 
-void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
+void kvmdbg_vcpu_kick_default(struct kvmdbg_stub *s, unsigned vcpu)
 {
+	struct stub_vcpu *v = &s->vcpus[vcpu];
+
 	v->run->immediate_exit = 1;
+	v->exit_set = true;
 	if (v->thread_known)
 		pthread_kill(v->thread, s->cfg.signo);
+}
+
+void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
+{
+	/* Their threads may be gone, their kvm_run unmapped. */
+	if (s->vcpus_gone)
+		return;
+	if (s->cfg.ops.kick)
+		s->cfg.ops.kick(s->cfg.opaque, s, v->idx);
+	else
+		kvmdbg_vcpu_kick_default(s, v->idx);
 }
 
 void stub_request_stop_locked(struct kvmdbg_stub *s)
@@ -32,6 +46,8 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		atomic_store_explicit(&s->vcpus[i].quiet, false, memory_order_release);
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (!s->vcpus[i].parked)
 			stub_kick(s, &s->vcpus[i]);
@@ -41,7 +57,7 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 
 void stub_wait_parked_locked(struct kvmdbg_stub *s)
 {
-	while (s->nparked < s->nvcpus && !s->exited)
+	while (s->nparked < s->nvcpus && !s->exited && !s->vcpus_gone)
 		pthread_cond_wait(&s->cond, &s->lock);
 }
 
@@ -52,13 +68,13 @@ void stub_wake(struct kvmdbg_stub *s)
 	/* Only fails when the counter would overflow: the stub already has
 	 * an unread wake-up then, which is all this is for. */
 	if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		fprintf(stderr, "kvmdbg: cannot wake the gdb stub: %s\n", strerror(errno));
+		stub_log(s, "cannot wake the gdb stub: %s", strerror(errno));
 }
 
 static void apply_layout(struct kvmdbg_stub *s)
 {
 	if (s->layout_dirty && stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: watchpoint page protection could not be applied\n");
+		stub_log(s, "watchpoint page protection could not be applied");
 }
 
 void stub_release_all_locked(struct kvmdbg_stub *s)
@@ -82,7 +98,7 @@ void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu)
 	if (!v->regs_valid) {
 		err = s->vcpu_ops->regs_load(s, vcpu, v->regs);
 		if (err) {
-			fprintf(stderr, "kvmdbg: cannot read vCPU %u registers: %s\n",
+			stub_log(s, "cannot read vCPU %u registers: %s",
 				vcpu, strerror(-err));
 			return NULL;
 		}
@@ -101,8 +117,10 @@ void stub_regs_flush(struct kvmdbg_stub *s)
 			continue;
 		err = s->vcpu_ops->regs_store(s, i, v->regs);
 		if (err)
-			fprintf(stderr, "kvmdbg: cannot write vCPU %u registers: %s\n",
+			stub_log(s, "cannot write vCPU %u registers: %s",
 				i, strerror(-err));
+		else
+			stub_vcpu_changed(s, i);
 		v->regs_valid = false;
 	}
 }
@@ -117,7 +135,7 @@ static void apply_debug(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	if (v->debug_applied && !memcmp(&dbg, &v->last_debug, sizeof(dbg)))
 		return;
 	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
-		fprintf(stderr, "kvmdbg: KVM_SET_GUEST_DEBUG on vCPU %u failed: %s\n",
+		stub_log(s, "KVM_SET_GUEST_DEBUG on vCPU %u failed: %s",
 			v->idx, strerror(errno));
 		return;
 	}
@@ -129,6 +147,11 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 {
 	struct stub_vcpu *v = &s->vcpus[vcpu];
 
+	/* The stub cleared quiet before it asks anything of this vCPU. */
+	if (atomic_load_explicit(&v->quiet, memory_order_acquire)) {
+		v->regs_valid = false;
+		return;
+	}
 	pthread_mutex_lock(&s->lock);
 	if (!v->thread_known) {
 		v->thread = pthread_self();
@@ -140,6 +163,7 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		 * instruction that exited for I/O: let it, then park. */
 		if (v->io_pending) {
 			v->run->immediate_exit = 1;
+			v->exit_set = true;
 			pthread_mutex_unlock(&s->lock);
 			return;
 		}
@@ -167,10 +191,19 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		int err = s->arch->step_mask(v->fd, &s->cfg.mem, &v->step_mask);
 
 		if (err)
-			fprintf(stderr, "kvmdbg: cannot hold interrupts off the step on vCPU %u: %s\n",
+			stub_log(s, "cannot hold interrupts off the step on vCPU %u: %s",
 				v->idx, strerror(-err));
+		else
+			stub_vcpu_changed(s, v->idx);
 	}
-	v->run->immediate_exit = 0;
+	/* A VMM may use immediate_exit itself: only the stub's goes. */
+	if (v->exit_set) {
+		v->run->immediate_exit = 0;
+		v->exit_set = false;
+	}
+	atomic_store_explicit(&v->quiet, !s->debugger && !s->stopping && !s->exclusive &&
+			      !(v->debug_applied && v->last_debug.control) &&
+			      !v->step_mask.active, memory_order_relaxed);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -183,7 +216,7 @@ void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 
 	v->step = false;
 	if (kd_stopq_push(s->stopq, &ev) < 0)
-		fprintf(stderr, "kvmdbg: vCPU %u stopped twice without a report\n", v->idx);
+		stub_log(s, "vCPU %u stopped twice without a report", v->idx);
 	stub_request_stop_locked(s);
 	stub_wake(s);
 }
@@ -223,8 +256,10 @@ static void deliver(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	int err = s->arch->deliver(v->fd, v->regs, v->run, s->cfg.caps, ev);
 
 	if (err)
-		fprintf(stderr, "kvmdbg: cannot deliver the guest's own debug exception on vCPU %u: %s\n",
+		stub_log(s, "cannot deliver the guest's own debug exception on vCPU %u: %s",
 			v->idx, strerror(-err));
+	else
+		stub_vcpu_changed(s, v->idx);
 }
 
 static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
@@ -309,8 +344,10 @@ static void rewind_access(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	}
 	v->regs_valid = false;
 	if (err)
-		fprintf(stderr, "kvmdbg: cannot put vCPU %u back on its watched access: %s\n",
+		stub_log(s, "cannot put vCPU %u back on its watched access: %s",
 			v->idx, strerror(-err));
+	else
+		stub_vcpu_changed(s, v->idx);
 }
 
 bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
@@ -320,6 +357,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	struct kd_debug_event ev;
 	enum kvmdbg_exit_class cls;
 	unsigned pool;
+	uint64_t gpa;
 	int lerr;
 
 	atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
@@ -327,18 +365,23 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		int merr = s->arch->step_unmask(v->fd, &v->step_mask);
 
 		if (merr)
-			fprintf(stderr, "kvmdbg: cannot give vCPU %u its interrupt mask back after a step: %s\n",
+			stub_log(s, "cannot give vCPU %u its interrupt mask back after a step: %s",
 				vcpu, strerror(-merr));
+		else
+			stub_vcpu_changed(s, vcpu);
 	}
 	if (err == EINTR) {
 		v->io_pending = false;
 		if (v->rewind)
 			rewind_access(s, v);
-		/* The watchdog sets check_stuck under the lock. */
-		pthread_mutex_lock(&s->lock);
-		if (v->check_stuck)
-			stub_watchdog_check(s, v);
-		pthread_mutex_unlock(&s->lock);
+		/* The watchdog sets check_stuck under the lock, and only with
+		 * a debugger attached. */
+		if (!atomic_load_explicit(&v->quiet, memory_order_acquire)) {
+			pthread_mutex_lock(&s->lock);
+			if (v->check_stuck)
+				stub_watchdog_check(s, v);
+			pthread_mutex_unlock(&s->lock);
+		}
 		return true;
 	}
 	v->stuck_seen = false;
@@ -359,11 +402,11 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		pthread_mutex_unlock(&s->lock);
 		return mine;
 	}
-	if (run->exit_reason == KVM_EXIT_ARM_NISV) {
+	if (s->arch->undecoded_store && s->arch->undecoded_store(run, &gpa)) {
 		bool mine;
 
 		pthread_mutex_lock(&s->lock);
-		mine = stub_watch_nisv(s, v);
+		mine = stub_watch_nisv(s, v, gpa);
 		pthread_mutex_unlock(&s->lock);
 		return mine;
 	}
@@ -372,7 +415,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		return false;
 	lerr = s->arch->regs_load(v->fd, v->regs);
 	if (lerr) {
-		fprintf(stderr, "kvmdbg: cannot read vCPU %u registers: %s\n", vcpu,
+		stub_log(s, "cannot read vCPU %u registers: %s", vcpu,
 			strerror(-lerr));
 		return false;
 	}

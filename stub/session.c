@@ -49,7 +49,7 @@ static void send_raw(struct kvmdbg_stub *s, const void *bytes, size_t len)
 				continue;
 		}
 		if (n < 0 && errno != EPIPE && errno != ECONNRESET)
-			fprintf(stderr, "kvmdbg: sending to gdb: %s; disconnecting\n",
+			stub_log(s, "sending to gdb: %s; disconnecting",
 				strerror(errno));
 		stub_disconnect(s);
 	}
@@ -79,6 +79,7 @@ void stub_disconnect(struct kvmdbg_stub *s)
 	close(s->conn_fd);
 	s->conn_fd = -1;
 	pthread_mutex_lock(&s->lock);
+	s->debugger = false;
 	/* Memory may only be patched with every vCPU parked. */
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
@@ -99,8 +100,8 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 
 	/* Latency matters more than throughput for a debugger session. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 &&
-	    errno != EOPNOTSUPP)
-		fprintf(stderr, "kvmdbg: TCP_NODELAY on the gdb connection: %s\n",
+	    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+		stub_log(s, "TCP_NODELAY on the gdb connection: %s",
 			strerror(errno));
 	s->conn_fd = fd;
 	s->noack = false;
@@ -111,6 +112,7 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 	s->cur_c = UINT_MAX;
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
 	pthread_mutex_lock(&s->lock);
+	s->debugger = true;
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
 	s->running = false;
@@ -158,7 +160,7 @@ static void handle_input(struct kvmdbg_stub *s, const uint8_t *in, size_t n)
 		case RSP_EV_OVERSIZE:
 			if (!s->noack)
 				send_raw(s, "+", 1);
-			fprintf(stderr, "kvmdbg: gdb sent a packet over %u bytes; refused\n",
+			stub_log(s, "gdb sent a packet over %u bytes; refused",
 				STUB_PACKET_SIZE);
 			stub_send(s, "E07", 3);	/* E2BIG */
 			break;
@@ -182,8 +184,20 @@ static bool handle_wake(struct kvmdbg_stub *s)
 	uint64_t count;
 
 	if (read(s->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		fprintf(stderr, "kvmdbg: reading the stub's wake-up: %s\n", strerror(errno));
+		stub_log(s, "reading the stub's wake-up: %s", strerror(errno));
 	pthread_mutex_lock(&s->lock);
+	if (s->quit && !s->exited) {
+		pthread_mutex_unlock(&s->lock);
+		stub_disconnect(s);
+		pthread_mutex_lock(&s->lock);
+		/* No debugger will come to let a held guest go. */
+		s->held = false;
+		if (s->stopping)
+			stub_release_all_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		stub_close_listener(s);
+		return false;
+	}
 	if (s->exited) {
 		stub_console_flush_locked(s);
 		pthread_mutex_unlock(&s->lock);
@@ -230,6 +244,10 @@ void *stub_thread_main(void *arg)
 	struct kvmdbg_stub *s = arg;
 	uint8_t rx[4096];
 
+	if (s->given_fd >= 0) {
+		on_connect(s, s->given_fd);
+		s->given_fd = -1;
+	}
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = s->wake_fd, .events = POLLIN },
@@ -247,7 +265,7 @@ void *stub_thread_main(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "kvmdbg: gdb stub poll failed: %s\n", strerror(errno));
+			stub_log(s, "gdb stub poll failed: %s", strerror(errno));
 			return NULL;
 		}
 		if (!n) {
@@ -265,7 +283,7 @@ void *stub_thread_main(void *arg)
 
 			if (fd < 0) {
 				if (errno != EINTR && errno != ECONNABORTED)
-					fprintf(stderr, "kvmdbg: accepting gdb: %s\n",
+					stub_log(s, "accepting gdb: %s",
 						strerror(errno));
 				continue;
 			}

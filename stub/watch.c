@@ -146,7 +146,7 @@ static bool unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 	v->unhide_step = true;
 	stub_reads_forget(v);
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot map page 0x%llx back for one instruction\n",
+		stub_log(s, "cannot map page 0x%llx back for one instruction",
 			(unsigned long long)page);
 	return true;
 }
@@ -160,56 +160,15 @@ void stub_unhide_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	v->exec_step = false;
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
+		stub_log(s, "cannot unmap a watched page again");
 	s->exclusive = 0;
 	pthread_cond_broadcast(&s->cond);
 }
 
-/*
- * Some reads cannot be served as MMIO at all (descriptor-table loads,
- * interrupt delivery): KVM restarts the instruction and asks again, for
- * one or a few addresses, with writes of accessed bits in between.  A read
- * seen again from the same pc twice, with no other kind of exit between,
- * is taken as that, and the instruction gets one step with the page
- * mapped.  A loop polling unwatched neighbours looks alike; for it the step
- * is merely slower.  The page is writable for that step: loading a
- * descriptor also sets its accessed bit.
- */
 void stub_reads_forget(struct stub_vcpu *v)
 {
-	v->nreads = 0;
-	v->read_repeated = false;
-}
-
-static bool read_restarted(struct kvmdbg_stub *s, struct stub_vcpu *v,
-			   uint64_t addr, uint32_t len)
-{
-	bool again = false;
-	uint64_t pc;
-
-	for (unsigned i = 0; i < v->nreads && !again; i++)
-		again = v->reads[i].addr == addr && v->reads[i].len == len;
-	if (!again) {
-		if (v->nreads == STUB_READ_RING)
-			v->nreads = 0;
-		v->reads[v->nreads].addr = addr;
-		v->reads[v->nreads++].len = len;
-		return false;
-	}
-	v->reads[0].addr = addr;
-	v->reads[0].len = len;
-	v->nreads = 1;
-	if (s->arch->regs_load(v->fd, v->regs) < 0)
-		return false;
-	v->regs_valid = true;
-	pc = s->arch->pc(v->regs);
-	if (v->read_repeated && pc == v->read_pc) {
-		v->read_repeated = false;
-		return true;
-	}
-	v->read_repeated = true;
-	v->read_pc = pc;
-	return false;
+	v->reads.n = 0;
+	v->reads.repeated = false;
 }
 
 /*
@@ -282,7 +241,11 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		/* An access split in two exits is still one stop. */
 		if (!kd_stopq_pending(s->stopq, v->idx))
 			stub_push_stop(s, v, kind, vaddr);
-	} else if (!write && read_restarted(s, v, addr, len)) {
+	} else if (!write && s->arch->read_restarted &&
+		   s->arch->read_restarted(&v->reads, addr, len, v->fd, v->regs)) {
+		/* A read the processor makes itself, which KVM restarts: one
+		 * step with the page writable (a descriptor load also sets its
+		 * accessed bit). */
 		unhide_for_one_step(s, v, addr & ~(s->page_size - 1), KD_PAGE_RW);
 	}
 	return true;
@@ -375,7 +338,7 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		s->unhidden_page = ALL_PAGES;
 		s->unhidden_prot = KD_PAGE_RW;
 		if (stub_memslots_apply(s) < 0)
-			fprintf(stderr, "kvmdbg: cannot map the watched pages back for one instruction\n");
+			stub_log(s, "cannot map the watched pages back for one instruction");
 		return;
 	}
 	v->stuck_seen = true;
@@ -393,7 +356,7 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 	v->stuck_pc = pc;
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
-		fprintf(stderr, "kvmdbg: cannot unmap a watched page again\n");
+		stub_log(s, "cannot unmap a watched page again");
 	s->exclusive = 0;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -405,9 +368,8 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
  * Where gdb expects the stop before the access, the page and registers
  * are put back as they were, so gdb's own step performs the store.
  */
-bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v)
+bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa)
 {
-	uint64_t gpa = v->run->arm_nisv.fault_ipa;
 	uint64_t page = gpa & ~(s->page_size - 1);
 	uint8_t *hva = stub_hva(s, page, s->page_size);
 
@@ -453,8 +415,10 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 			s->arch->reg_set(v->regs, r, v->regval);
 		}
 		if (s->arch->regs_store(v->fd, v->regs) < 0)
-			fprintf(stderr, "kvmdbg: cannot put vCPU %u back before its watched store\n",
+			stub_log(s, "cannot put vCPU %u back before its watched store",
 				v->idx);
+		else
+			stub_vcpu_changed(s, v->idx);
 		v->regs_valid = false;
 	}
 	stub_push_stop(s, v, kind, vaddr);

@@ -309,13 +309,15 @@ static void on_kick(int sig)
 	/* Its only job is to interrupt KVM_RUN. */
 }
 
-static void install_kick_handler(void)
+/* Without SA_RESTART: KVM_RUN must return with EINTR. */
+static void install_kick_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_kick };
 
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0)
-		die("cannot install the vCPU kick signal handler: %s", strerror(errno));
+	if (sigaction(VMM_KICK_SIGNAL, &sa, NULL) < 0 ||
+	    sigaction(VMM_TIMER_SIGNAL, &sa, NULL) < 0)
+		die("cannot install the vCPU kick signal handlers: %s", strerror(errno));
 }
 
 static int run(int argc, char **argv)
@@ -352,7 +354,7 @@ static int run(int argc, char **argv)
 		arch = kvmdbg_arch_view(o.gdb_arch);
 	else if (arch_gdb_view(&vm) && kvmdbg_arch_view(arch_gdb_view(&vm)))
 		arch = kvmdbg_arch_view(arch_gdb_view(&vm));
-	arch->probe(vm.kvm_fd, &caps);
+	kvmdbg_arch_probe(arch, vm.kvm_fd, &caps);
 	if (o.no_guest_debug) {
 		/* Page-protection watchpoints need no guest debugging, and an
 		 * emulating host still hands the guest's own int3 to kvmdbg. */
@@ -365,7 +367,7 @@ static int run(int argc, char **argv)
 		snprintf(caps.note, sizeof(caps.note),
 			 "guest debugging turned off with --no-guest-debug");
 	}
-	install_kick_handler();
+	install_kick_handlers();
 	vm.stub = kvmdbg_stub_new(&(struct kvmdbg_stub_config){
 		.arch = arch, .caps = &caps,
 		.mem = { .gpa_to_hva = gpa_to_hva, .opaque = &vm },
@@ -451,7 +453,7 @@ static int probe(int argc, char **argv)
 			die("unknown probe option '%s'; see kvmdbg --help", argv[i]);
 	}
 	fd = open_kvm(path);
-	kvmdbg_arch()->probe(fd, &caps);
+	kvmdbg_arch_probe(kvmdbg_arch(), fd, &caps);
 	kvmdbg_caps_describe(kvmdbg_arch(), &caps, out, sizeof(out));
 	fputs(out, stdout);
 	arch_probe_describe(fd, out, sizeof(out));

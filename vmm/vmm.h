@@ -14,8 +14,10 @@
 
 #define KVMDBG_VERSION	"0.1.0"
 
-/* Interrupts KVM_RUN: the stub's kicks and the machine's timer. */
+/* Interrupts KVM_RUN for the stub's kicks only, as its contract asks. */
 #define VMM_KICK_SIGNAL	SIGUSR1
+/* Interrupts KVM_RUN for the machine's own timer. */
+#define VMM_TIMER_SIGNAL	SIGUSR2
 
 #define VMM_EXIT_SETUP	2	/* kvmdbg could not start the guest */
 #define VMM_EXIT_CRASH	4	/* the guest crashed the virtual machine */

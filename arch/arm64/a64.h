@@ -88,6 +88,8 @@ int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem,
 		  struct kvmdbg_step_mask *m);
 int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m);
 
-void a64_probe(int kvm_fd, struct kvmdbg_caps *caps);
+bool a64_undecoded_store(const struct kvm_run *run, uint64_t *gpa);
+int a64_enable_undecoded_exits(int vm_fd);
+void a64_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps);
 
 #endif

@@ -39,6 +39,8 @@ static const struct kvmdbg_arch_ops a64_ops = {
 	.deliver = a64_deliver,
 	.step_mask = a64_step_mask,
 	.step_unmask = a64_step_unmask,
+	.undecoded_store = a64_undecoded_store,
+	.enable_undecoded_exits = a64_enable_undecoded_exits,
 	.probe = a64_probe,
 };
 

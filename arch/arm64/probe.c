@@ -44,14 +44,15 @@ static int set_reg(int fd, uint64_t id, uint64_t val)
 #define CORE64(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 		       KVM_REG_ARM_CORE_REG(field))
 
-static int scratch_open(int kvm_fd, struct kvmdbg_scratch *s, char *note, size_t len)
+static int scratch_open(int kvm_fd, const struct kvmdbg_probe_env *env,
+			struct kvmdbg_scratch *s, char *note, size_t len)
 {
 	struct kvm_vcpu_init init;
 	static const uint32_t step[] = { NOP, NOP, STR_X0_X2 };
 	static const uint32_t brk[] = { BRK0, STR_X0_X2 };
 	static const uint32_t hwbp[] = { NOP, NOP, STR_X0_X2 };
 	static const uint32_t watch[] = { STR_X0_X1, STR_X0_X2 };
-	int err = kvmdbg_scratch_open(kvm_fd, PROBE_RAM, s);
+	int err = env->scratch_open(kvm_fd, PROBE_RAM, s);
 
 	if (!err && (ioctl(s->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0 ||
 		     ioctl(s->vcpu, KVM_ARM_VCPU_INIT, &init) < 0))
@@ -92,14 +93,14 @@ static enum kvmdbg_mechanism expect(int ec, int want, uint64_t pc, uint64_t want
 	return ec == want && pc == want_pc ? KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_NONE;
 }
 
-void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
+void a64_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps)
 {
 	struct kvm_guest_debug dbg;
 	struct kvmdbg_scratch s;
 	uint64_t pc = 0;
 	int ec, n;
 
-	if (!kvmdbg_probe_caps(kvm_fd, caps))
+	if (!env->common_caps(kvm_fd, caps))
 		return;
 	n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_DEBUG_HW_BPS);
 	caps->hw_bps = n > 0 ? (unsigned)n : 0;
@@ -109,8 +110,8 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_bps = KVM_ARM_MAX_DBG_REGS;
 	if (caps->hw_wps > KVM_ARM_MAX_DBG_REGS)
 		caps->hw_wps = KVM_ARM_MAX_DBG_REGS;
-	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
-		kvmdbg_scratch_close(&s);
+	if (scratch_open(kvm_fd, env, &s, caps->note, sizeof(caps->note)) < 0) {
+		env->scratch_close(&s);
 		return;
 	}
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
@@ -143,5 +144,5 @@ void a64_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_bps = 0;
 	if (!caps->watch)
 		caps->hw_wps = 0;
-	kvmdbg_scratch_close(&s);
+	env->scratch_close(&s);
 }

@@ -28,6 +28,7 @@ static const uint8_t x86_trap[] = { X86_INT3 };
 	.encode_debug = x86_encode_debug, \
 	.decode_exit = x86_decode_exit, \
 	.deliver = x86_deliver, \
+	.read_restarted = x86_read_restarted, \
 	.probe = x86_probe
 
 static const struct kvmdbg_arch_ops x86_ops = {

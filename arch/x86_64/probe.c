@@ -96,10 +96,11 @@ static void idt_gate(uint8_t *ram, unsigned vector, uint32_t handler)
 	memcpy(ram + IDT + vector * 8, &gate, sizeof(gate));
 }
 
-static int scratch_open(int kvm_fd, struct kvmdbg_scratch *s, char *note, size_t len)
+static int scratch_open(int kvm_fd, const struct kvmdbg_probe_env *env,
+			struct kvmdbg_scratch *s, char *note, size_t len)
 {
 	struct kvm_sregs sregs;
-	int err = kvmdbg_scratch_open(kvm_fd, PROBE_RAM, s);
+	int err = env->scratch_open(kvm_fd, PROBE_RAM, s);
 
 	if (!err)
 		err = set_cpuid(kvm_fd, s->vcpu);
@@ -374,17 +375,17 @@ static void probe_debug_delivery(struct kvmdbg_scratch *s, struct kvmdbg_caps *c
 			 dr6, want_dr6, dr7, ret, want_ret);
 }
 
-void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
+void x86_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps)
 {
 	struct kvmdbg_scratch s;
 
-	if (!kvmdbg_probe_caps(kvm_fd, caps))
+	if (!env->common_caps(kvm_fd, caps))
 		return;
 	caps->hw_bps = caps->hw_wps = 4;
 	caps->hw_shared = true;
 	caps->blockirq = caps->debug_flags & KVM_GUESTDBG_BLOCKIRQ;
-	if (scratch_open(kvm_fd, &s, caps->note, sizeof(caps->note)) < 0) {
-		kvmdbg_scratch_close(&s);
+	if (scratch_open(kvm_fd, env, &s, caps->note, sizeof(caps->note)) < 0) {
+		env->scratch_close(&s);
 		return;
 	}
 	caps->step = probe_step(&s);
@@ -402,5 +403,5 @@ void x86_probe(int kvm_fd, struct kvmdbg_caps *caps)
 		caps->hw_wps = 0;
 	probe_trap_delivery(&s, caps);
 	probe_debug_delivery(&s, caps);
-	kvmdbg_scratch_close(&s);
+	env->scratch_close(&s);
 }

@@ -94,6 +94,8 @@ uint64_t x86_db_inject_rip(uint64_t exit_dr6, const struct kd_debug_event *ev,
 			   uint64_t rip);
 void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7);
 
-void x86_probe(int kvm_fd, struct kvmdbg_caps *caps);
+bool x86_read_restarted(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
+			int vcpu_fd, void *regs);
+void x86_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps);
 
 #endif

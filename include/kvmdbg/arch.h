@@ -4,7 +4,8 @@
  * know about an instruction set lives behind one table: trap instruction
  * bytes, register layout and target description, debug-register encodings,
  * decoding of debug exits, delivery of exceptions the stub does not own,
- * guest page-table walks and the host capability probe.
+ * guest page-table walks and the host capability probe.  Internal to
+ * the library: an embedding VMM sees only kvmdbg/host.h.
  */
 #ifndef KVMDBG_ARCH_H
 #define KVMDBG_ARCH_H
@@ -15,45 +16,7 @@
 #include <linux/kvm.h>
 
 #include "kvmdbg/debug_core.h"
-
-/* Guest-physical memory as the embedding VMM exposes it. */
-struct kvmdbg_mem {
-	/* Host pointer for [gpa, gpa+len) when all of it is RAM, else NULL. */
-	void *(*gpa_to_hva)(void *opaque, uint64_t gpa, uint64_t len);
-	void *opaque;
-};
-
-enum kvmdbg_mechanism {
-	KVMDBG_MECH_NONE,	/* the host cannot do it */
-	KVMDBG_MECH_DEBUG_EXIT,	/* KVM_EXIT_DEBUG, as documented */
-	KVMDBG_MECH_EMULATION_EXIT, /* trap seen as an emulation failure exit */
-};
-
-/* What the host really does, learnt by running a probe guest. */
-struct kvmdbg_caps {
-	bool guest_debug;		/* KVM_CAP_SET_GUEST_DEBUG */
-	uint32_t debug_flags;		/* KVM_CAP_SET_GUEST_DEBUG2, 0 when absent */
-	unsigned hw_bps;		/* hardware breakpoint slots */
-	unsigned hw_wps;		/* hardware watchpoint slots */
-	bool hw_shared;			/* one pool serves both (x86 DR0-3) */
-	enum kvmdbg_mechanism swbp;	/* trap instruction */
-	enum kvmdbg_mechanism hwbp;	/* debug-register code breakpoint */
-	enum kvmdbg_mechanism watch;	/* debug-register data breakpoint */
-	enum kvmdbg_mechanism step;	/* single-step */
-	bool blockirq;			/* steps can keep interrupts out */
-	bool readonly_mem;		/* KVM_CAP_READONLY_MEM: write watches by page */
-	/* Handing the guest its own trap instruction and debug exceptions
-	 * back, as a probe guest with its own handlers saw it: for people,
-	 * empty where the backend does not probe it. */
-	char trap_delivery[200];
-	char debug_delivery[200];
-	/* Bytes the return address the probe guest saw after its own trap
-	 * was off by, for exits of kind trap_fix_exit; the backend takes
-	 * them off the pc it delivers with.  0 when delivery was verified. */
-	int trap_pc_fix;
-	enum kvmdbg_mechanism trap_fix_exit;
-	char note[160];			/* why a probe failed, for the user */
-};
+#include "kvmdbg/host.h"
 
 enum kvmdbg_exit_class {
 	KVMDBG_EXIT_OTHER,	/* not a debug event */
@@ -80,6 +43,25 @@ struct kvmdbg_step_mask {
 	uint64_t forced;	/* mask bits set that the guest had clear */
 	uint32_t insn;		/* the instruction at pc, when insn_known */
 	bool insn_known;
+};
+
+/* Reads of watched RAM one vCPU made since its last other exit, kept for
+ * the backend's read_restarted. */
+#define KVMDBG_READ_RING	4	/* distinct reads before a restart */
+struct kvmdbg_read_history {
+	struct { uint64_t addr; uint32_t len; } reads[KVMDBG_READ_RING];
+	unsigned n;
+	bool repeated;		/* one of them came again at pc */
+	uint64_t pc;
+};
+
+/* What a backend's probe gets from the rest of the library: throw-away
+ * VMs to run its probe guests in, and the capability bits every backend
+ * shares. */
+struct kvmdbg_probe_env {
+	int (*scratch_open)(int kvm_fd, size_t ram_size, struct kvmdbg_scratch *s);
+	void (*scratch_close)(struct kvmdbg_scratch *s);
+	bool (*common_caps)(int kvm_fd, struct kvmdbg_caps *caps);
 };
 
 struct kvmdbg_arch_ops {
@@ -174,36 +156,31 @@ struct kvmdbg_arch_ops {
 	int (*step_mask)(int vcpu_fd, const struct kvmdbg_mem *mem,
 			 struct kvmdbg_step_mask *m);
 	int (*step_unmask)(int vcpu_fd, struct kvmdbg_step_mask *m);
-	/* Runs probe guests in scratch VMs; never fails the caller: what
-	 * cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
-	void (*probe)(int kvm_fd, struct kvmdbg_caps *caps);
+	/* Some reads the processor makes itself cannot be served as MMIO
+	 * (x86: descriptor-table loads, interrupt delivery): KVM restarts
+	 * the instruction and asks again.  Called for each read of watched
+	 * RAM that hit no watch, with h empty after any other exit; true when
+	 * the instruction is to run one step with the page mapped.  May load
+	 * regs from the vCPU.  NULL where the processor makes no such reads
+	 * of pages the stub unmaps. */
+	bool (*read_restarted)(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
+			       int vcpu_fd, void *regs);
+	/* A store KVM could not decode for the VMM (the exit names no
+	 * access the stub could perform) to guest-physical *gpa, on a
+	 * write-protected page: the stub steps it with the page writable.
+	 * NULL where KVM decodes every access it exits for. */
+	bool (*undecoded_store)(const struct kvm_run *run, uint64_t *gpa);
+	/* Asks the VM to exit for those stores rather than fail KVM_RUN;
+	 * 0 or -errno.  NULL where nothing needs asking. */
+	int (*enable_undecoded_exits)(int vm_fd);
+	/* Runs probe guests in scratch VMs from env; never fails the caller:
+	 * what cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
+	void (*probe)(int kvm_fd, const struct kvmdbg_probe_env *env,
+		      struct kvmdbg_caps *caps);
 };
 
 /* Fills the capability bits every backend shares and zeroes the rest;
  * false (with a note) when the host has no guest debugging at all. */
 bool kvmdbg_probe_caps(int kvm_fd, struct kvmdbg_caps *caps);
-
-/* A throw-away VM for probes: RAM at guest-physical 0, one vCPU. */
-struct kvmdbg_scratch {
-	int vm, vcpu;
-	uint8_t *ram;
-	size_t ram_size;
-	struct kvm_run *run;
-	size_t run_size;
-};
-
-/* 0 or -errno; kvmdbg_scratch_close() is right either way. */
-int kvmdbg_scratch_open(int kvm_fd, size_t ram_size, struct kvmdbg_scratch *s);
-void kvmdbg_scratch_close(struct kvmdbg_scratch *s);
-
-/* The backend this library was built for. */
-const struct kvmdbg_arch_ops *kvmdbg_arch(void);
-/*
- * The same backend with the register layout and target description of
- * gdb's architecture gdb_arch (x86: "i386:x86-64", the default, or
- * "i386" for guests that run 32-bit code), or NULL when it has no such
- * view.  Views differ only in the fields that describe registers.
- */
-const struct kvmdbg_arch_ops *kvmdbg_arch_view(const char *gdb_arch);
 
 #endif

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "kvmdbg/arch.h"
+#include "kvmdbg/host.h"
 #include "cpuid.h"
 #include "x86bits.h"
 

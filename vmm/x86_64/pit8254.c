@@ -39,7 +39,7 @@ static void *ticker(void *arg)
 		pic_raise(&m->pic, 0);
 		pthread_cond_broadcast(&m->irq_cond);
 		if (m->vcpu0_known)
-			pthread_kill(m->vcpu0, VMM_KICK_SIGNAL);
+			pthread_kill(m->vcpu0, VMM_TIMER_SIGNAL);
 		pthread_mutex_unlock(&m->irq_lock);
 	}
 	return NULL;
