@@ -235,6 +235,8 @@ void stub_memslots_clear(struct kvmdbg_stub *s);
 /* session.c */
 void *stub_thread_main(void *arg);
 void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len);
+/* The hex text of bytes[0..n) as one reply, framed straight from the bytes. */
+void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n);
 void stub_console(struct kvmdbg_stub *s, const char *text);
 void stub_disconnect(struct kvmdbg_stub *s);
 

@@ -62,6 +62,13 @@ void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 	send_raw(s, s->framed, s->framed_len);
 }
 
+void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n)
+{
+	s->framed_len = rsp_encode_hex_packet(bytes, n, s->framed,
+					      2 * STUB_REPLY_SIZE + 8);
+	send_raw(s, s->framed, s->framed_len);
+}
+
 void stub_console(struct kvmdbg_stub *s, const char *text)
 {
 	struct rsp_buf b;
