@@ -107,7 +107,7 @@ void stub_report_stop(struct kvmdbg_stub *s, int signal)
 static void read_regs(struct kvmdbg_stub *s)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs(s, s->cur_g);
+	const void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
 	size_t off = 0;
 
 	if (!regs) {
@@ -124,7 +124,7 @@ static void read_regs(struct kvmdbg_stub *s)
 static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs(s, s->cur_g);
+	void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
 	size_t total = 0, off = 0;
 
 	for (unsigned i = 0; i < a->nregs; i++)
@@ -145,7 +145,7 @@ static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs(s, s->cur_g);
+	const void *regs = stub_regs_for(s, s->cur_g, c->regno);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
 
 	if (!n || !regs) {
@@ -159,7 +159,7 @@ static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs(s, s->cur_g);
+	void *regs = stub_regs_for(s, s->cur_g, c->regno);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
 
 	if (!n || !regs || c->data_len != 2 * n ||

@@ -49,6 +49,8 @@ struct stub_vcpu {
 	bool runnable;		/* the stub lets it enter KVM_RUN */
 	bool parked;		/* waiting in kvmdbg_vcpu_pre_run */
 	bool step;		/* gdb asked for one instruction */
+	bool range;		/* ... and more while pc stays in */
+	uint64_t range_start, range_end; /* [range_start, range_end) */
 	bool stepping_over;	/* stepping off the stub's breakpoint at */
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
@@ -88,6 +90,11 @@ struct stub_vcpu_ops {
 	/* A stopped vCPU's registers into or out of its cache; 0 or -errno. */
 	int (*regs_load)(struct kvmdbg_stub *s, unsigned vcpu, void *regs);
 	int (*regs_store)(struct kvmdbg_stub *s, unsigned vcpu, const void *regs);
+	/* The rest of a cache regs_load filled, before register regno
+	 * (nregs: any) is used: kvmdbg_arch_ops.regs_complete.  0 or -errno;
+	 * NULL where regs_load gives everything. */
+	int (*regs_complete)(struct kvmdbg_stub *s, unsigned vcpu, void *regs,
+			     unsigned regno);
 	/* Lets the vCPUs run as c, s or vCont asks; the stop that ends the
 	 * run is reported later (stub_report_stop).  0 or -errno. */
 	int (*resume)(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
@@ -107,6 +114,8 @@ struct kvmdbg_stub {
 	bool *resumed;		/* by vCPU: gdb let it run last time */
 	bool stopping;		/* every vCPU must park */
 	unsigned nparked;
+	bool stop_news;		/* a stop was queued: wake the stub thread
+				 * once every vCPU has parked */
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
 	struct kd_hwslots pools[2];
@@ -175,6 +184,9 @@ bool stub_our_process(long pid);
 int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
 void stub_regs_flush(struct kvmdbg_stub *s);
 void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
+/* stub_regs with register regno (nregs: every register) readable and
+ * writable too. */
+void *stub_regs_for(struct kvmdbg_stub *s, unsigned vcpu, unsigned regno);
 
 /* guestmem.c: guest memory as gdb sees it */
 long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
