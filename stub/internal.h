@@ -151,6 +151,8 @@ struct kvmdbg_stub {
 	int listen_fd;
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
+	bool interrupt_owed;	/* a Ctrl-C came while stopped: it stops the
+				 * next resume */
 	bool held;		/* -S: no debugger has let the guest go yet */
 	bool noack;
 	bool phys;		/* monitor phys on: addresses are physical */
