@@ -140,6 +140,38 @@ static size_t encodable_hex_run(const uint8_t *p, size_t i, size_t n)
  * they are with nothing scanned.  Elsewhere the runs are found exactly as
  * rsp_encode_packet finds them in the hex text.
  */
+/*
+ * From byte k on, the bytes that go out as their two digits, unscanned:
+ * as many as have unequal digits, and a next byte that has too, and fit
+ * in the room left.  Returns the byte it stopped at.
+ */
+static size_t plain_hex_bytes(struct writer *w, const uint8_t *p, size_t k, size_t n)
+{
+	static const char digit[] = "0123456789abcdef";
+	size_t end = k + (w->cap - w->len) / 2;
+	uint8_t *o = w->out + w->len;
+	uint8_t sum = w->sum;
+	bool next_same = same_nibbles(p[k]);
+
+	if (end > n)
+		end = n;
+	while (k < end && !next_same) {
+		uint8_t b = p[k], hi = (uint8_t)digit[b >> 4], lo = (uint8_t)digit[b & 0xf];
+
+		next_same = k + 1 < n && same_nibbles(p[k + 1]);
+		if (next_same)
+			break;
+		o[0] = hi;
+		o[1] = lo;
+		o += 2;
+		sum += hi + lo;
+		k++;
+	}
+	w->len = (size_t)(o - w->out);
+	w->sum = sum;
+	return k;
+}
+
 size_t rsp_encode_hex_packet(const void *bytes, size_t n, uint8_t *out, size_t cap)
 {
 	const uint8_t *p = bytes;
@@ -152,23 +184,15 @@ size_t rsp_encode_hex_packet(const void *bytes, size_t n, uint8_t *out, size_t c
 	digits = 2 * n;
 	put(&w, '$');
 	while (i < digits && !w.overflow) {
-		size_t k = i / 2, run;
-		uint8_t c;
+		size_t run;
 
-		if (!(i & 1) && !same_nibbles(p[k]) &&
-		    (k + 1 == n || !same_nibbles(p[k + 1])) && w.cap - w.len >= 2) {
-			uint8_t hi = (uint8_t)rsp_hex_digit(p[k] >> 4);
-			uint8_t lo = (uint8_t)rsp_hex_digit(p[k]);
-
-			w.out[w.len++] = hi;
-			w.out[w.len++] = lo;
-			w.sum += hi + lo;
-			i += 2;
-			continue;
+		if (!(i & 1)) {
+			i = 2 * plain_hex_bytes(&w, p, i / 2, n);
+			if (i == digits)
+				break;
 		}
-		c = (uint8_t)rsp_hex_digit(nibble(p, i));
+		put_body(&w, (uint8_t)rsp_hex_digit(nibble(p, i)));
 		run = encodable_hex_run(p, i, digits);
-		put_body(&w, c);
 		if (run) {
 			put_body(&w, '*');
 			put_body(&w, RLE_COUNT_CHAR(run));
