@@ -22,6 +22,9 @@ AR := $(CROSS_COMPILE)ar
 # SANITIZE=1: AddressSanitizer and UBSan; SANITIZE=thread: ThreadSanitizer.
 SAN_SUFFIX := $(if $(filter thread,$(SANITIZE)),-tsan,$(if $(SANITIZE),-san))
 O ?= build/$(ARCH)$(SAN_SUFFIX)$(if $(filter clang%,$(notdir $(CC))),-clang)
+# One spelling per directory: objects named both relatively and absolutely
+# would each miss the other's header dependencies.
+override O := $(abspath $(O))
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-unused-parameter

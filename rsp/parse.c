@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Classification and argument parsing of single-letter commands. */
 #include <limits.h>
+#include <string.h>
 
 #include <kvmdbg/rsp.h>
 
@@ -127,7 +128,48 @@ static enum rsp_cmd_kind parse_resume_signal(struct rsp_scan *s,
 	return bare(s, kind);
 }
 
-/* Z type,addr,kind[;cond...] and z likewise */
+/* "X len,hex" into list[*n]. */
+static bool scan_agent_expr(struct rsp_scan *s, struct rsp_agent_expr *list, size_t *n)
+{
+	uint64_t len;
+	size_t i;
+
+	if (*n == RSP_BP_EXPR_MAX || !rsp_scan_char(s, 'X') ||
+	    !rsp_scan_hex_u64(s, &len) || !rsp_scan_char(s, ',') || len > s->n / 2)
+		return false;
+	for (i = 0; i < 2 * len; i++)
+		if (!strchr("0123456789abcdefABCDEF", s->p[i]) || !s->p[i])
+			return false;
+	list[*n].hex = s->p;
+	list[(*n)++].len = (size_t)len;
+	rsp_scan_skip(s, 2 * len);
+	return true;
+}
+
+/* What follows "Z type,addr,kind": conditions, then commands. */
+static bool scan_bp_options(struct rsp_scan *s, struct rsp_cmd *c)
+{
+	bool cmds = false;
+	uint64_t persist;
+
+	while (!rsp_scan_end(s)) {
+		if (rsp_scan_char(s, ';'))
+			continue;
+		if (!cmds && rsp_scan_literal(s, "cmds:")) {
+			if (!rsp_scan_hex_u64(s, &persist) || !rsp_scan_char(s, ','))
+				return false;
+			c->cmds_persist = persist != 0;
+			cmds = true;
+			continue;
+		}
+		if (!(cmds ? scan_agent_expr(s, c->cmds, &c->n_cmds)
+			   : scan_agent_expr(s, c->conds, &c->n_conds)))
+			return false;
+	}
+	return true;
+}
+
+/* Z type,addr,kind[;cond...][;cmds:persist,cmd...] and z type,addr,kind */
 static enum rsp_cmd_kind parse_breakpoint(struct rsp_scan *s,
 					  struct rsp_cmd *c,
 					  enum rsp_cmd_kind kind)
@@ -138,12 +180,11 @@ static enum rsp_cmd_kind parse_breakpoint(struct rsp_scan *s,
 	    !rsp_scan_char(s, ',') || !rsp_scan_hex_u64(s, &c->addr) ||
 	    !rsp_scan_char(s, ',') || !rsp_scan_hex_u64(s, &c->bp_kind))
 		return RSP_CMD_MALFORMED;
-	/*
-	 * ";cond..." and ";cmds..." ask for target-side evaluation, which
-	 * gdb only requests from stubs that advertise it; plain breakpoint
-	 * semantics are the safe reading of anything else.
-	 */
 	if (!rsp_scan_end(s) && !rsp_scan_char(s, ';'))
+		return RSP_CMD_MALFORMED;
+	/* Conditions and commands only mean something on an insertion;
+	 * gdb sends none on a removal, whatever follows is ignored there. */
+	if (kind == RSP_CMD_INSERT_BP && !scan_bp_options(s, c))
 		return RSP_CMD_MALFORMED;
 	c->bp_type = (unsigned)type;
 	return kind;

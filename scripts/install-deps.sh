@@ -8,8 +8,8 @@ set -eu
 
 case "$(uname -m)" in
 # clang and its runtime build the libFuzzer targets (Recommends are not installed).
-x86_64)	pkgs="libcmocka-dev qemu-system-x86 gdb python3 binutils clang libclang-rt-14-dev" ;;
-*)	pkgs="libcmocka-dev libfdt-dev gdb python3 binutils" ;;
+x86_64)	pkgs="libcmocka-dev qemu-system-x86 gdb lldb python3 binutils clang libclang-rt-14-dev" ;;
+*)	pkgs="libcmocka-dev libfdt-dev gdb lldb python3 binutils" ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -154,6 +154,8 @@ int stub_remove_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 {
 	enum kd_hw_type t;
 
+	if (type <= Z_HW)
+		kd_bpaction_table_set(s->bp_actions[type], addr, NULL);
 	if (type == Z_SW)
 		return remove_sw(s, addr);
 	t = hw_types[type];
@@ -179,6 +181,9 @@ void stub_remove_all_bps(struct kvmdbg_stub *s)
 		kd_bptable_free(s->bps);
 		s->bps = fresh;
 	}
+	kd_bpaction_table_clear(s->bp_actions[Z_SW]);
+	kd_bpaction_table_clear(s->bp_actions[Z_HW]);
+	s->console_len = 0;
 	kd_hwslots_clear(&s->pools[0]);
 	kd_hwslots_clear(&s->pools[1]);
 	stub_memslots_clear(s);

@@ -71,6 +71,7 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 	}
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_stop(&b, &st);
+	stub_lldb_stop_extra(s, &b);
 	reply_buf(s, &b);
 }
 
@@ -239,7 +240,7 @@ static void breakpoint(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, "OK");
 		return;
 	}
-	err = stub_insert_bp(s, c->bp_type, c->addr, c->bp_kind, &why);
+	err = stub_insert_bp_packet(s, c, &why);
 	if (!err) {
 		reply(s, "OK");
 		return;
@@ -426,11 +427,12 @@ static void detach(struct kvmdbg_stub *s)
 
 static void supported(struct kvmdbg_stub *s)
 {
-	char text[160];
+	char text[256];
 
 	snprintf(text, sizeof(text),
 		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
-		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+;binary-upload+", STUB_PACKET_SIZE);
+		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+;"
+		 "ConditionalBreakpoints+;BreakpointCommands+;binary-upload+", STUB_PACKET_SIZE);
 	reply(s, text);
 }
 
@@ -439,6 +441,8 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	struct rsp_cmd *c = &s->cmd;
 	char text[32];
 
+	if (stub_lldb_dispatch(s, pkt, &len))
+		return;
 	rsp_parse(pkt, len, c);
 	switch (c->kind) {
 	case RSP_CMD_UNKNOWN: reply(s, ""); break;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "kvmdbg/agent_expr.h"
 #include "kvmdbg/debug_core.h"
 #include "kvmdbg/rsp.h"
 #include "kvmdbg/stub.h"
@@ -25,6 +26,8 @@
 #define STUB_READ_RING	4
 /* Registers a stop reply carries (pc, sp, fp). */
 #define STUB_STOP_REGS	3
+/* Breakpoint printf text waiting for gdb's console. */
+#define STUB_CONSOLE_SIZE	0x10000
 
 /* One memory slot of guest RAM as KVM has it. */
 struct stub_slot {
@@ -53,6 +56,8 @@ struct stub_vcpu {
 	uint64_t range_start, range_end; /* [range_start, range_end) */
 	bool stepping_over;	/* stepping off the stub's breakpoint at */
 	uint64_t step_over_addr; /* ... this address, trap removed */
+	bool cond_resume;	/* ... on its own: its condition was false */
+	bool cond_exclusive;	/* ... alone, the others held */
 	bool io_pending;	/* last exit needs KVM_RUN to complete */
 	bool unhide_step;	/* one step with unhidden_page mapped */
 	bool paging_wait;	/* stepped until paging is on (read watches) */
@@ -118,6 +123,9 @@ struct kvmdbg_stub {
 				 * once every vCPU has parked */
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
+	struct kd_bpaction_table *bp_actions[2]; /* of Z0 and Z1 breakpoints */
+	char *console;		/* breakpoint printf text for gdb ... */
+	size_t console_len;	/* ... STUB_CONSOLE_SIZE at most */
 	struct kd_hwslots pools[2];
 	struct kd_watchset *watches;	/* by page protection */
 	int vm_fd;		/* -1: no page protection */
@@ -155,6 +163,8 @@ struct kvmdbg_stub {
 				 * next resume */
 	bool held;		/* -S: no debugger has let the guest go yet */
 	bool noack;
+	bool thread_suffix;	/* LLDB names the thread in register packets */
+	bool list_threads;	/* LLDB wants every thread in stop replies */
 	bool phys;		/* monitor phys on: addresses are physical */
 	unsigned cur_g;		/* vCPU for register access (Hg) */
 	unsigned cur_c;		/* vCPU for c/s (Hc); UINT_MAX = all */
@@ -210,7 +220,17 @@ void stub_trap_restore(struct kvmdbg_stub *s, const struct kd_swbp *bp);
 void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg);
 
+/* bpcond.c: conditions and commands of breakpoints */
+int stub_insert_bp_packet(struct kvmdbg_stub *s, const struct rsp_cmd *c,
+			  const char **why);
+bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			 enum kd_stop_kind kind, uint64_t pc);
+void stub_bp_step_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_bp_step_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
+void stub_console_flush_locked(struct kvmdbg_stub *s);
+
 /* watch.c */
+bool stub_take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_page_watch_possible(struct kvmdbg_stub *s, enum kd_hw_type type);
 int stub_page_watch_insert(struct kvmdbg_stub *s, enum kd_hw_type type,
 			   uint64_t addr, uint64_t len, const char **why);
@@ -245,6 +265,8 @@ int stub_memslots_remove_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint
 			       uint64_t len);
 int stub_memslots_turn_off(struct kvmdbg_stub *s, size_t idx);
 void stub_memslots_clear(struct kvmdbg_stub *s);
+/* Memory slots the watches may still take. */
+long stub_memslots_free(const struct kvmdbg_stub *s);
 
 /* session.c */
 void *stub_thread_main(void *arg);
@@ -259,6 +281,11 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);
 void stub_report_stop(struct kvmdbg_stub *s, int signal);
 unsigned stub_resumed_vcpu(struct kvmdbg_stub *s);
 void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
+
+/* lldb_queries.c: true when the packet was LLDB's and is answered; a
+ * register packet's thread suffix is taken off *len. */
+bool stub_lldb_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len);
+void stub_lldb_stop_extra(struct kvmdbg_stub *s, struct rsp_buf *b);
 
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);

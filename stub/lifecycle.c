@@ -40,6 +40,9 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	s->stopping = cfg->wait;
 	s->held = cfg->wait;
 	s->bps = kd_bptable_new();
+	s->bp_actions[0] = kd_bpaction_table_new();
+	s->bp_actions[1] = kd_bpaction_table_new();
+	s->console = malloc(STUB_CONSOLE_SIZE);
 	s->watches = kd_watchset_new();
 	s->unhidden_page = UINT64_MAX;
 	s->vm_fd = -1;
@@ -50,7 +53,7 @@ struct kvmdbg_stub *kvmdbg_stub_new(const struct kvmdbg_stub_config *cfg)
 	/* Worst case every byte escaped, plus framing. */
 	s->framed = malloc(2 * STUB_REPLY_SIZE + 8);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!s->bps || !s->watches || !s->inbuf || !s->reply || !s->scratch || !s->regval || !s->framed || s->wake_fd < 0)
+	if (!s->bps || !s->bp_actions[0] || !s->bp_actions[1] || !s->console || !s->watches || !s->inbuf || !s->reply || !s->scratch || !s->regval || !s->framed || s->wake_fd < 0)
 		goto fail;
 	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->cond, NULL))
 		goto fail;
@@ -91,6 +94,9 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	free(s->resumed);
 	kd_stopq_free(s->stopq);
 	kd_bptable_free(s->bps);
+	kd_bpaction_table_free(s->bp_actions[0]);
+	kd_bpaction_table_free(s->bp_actions[1]);
+	free(s->console);
 	kd_watchset_free(s->watches);
 	free(s->slots);
 	free(s->slot_id_busy);

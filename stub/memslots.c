@@ -65,6 +65,11 @@ static long slot_budget(const struct kvmdbg_stub *s)
 	return (long)(s->nram + s->nspare) - UNHIDE_SLOTS;
 }
 
+long stub_memslots_free(const struct kvmdbg_stub *s)
+{
+	return slot_budget(s) - s->slots_needed;
+}
+
 static int set_slot(struct kvmdbg_stub *s, uint32_t slot, uint64_t gpa,
 		    uint64_t size, uint8_t *hva, bool readonly)
 {

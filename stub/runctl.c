@@ -171,6 +171,8 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		 * other vCPU alone before this one. */
 		if (v->unhide_step)
 			stub_unhide_cancel(s, v);
+		if (v->cond_resume)
+			stub_bp_step_cancel(s, v);
 		if (!v->parked) {
 			v->parked = true;
 			s->nparked++;
@@ -297,6 +299,10 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	/* The instruction itself raised the guest's own exception. */
 	if (!ev->stepped)
 		deliver(s, v, ev);
+	if (v->cond_resume) {
+		stub_bp_step_done(s, v);
+		return;
+	}
 	if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs)))) {
 		stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
 		return;
@@ -335,6 +341,10 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 			     vd.kind == KD_STOP_AWATCH;
 
 		if (vd.kind == KD_STOP_SIGNAL && range_goes_on(s, v, ev->pc))
+			return;
+		/* A breakpoint whose condition is false runs on unseen. */
+		if (vd.kind != KD_STOP_SIGNAL && !watch && !v->step &&
+		    stub_bp_hit_resumes(s, v, vd.kind, ev->pc))
 			return;
 		stub_push_stop(s, v, vd.kind, watch ? vd.addr : ev->pc);
 		return;

@@ -112,6 +112,8 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 	s->conn_fd = fd;
 	s->noack = false;
 	s->interrupt_owed = false;
+	s->thread_suffix = false;
+	s->list_threads = false;
 	s->phys = false;
 	s->framed_len = 0;
 	s->cur_c = UINT_MAX;
@@ -143,6 +145,7 @@ static void interrupt(struct kvmdbg_stub *s)
 	pthread_mutex_lock(&s->lock);
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
+	stub_console_flush_locked(s);
 	s->running = false;
 	pthread_mutex_unlock(&s->lock);
 	stub_report_stop(s, SIGINT_NR);
@@ -201,6 +204,7 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		fprintf(stderr, "kvmdbg: reading the stub's wake-up: %s\n", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	if (s->exited) {
+		stub_console_flush_locked(s);
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0) {
 			char w[8];
@@ -225,8 +229,11 @@ static bool handle_wake(struct kvmdbg_stub *s)
 			stub_console(s, note);
 		pthread_mutex_lock(&s->lock);
 	}
+	/* Breakpoint printf text goes before the stop that follows it. */
+	stub_console_flush_locked(s);
 	if (s->running && s->stopping) {
 		stub_wait_parked_locked(s);
+		stub_console_flush_locked(s);
 		s->running = false;
 		pthread_mutex_unlock(&s->lock);
 		if (s->conn_fd >= 0)

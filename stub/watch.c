@@ -107,7 +107,7 @@ int stub_page_watch_remove(struct kvmdbg_stub *s, enum kd_hw_type type,
  * exclusive step: false then, and the instruction that wanted the step
  * runs again, and asks again, once gdb resumes its vCPU.
  */
-static bool take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v)
+bool stub_take_exclusive(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	/* Its own step needs another hidden page as well. */
 	if (s->exclusive == v->idx + 1)
@@ -139,7 +139,7 @@ static bool unhide_for_one_step(struct kvmdbg_stub *s, struct stub_vcpu *v, uint
 				enum kd_page_prot prot)
 {
 	/* Nobody else may touch the page unwatched meanwhile. */
-	if (!take_exclusive(s, v))
+	if (!stub_take_exclusive(s, v))
 		return false;
 	s->unhidden_page = page;
 	s->unhidden_prot = prot;

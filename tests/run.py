@@ -48,6 +48,7 @@ TSAN_FILES = {
                     "read_watch_on_the_page_every_vcpu_runs",
                     "hardware_breakpoint_on_every_vcpu"],
     "test_watchpoints.py": None,
+    "test_conditions.py": ["conditions_four_vcpus", "dprintf_agent_with_condition"],
 }
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 

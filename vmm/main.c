@@ -33,6 +33,8 @@ static const char usage[] =
 	"  -s                    same as --gdb tcp:127.0.0.1:1234\n"
 	"  -S, --wait            hold the guest before its first instruction until\n"
 	"                        gdb connects and continues\n"
+	"  --gdb-arch ARCH       the registers gdb sees (x86: i386:x86-64, or i386,\n"
+	"                        the default for an ELF32 Multiboot kernel)\n"
 	"  --load-addr ADDR      load GUEST as a raw binary at ADDR (with --entry)\n"
 	"  --entry ADDR          entry point of a raw binary\n"
 	"  --initrd FILE, -initrd FILE\n"
@@ -53,6 +55,7 @@ struct options {
 	uint64_t mem;
 	uint64_t smp;
 	const char *gdb;
+	const char *gdb_arch;
 	bool wait;
 	bool no_guest_debug;
 	bool have_load_addr, have_entry;
@@ -156,6 +159,11 @@ static void parse_run(int argc, char **argv, struct options *o)
 				    arch_max_vcpus);
 		} else if (!strcmp(a, "--gdb")) {
 			o->gdb = need_arg(argc, argv, &i);
+		} else if (!strcmp(a, "--gdb-arch")) {
+			o->gdb_arch = need_arg(argc, argv, &i);
+			if (!kvmdbg_arch_view(o->gdb_arch))
+				die("bad --gdb-arch '%s': this kvmdbg offers %s", o->gdb_arch,
+				    arch_gdb_views);
 		} else if (!strcmp(a, "-s")) {
 			o->gdb = "tcp:127.0.0.1:1234";
 		} else if (!strcmp(a, "-S") || !strcmp(a, "--wait")) {
@@ -340,6 +348,10 @@ static int run(int argc, char **argv)
 		    strerror(errno));
 	if (arch_load(&vm, &img, err, sizeof(err)) < 0)
 		die("%s", err);
+	if (o.gdb_arch)
+		arch = kvmdbg_arch_view(o.gdb_arch);
+	else if (arch_gdb_view(&vm) && kvmdbg_arch_view(arch_gdb_view(&vm)))
+		arch = kvmdbg_arch_view(arch_gdb_view(&vm));
 	arch->probe(vm.kvm_fd, &caps);
 	if (o.no_guest_debug) {
 		/* Page-protection watchpoints need no guest debugging, and an

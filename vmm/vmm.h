@@ -97,6 +97,7 @@ extern const unsigned arch_max_vcpus;
 extern const uint64_t arch_ram_base;	/* guest-physical start of RAM */
 extern const char *const arch_vmm_usage;
 extern const bool arch_device_tree;	/* --dtb and --dump-dtb apply */
+extern const char *const arch_gdb_views;	/* --gdb-arch values, for people */
 int arch_vm_create(struct vm *vm, char *err, size_t len);
 int arch_load(struct vm *vm, const struct guest_image *img, char *err, size_t len);
 int arch_vcpu_setup(struct vm *vm, struct vcpu *v, char *err, size_t len);
@@ -106,6 +107,9 @@ int arch_vcpus_created(struct vm *vm, char *err, size_t len);
 void arch_pre_run(struct vm *vm, struct vcpu *v);
 /* Handles an exit the stub did not take; returns only if the guest goes on. */
 void arch_handle_exit(struct vm *vm, struct vcpu *v);
+/* The register view gdb gets of the loaded guest (kvmdbg_arch_view), or
+ * NULL for the backend's default. */
+const char *arch_gdb_view(const struct vm *vm);
 /* "key: value" lines for kvmdbg probe about the machine (not the stub). */
 void arch_probe_describe(int kvm_fd, char *out, size_t len);
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <string.h>
+
 #include "a64.h"
 
 /* BRK #0, little-endian whatever the host's byte order. */
@@ -6,6 +8,9 @@ static const uint8_t a64_trap[] = { 0x00, 0x00, 0x20, 0xd4 };
 
 static const struct kvmdbg_arch_ops a64_ops = {
 	.name = "arm64",
+	.gdb_arch = "aarch64",
+	.triple = "aarch64-unknown-unknown",
+	.ptr_size = 8,
 	.target_xml = a64_target_xml,
 	.trap = a64_trap,
 	.trap_len = sizeof(a64_trap),
@@ -40,4 +45,9 @@ static const struct kvmdbg_arch_ops a64_ops = {
 const struct kvmdbg_arch_ops *kvmdbg_arch(void)
 {
 	return &a64_ops;
+}
+
+const struct kvmdbg_arch_ops *kvmdbg_arch_view(const char *gdb_arch)
+{
+	return strcmp(gdb_arch, a64_ops.gdb_arch) ? NULL : &a64_ops;
 }

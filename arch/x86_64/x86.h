@@ -38,6 +38,12 @@ enum {
 	X86_NREGS
 };
 
+/* gdb register numbers of the i386 view (regs_i386.c). */
+enum {
+	X86_I386_REG_ESP = 4, X86_I386_REG_EBP = 5, X86_I386_REG_EIP = 8,
+	X86_I386_NREGS = 49
+};
+
 #define X86_CR0_PE	(1ull << 0)
 #define X86_CR0_PG	(1ull << 31)
 #define X86_CR4_PSE	(1ull << 4)
@@ -51,6 +57,7 @@ enum {
 #define X86_INT3	0xcc
 
 extern const char x86_target_xml[];
+extern const char x86_i386_target_xml[];
 
 int x86_regs_load(int vcpu_fd, void *regs);
 int x86_regs_store(int vcpu_fd, const void *regs);
@@ -59,6 +66,10 @@ void x86_regs_sync(const struct kvm_run *run, void *regs);
 size_t x86_reg_size(unsigned regno);
 void x86_reg_get(const void *regs, unsigned regno, uint8_t *out);
 void x86_reg_set(void *regs, unsigned regno, const uint8_t *in);
+size_t x86_i386_reg_size(unsigned regno);
+void x86_i386_reg_get(const void *regs, unsigned regno, uint8_t *out);
+void x86_i386_reg_set(void *regs, unsigned regno, const uint8_t *in);
+int x86_i386_regs_complete(int vcpu_fd, void *regs, unsigned regno);
 uint64_t x86_pc(const void *regs);
 void x86_set_pc(void *regs, uint64_t pc);
 

@@ -88,6 +88,11 @@ struct kvmdbg_step_mask {
 
 struct kvmdbg_arch_ops {
 	const char *name;
+	/* The register layout this table describes: target_xml's
+	 * <architecture>, LLDB's target triple, bytes of a pointer. */
+	const char *gdb_arch;
+	const char *triple;
+	unsigned ptr_size;
 	const char *target_xml;
 	const uint8_t *trap;		/* breakpoint instruction, target order */
 	size_t trap_len;
@@ -207,5 +212,12 @@ void kvmdbg_scratch_close(struct kvmdbg_scratch *s);
 
 /* The backend this library was built for. */
 const struct kvmdbg_arch_ops *kvmdbg_arch(void);
+/*
+ * The same backend with the register layout and target description of
+ * gdb's architecture gdb_arch (x86: "i386:x86-64", the default, or
+ * "i386" for guests that run 32-bit code), or NULL when it has no such
+ * view.  Views differ only in the fields that describe registers.
+ */
+const struct kvmdbg_arch_ops *kvmdbg_arch_view(const char *gdb_arch);
 
 #endif

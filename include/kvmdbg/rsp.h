@@ -191,6 +191,14 @@ enum rsp_cmd_kind {
 };
 
 #define RSP_VCONT_MAX 128
+/* Conditions, and commands, one Z packet may carry. */
+#define RSP_BP_EXPR_MAX 32
+
+/* An agent expression of a Z packet: len bytes as 2 * len hex digits. */
+struct rsp_agent_expr {
+	const uint8_t *hex;	/* points into the payload */
+	size_t len;
+};
 
 struct rsp_vcont_action {
 	char action;		/* 'c', 's', 'C', 'S', 't', 'r' */
@@ -221,6 +229,14 @@ struct rsp_cmd {
 	char annex[64];		/* qXfer annex, e.g. "target.xml" */
 	size_t n_actions;
 	struct rsp_vcont_action actions[RSP_VCONT_MAX];
+	/* Z: ";X len,expr..." conditions and ";cmds:persist,X len,expr..."
+	 * commands, in the order sent (gdb writes a list's expressions
+	 * back to back; ';' between them is accepted too). */
+	size_t n_conds;
+	struct rsp_agent_expr conds[RSP_BP_EXPR_MAX];
+	size_t n_cmds;
+	struct rsp_agent_expr cmds[RSP_BP_EXPR_MAX];
+	bool cmds_persist;
 };
 
 /*
@@ -229,5 +245,29 @@ struct rsp_cmd {
  * RSP_CMD_MALFORMED all of them are.
  */
 void rsp_parse(const uint8_t *payload, size_t len, struct rsp_cmd *cmd);
+
+/* ---- LLDB's packets --------------------------------------------------------- */
+
+enum rsp_lldb_kind {
+	RSP_LLDB_NONE,		/* not one of these: see rsp_parse */
+	RSP_LLDB_MALFORMED,	/* one of them with bad arguments: reply E */
+	RSP_LLDB_HOST_INFO,	/* qHostInfo */
+	RSP_LLDB_PROCESS_INFO,	/* qProcessInfo */
+	RSP_LLDB_WATCH_INFO,	/* qWatchpointSupportInfo[:] */
+	RSP_LLDB_REGION_INFO,	/* qMemoryRegionInfo:addr -> *addr */
+	RSP_LLDB_THREADS_INFO,	/* jThreadsInfo */
+	RSP_LLDB_THREAD_SUFFIX,	/* QThreadSuffixSupported */
+	RSP_LLDB_LIST_THREADS,	/* QListThreadsInStopReply */
+};
+
+/* Classifies one payload as an LLDB query; *addr for qMemoryRegionInfo. */
+enum rsp_lldb_kind rsp_parse_lldb(const uint8_t *payload, size_t len, uint64_t *addr);
+
+/*
+ * The length of payload without a trailing ";thread:TID" or
+ * ";thread:TID;" (TID as in H packets), storing the id; len when there
+ * is none.
+ */
+size_t rsp_thread_suffix(const uint8_t *payload, size_t len, long *pid, long *tid);
 
 #endif

@@ -41,6 +41,10 @@ class TestFailure(Exception):
     pass
 
 
+class TestSkipped(Exception):
+    """What the test needs is missing from this machine: reported as SKIP."""
+
+
 # ---- assertions -------------------------------------------------------------
 
 def check(cond, why):
@@ -828,6 +832,8 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             result = "PASS: %s" % name
         except TestFailure as e:
             result = "FAIL: %s: %s" % (name, _one_line(e))
+        except TestSkipped as e:
+            result = "SKIP: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
             result = "FAIL: %s: gdb: %s%s" % (name, _one_line(e), _kvmdbg_states())
         except Exception as e:

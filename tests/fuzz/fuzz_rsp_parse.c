@@ -4,7 +4,8 @@
  * buffer of exactly its size, so that ASan sees any read past it).
  * Checked: the kind is one of the enumeration; data points inside the
  * payload; the qXfer names are terminated; vCont actions are within
- * bounds and valid; a rejected command carries nothing; each command's
+ * bounds and valid; breakpoint conditions and commands are hex inside
+ * the payload; a rejected command carries nothing; each command's
  * fields are consistent with what its grammar allows; and parsing is a
  * pure function of the payload.
  */
@@ -23,6 +24,7 @@ static void check_rejected(const struct rsp_cmd *c)
 	FUZZ_CHECK(c->bp_type == 0 && c->bp_kind == 0 && !c->has_addr && !c->has_signal);
 	FUZZ_CHECK(c->signal == 0 && c->hop == 0 && c->thread == 0);
 	FUZZ_CHECK(c->data == NULL && c->data_len == 0 && c->n_actions == 0);
+	FUZZ_CHECK(c->n_conds == 0 && c->n_cmds == 0 && !c->cmds_persist);
 	FUZZ_CHECK(!memcmp(c->object, zero.object, sizeof(zero.object)));
 	FUZZ_CHECK(!memcmp(c->annex, zero.annex, sizeof(zero.annex)));
 }
@@ -44,6 +46,16 @@ static bool all_hex(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Agent expressions lie inside the payload and are hex of their length. */
+static void check_exprs(const struct rsp_agent_expr *e, size_t n, const uint8_t *p, size_t size)
+{
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(e[i].hex >= p && e[i].len <= size / 2 &&
+			   e[i].hex <= p + size - 2 * e[i].len);
+		FUZZ_CHECK(all_hex(e[i].hex, 2 * e[i].len));
+	}
+}
+
 static void check_kind(const struct rsp_cmd *c)
 {
 	switch (c->kind) {
@@ -61,6 +73,8 @@ static void check_kind(const struct rsp_cmd *c)
 	case RSP_CMD_INSERT_BP:
 	case RSP_CMD_REMOVE_BP:
 		FUZZ_CHECK(c->bp_type <= 4);
+		FUZZ_CHECK(c->n_conds <= RSP_BP_EXPR_MAX && c->n_cmds <= RSP_BP_EXPR_MAX);
+		FUZZ_CHECK(c->kind == RSP_CMD_INSERT_BP || (!c->n_conds && !c->n_cmds));
 		break;
 	case RSP_CMD_SET_THREAD:
 		FUZZ_CHECK(c->hop == 'g' || c->hop == 'c');
@@ -89,6 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memchr(c.object, 0, sizeof(c.object)) && memchr(c.annex, 0, sizeof(c.annex)));
 	FUZZ_CHECK(c.n_actions <= RSP_VCONT_MAX);
 	check_data(&c, data, size);
+	check_exprs(c.conds, c.n_conds, data, size);
+	check_exprs(c.cmds, c.n_cmds, data, size);
 	if (c.kind == RSP_CMD_UNKNOWN || c.kind == RSP_CMD_MALFORMED)
 		check_rejected(&c);
 	else
@@ -99,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(again.kind == c.kind && again.addr == c.addr && again.len == c.len);
 	FUZZ_CHECK(again.offset == c.offset && again.regno == c.regno && again.thread == c.thread);
 	FUZZ_CHECK(again.data == c.data && again.data_len == c.data_len);
+	FUZZ_CHECK(again.n_conds == c.n_conds && again.n_cmds == c.n_cmds &&
+		   again.cmds_persist == c.cmds_persist);
 	FUZZ_CHECK(again.n_actions == c.n_actions && !strcmp(again.object, c.object) &&
 		   !strcmp(again.annex, c.annex));
 	for (size_t i = 0; i < c.n_actions; i++) {

@@ -668,7 +668,7 @@ static void test_breakpoints(void **state)
 		{ "z3,2000,4", RSP_CMD_REMOVE_BP, 3, 0x2000, 4 },
 		{ "Z4,0,2", RSP_CMD_INSERT_BP, 4, 0, 2 },
 		{ "Z00,1,1", RSP_CMD_INSERT_BP, 0, 1, 1 },
-		/* Target-side conditions and commands are ignored. */
+		/* With target-side conditions and commands (below). */
 		{ "Z0,1000,1;X2,0a01", RSP_CMD_INSERT_BP, 0, 0x1000, 1 },
 		{ "Z0,1000,1;X2,0a01;cmds:0,X1,55", RSP_CMD_INSERT_BP, 0,
 		  0x1000, 1 },
@@ -686,6 +686,75 @@ static void test_breakpoints(void **state)
 		assert_null(p->cmd.data);
 		free(p);
 	}
+}
+
+static void test_breakpoint_conditions(void **state)
+{
+	struct parsed *p;
+
+	/* gdb writes a list's expressions back to back. */
+	p = PARSE("Z0,1000,1;X2,2201X3,0a0B27;cmds:1,X1,27X2,2227");
+	assert_int_equal(p->cmd.kind, RSP_CMD_INSERT_BP);
+	assert_int_equal(p->cmd.n_conds, 2);
+	assert_int_equal(p->cmd.conds[0].len, 2);
+	assert_memory_equal(p->cmd.conds[0].hex, "2201", 4);
+	assert_int_equal(p->cmd.conds[1].len, 3);
+	assert_memory_equal(p->cmd.conds[1].hex, "0a0B27", 6);
+	assert_int_equal(p->cmd.n_cmds, 2);
+	assert_true(p->cmd.cmds_persist);
+	assert_memory_equal(p->cmd.cmds[0].hex, "27", 2);
+	assert_memory_equal(p->cmd.cmds[1].hex, "2227", 4);
+	free(p);
+	/* ';' between them, commands alone, persist 0. */
+	p = PARSE("Z1,2000,1;X1,27;X1,28;cmds:0,X1,29");
+	assert_int_equal(p->cmd.kind, RSP_CMD_INSERT_BP);
+	assert_int_equal(p->cmd.n_conds, 2);
+	assert_int_equal(p->cmd.n_cmds, 1);
+	assert_false(p->cmd.cmds_persist);
+	free(p);
+	p = PARSE("Z0,1000,1;cmds:0,X1,27");
+	assert_int_equal(p->cmd.n_conds, 0);
+	assert_int_equal(p->cmd.n_cmds, 1);
+	free(p);
+	/* A removal carries none, whatever follows. */
+	p = PARSE("z0,1000,1;X2,2201");
+	assert_int_equal(p->cmd.kind, RSP_CMD_REMOVE_BP);
+	assert_int_equal(p->cmd.n_conds, 0);
+	free(p);
+}
+
+static void test_breakpoint_conditions_malformed(void **state)
+{
+	static const struct kind_case cases[] = {
+		K("Z0,1000,1;X", MALFORMED),
+		K("Z0,1000,1;X2", MALFORMED),
+		K("Z0,1000,1;X2,", MALFORMED),
+		K("Z0,1000,1;X2,22", MALFORMED),	/* shorter than its length */
+		K("Z0,1000,1;X2,22zz", MALFORMED),
+		K("Z0,1000,1;X1,2", MALFORMED),
+		K("Z0,1000,1;X1,22junk", MALFORMED),
+		K("Z0,1000,1;Y1,22", MALFORMED),
+		K("Z0,1000,1;cmds:", MALFORMED),
+		K("Z0,1000,1;cmds:1", MALFORMED),
+		K("Z0,1000,1;cmds:1,X1,27;cmds:1,X1,27", MALFORMED),
+		K("Z0,1000,1;Xffffffffffffffff,22", MALFORMED),
+		K("Z0,1000,1;X10000000000000000,22", MALFORMED),
+	};
+	char in[64 + 8 * (RSP_BP_EXPR_MAX + 1)];
+	size_t n = (size_t)sprintf(in, "Z0,1000,1;");
+	struct parsed *p;
+
+	CHECK_KINDS(cases);
+	for (unsigned i = 0; i < RSP_BP_EXPR_MAX; i++)
+		n += (size_t)sprintf(in + n, "X1,27");
+	p = parse_bytes(in, n);
+	assert_int_equal(p->cmd.n_conds, RSP_BP_EXPR_MAX);
+	free(p);
+	n += (size_t)sprintf(in + n, "X1,27");
+	p = parse_bytes(in, n);
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	assert_int_equal(p->cmd.n_conds, 0);
+	free(p);
 }
 
 static void test_kill_detach(void **state)
@@ -884,8 +953,7 @@ static void test_prefixes(void **state)
 	};
 	static const char want[] =
 		"P1f=00|P1f=0011|P1f=001122|C05|C05;1|C05;10|C05;100|"
-		"Z2,1000,8|Z2,1000,8;|Z2,1000,8;X|Z2,1000,8;X2|Z2,1000,8;X2,|"
-		"Z2,1000,8;X2,0|Z2,1000,8;X2,0a|Z2,1000,8;X2,0a0|Hgp1|"
+		"Z2,1000,8|Z2,1000,8;|Hgp1|"
 		"vCont;C05|vCont;C05:p1|vCont;C05:p1.2|vCont;C05:p1.2;r1000,2|"
 		"vCont;C05:p1.2;r1000,20|vCont;C05:p1.2;r1000,200|"
 		"vCont;C05:p1.2;r1000,2000|qThreadExtraInfo,p1|qAttached|D|"
@@ -932,6 +1000,8 @@ int main(void)
 		cmocka_unit_test(test_vcont_action_limit),
 		cmocka_unit_test(test_vcont_thread_ids),
 		cmocka_unit_test(test_breakpoints),
+		cmocka_unit_test(test_breakpoint_conditions),
+		cmocka_unit_test(test_breakpoint_conditions_malformed),
 		cmocka_unit_test(test_kill_detach),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_queries),

@@ -29,6 +29,7 @@
 const unsigned arch_max_vcpus = 8;
 const uint64_t arch_ram_base = 0x40000000;
 const bool arch_device_tree = true;
+const char *const arch_gdb_views = "aarch64";
 
 const char *const arch_vmm_usage =
 	"\n"
@@ -236,6 +237,12 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			run->exit_reason, v->idx, (unsigned long long)pc_of(v));
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	}
+}
+
+const char *arch_gdb_view(const struct vm *vm)
+{
+	(void)vm;
+	return NULL;
 }
 
 void arch_probe_describe(int kvm_fd, char *out, size_t len)

@@ -25,6 +25,7 @@
 const unsigned arch_max_vcpus = 64;
 const uint64_t arch_ram_base = 0;
 const bool arch_device_tree = false;
+const char *const arch_gdb_views = "i386:x86-64 or i386";
 
 const char *const arch_vmm_usage =
 	"\n"
@@ -358,6 +359,50 @@ static bool complete_fwait(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_REGS, &regs) == 0;
 }
 
+/*
+ * Where KVM runs guest kernel code in its instruction emulator, the first
+ * instruction it lacks ends the run.  The user needs the instruction, not
+ * a suberror number: its bytes are read through the guest's page tables,
+ * or taken from KVM's report where the pc does not translate.
+ */
+static void report_emulation_failure(struct vcpu *v)
+{
+	const struct kvm_run *run = v->run;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_translation tr = { 0 };
+	const uint8_t *insn = NULL;
+	unsigned n = 0;
+	char hex[3 * 15 + 1] = "";
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		fprintf(stderr, "kvmdbg: KVM's instruction emulator gave up on vCPU %u (its registers cannot be read: %s)\n",
+			v->idx, strerror(errno));
+		return;
+	}
+	tr.linear_address = sregs.cs.base + regs.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
+		/* Stop at the page's end: the next page may not follow in RAM. */
+		n = 15;
+		if ((tr.physical_address & 0xfff) + n > 0x1000)
+			n = 0x1000 - (unsigned)(tr.physical_address & 0xfff);
+		insn = vmm_gpa(v->vm, tr.physical_address, n);
+	}
+	/* KVM's copy holds only what its decoder fetched, often one byte. */
+	if (!insn && run->emulation_failure.ndata >= 3 &&
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		insn = run->emulation_failure.insn_bytes;
+		n = run->emulation_failure.insn_size;
+		if (n > sizeof(run->emulation_failure.insn_bytes))
+			n = sizeof(run->emulation_failure.insn_bytes);
+	}
+	for (unsigned i = 0; insn && i < n; i++)
+		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), "%s%02x", i ? " " : "",
+			 insn[i]);
+	fprintf(stderr, "kvmdbg: KVM's instruction emulator cannot run the instruction at rip 0x%llx on vCPU %u (CPL %u, bytes: %s; `x/i $pc` in gdb names it). KVM emulates guest code that touches memory outside RAM, and all guest kernel code on hosts without VMX or SVM (`kvmdbg probe` tells which this host is).\n",
+		(unsigned long long)regs.rip, v->idx, sregs.cs.selector & 3, insn ? hex : "unreadable");
+}
+
 void arch_handle_exit(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -386,8 +431,11 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 		    complete_fwait(v))
 			return;
-		fprintf(stderr, "kvmdbg: KVM could not run the guest on vCPU %u at rip 0x%llx (internal error, suberror %u)\n",
-			v->idx, (unsigned long long)rip(v), run->internal.suberror);
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+			report_emulation_failure(v);
+		else
+			fprintf(stderr, "kvmdbg: KVM could not run the guest on vCPU %u at rip 0x%llx (internal error, suberror %u)\n",
+				v->idx, (unsigned long long)rip(v), run->internal.suberror);
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	case KVM_EXIT_FAIL_ENTRY:
 		fprintf(stderr, "kvmdbg: KVM could not enter the guest on vCPU %u (hardware reason 0x%llx)\n",
@@ -403,6 +451,13 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 			run->exit_reason, v->idx, (unsigned long long)rip(v));
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	}
+}
+
+const char *arch_gdb_view(const struct vm *vm)
+{
+	const struct x86_machine *m = vm->arch;
+
+	return m->gdb_view;
 }
 
 void arch_probe_describe(int kvm_fd, char *out, size_t len)

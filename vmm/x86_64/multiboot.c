@@ -6,6 +6,7 @@
  * structure with memory sizes, a memory map, the command line and the
  * loader's name; the machine in 32-bit protected mode with paging off.
  */
+#include <elf.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -188,6 +189,10 @@ int multiboot_load(struct vm *vm, struct x86_machine *m,
 		return -1;
 	}
 	write_info(vm, m, img->cmdline);
+	/* The file's class is its author's word on the code: an ELF32
+	 * kernel is shown as i386 even if it enters long mode later. */
+	if (elf_is_elf(img) && img->data[EI_CLASS] == ELFCLASS32)
+		m->gdb_view = "i386";
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct x86_machine {
 	uint64_t entry;
 	uint64_t info;		/* multiboot info, or the command line (long) */
 	uint64_t boot_area;	/* long mode: page tables, GDT, stack top */
+	const char *gdb_view;	/* arch_gdb_view's answer */
 	bool irqchip;		/* Linux: KVM's in-kernel interrupt controllers */
 	struct cpuid_hidden hidden;	/* Linux: what CPUID does not offer */
 	pthread_mutex_t uart_lock;

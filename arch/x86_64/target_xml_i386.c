@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The i386 target description, for guests that gdb should see as 32-bit
+ * (see regs_i386.c): gdb's standard i386 core and SSE features, and the
+ * system feature of x86-64 with fs_base and gs_base in it (gdb 13 fails
+ * an internal check on an i386 description with the segments feature but
+ * no AVX).  regnum values are the X86_I386_* numbering of x86.h.
+ */
+#include "target_xml.h"
+#include "x86.h"
+
+const char x86_i386_target_xml[] =
+	"<?xml version=\"1.0\"?>\n"
+	"<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+	"<target version=\"1.0\">\n"
+	"<architecture>i386</architecture>\n"
+	"<feature name=\"org.gnu.gdb.i386.core\">\n"
+	X86_XML_EFLAGS_TYPE
+	"<reg name=\"eax\" bitsize=\"32\" type=\"int32\" regnum=\"0\"/>\n"
+	"<reg name=\"ecx\" bitsize=\"32\" type=\"int32\" regnum=\"1\"/>\n"
+	"<reg name=\"edx\" bitsize=\"32\" type=\"int32\" regnum=\"2\"/>\n"
+	"<reg name=\"ebx\" bitsize=\"32\" type=\"int32\" regnum=\"3\"/>\n"
+	"<reg name=\"esp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"4\"/>\n"
+	"<reg name=\"ebp\" bitsize=\"32\" type=\"data_ptr\" regnum=\"5\"/>\n"
+	"<reg name=\"esi\" bitsize=\"32\" type=\"int32\" regnum=\"6\"/>\n"
+	"<reg name=\"edi\" bitsize=\"32\" type=\"int32\" regnum=\"7\"/>\n"
+	"<reg name=\"eip\" bitsize=\"32\" type=\"code_ptr\" regnum=\"8\"/>\n"
+	"<reg name=\"eflags\" bitsize=\"32\" type=\"x86_eflags\" regnum=\"9\"/>\n"
+	"<reg name=\"cs\" bitsize=\"32\" type=\"int32\" regnum=\"10\"/>\n"
+	"<reg name=\"ss\" bitsize=\"32\" type=\"int32\" regnum=\"11\"/>\n"
+	"<reg name=\"ds\" bitsize=\"32\" type=\"int32\" regnum=\"12\"/>\n"
+	"<reg name=\"es\" bitsize=\"32\" type=\"int32\" regnum=\"13\"/>\n"
+	"<reg name=\"fs\" bitsize=\"32\" type=\"int32\" regnum=\"14\"/>\n"
+	"<reg name=\"gs\" bitsize=\"32\" type=\"int32\" regnum=\"15\"/>\n"
+	"<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\" regnum=\"16\"/>\n"
+	"<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\" regnum=\"17\"/>\n"
+	"<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\" regnum=\"18\"/>\n"
+	"<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\" regnum=\"19\"/>\n"
+	"<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\" regnum=\"20\"/>\n"
+	"<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\" regnum=\"21\"/>\n"
+	"<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\" regnum=\"22\"/>\n"
+	"<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\" regnum=\"23\"/>\n"
+	"<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"24\"/>\n"
+	"<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"25\"/>\n"
+	"<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"26\"/>\n"
+	"<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"27\"/>\n"
+	"<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"28\"/>\n"
+	"<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"29\"/>\n"
+	"<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"30\"/>\n"
+	"<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\" regnum=\"31\"/>\n"
+	"</feature>\n"
+	"<feature name=\"org.gnu.gdb.i386.sse\">\n"
+	X86_XML_SSE_TYPES
+	"<reg name=\"xmm0\" bitsize=\"128\" type=\"vec128\" regnum=\"32\"/>\n"
+	"<reg name=\"xmm1\" bitsize=\"128\" type=\"vec128\" regnum=\"33\"/>\n"
+	"<reg name=\"xmm2\" bitsize=\"128\" type=\"vec128\" regnum=\"34\"/>\n"
+	"<reg name=\"xmm3\" bitsize=\"128\" type=\"vec128\" regnum=\"35\"/>\n"
+	"<reg name=\"xmm4\" bitsize=\"128\" type=\"vec128\" regnum=\"36\"/>\n"
+	"<reg name=\"xmm5\" bitsize=\"128\" type=\"vec128\" regnum=\"37\"/>\n"
+	"<reg name=\"xmm6\" bitsize=\"128\" type=\"vec128\" regnum=\"38\"/>\n"
+	"<reg name=\"xmm7\" bitsize=\"128\" type=\"vec128\" regnum=\"39\"/>\n"
+	"<reg name=\"mxcsr\" bitsize=\"32\" type=\"x86_mxcsr\" group=\"vector\" regnum=\"40\"/>\n"
+	"</feature>\n"
+	"<feature name=\"org.kvmdbg.x86.system\">\n"
+	"<reg name=\"fs_base\" bitsize=\"32\" type=\"int\" regnum=\"41\"/>\n"
+	"<reg name=\"gs_base\" bitsize=\"32\" type=\"int\" regnum=\"42\"/>\n"
+	X86_XML_SYSTEM_TYPES
+	"<reg name=\"cr0\" bitsize=\"64\" type=\"x86_cr0\" group=\"system\" regnum=\"43\"/>\n"
+	"<reg name=\"cr2\" bitsize=\"64\" type=\"uint64\" group=\"system\" regnum=\"44\"/>\n"
+	"<reg name=\"cr3\" bitsize=\"64\" type=\"uint64\" group=\"system\" regnum=\"45\"/>\n"
+	"<reg name=\"cr4\" bitsize=\"64\" type=\"x86_cr4\" group=\"system\" regnum=\"46\"/>\n"
+	"<reg name=\"cr8\" bitsize=\"64\" type=\"uint64\" group=\"system\" regnum=\"47\"/>\n"
+	"<reg name=\"efer\" bitsize=\"64\" type=\"x86_efer\" group=\"system\" regnum=\"48\"/>\n"
+	"</feature>\n"
+	"</target>\n";
