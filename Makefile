@@ -224,8 +224,13 @@ check:
 	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory SANITIZE=thread O=$(CHECK_TSAN) all)
 	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
+# The bare KVM single step the stub's own is measured against.
+$(O)/bench/kvm_step_floor: bench/kvm_step_floor.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS)
+
 bench:
-	@$(MAKE) --no-print-directory all example
+	@$(MAKE) --no-print-directory all example $(O)/bench/kvm_step_floor
 	@python3 bench/run.py --build $(O) --arch $(ARCH) $(BENCH)
 
 demo:

@@ -24,6 +24,8 @@ BENCH_TIMEOUT = 300
 # code that the host's KVM may emulate, minutes each, BENCH_BOOTS times;
 # the kernel's download comes first.
 LINUX_TIMEOUT_BASE, LINUX_TIMEOUT_PER_BOOT = 900, 2400
+# gdb stepping a 10,000-iteration loop one instruction at a time, twice.
+STOPPATH_TIMEOUT = 3600
 
 
 def main():
@@ -36,7 +38,8 @@ def main():
     if not boots.isdigit() or int(boots) < 1:
         ap.error("BENCH_BOOTS must be a positive number, not %r" % boots)
     file_timeouts = {"bench_linux_boot.py":
-                     LINUX_TIMEOUT_BASE + LINUX_TIMEOUT_PER_BOOT * int(boots)}
+                     LINUX_TIMEOUT_BASE + LINUX_TIMEOUT_PER_BOOT * int(boots),
+                     "bench_stoppath.py": STOPPATH_TIMEOUT}
     build = os.path.abspath(args.build)
     if args.arch != "x86_64":
         print("bench: the benchmark guests are x86-64 only; nothing to run for %s" % args.arch)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Framing of outgoing packets: escapes, run-length encoding, checksum. */
+#include <stdint.h>
+
 #include <kvmdbg/rsp.h>
 
 #include "hexdigit.h"
@@ -92,6 +94,105 @@ size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
 		}
 		run = rle ? encodable_run(p + i, len - i) : 0;
 		put_body(&w, c);
+		if (run) {
+			put_body(&w, '*');
+			put_body(&w, RLE_COUNT_CHAR(run));
+			i += run;
+		} else {
+			i++;
+		}
+	}
+	sum = w.sum;
+	put(&w, '#');
+	put(&w, (uint8_t)rsp_hex_digit(sum >> 4));
+	put(&w, (uint8_t)rsp_hex_digit(sum));
+	return w.overflow ? 0 : w.len;
+}
+
+/* Nibble i of the hex text of p: the high one of each byte first. */
+static uint8_t nibble(const uint8_t *p, size_t i)
+{
+	return i & 1 ? p[i / 2] & 0xf : p[i / 2] >> 4;
+}
+
+static bool same_nibbles(uint8_t b)
+{
+	return (b >> 4) == (b & 0xf);
+}
+
+/* encodable_run over the hex text of p, whose n digits start at i. */
+static size_t encodable_hex_run(const uint8_t *p, size_t i, size_t n)
+{
+	uint8_t first = nibble(p, i);
+	size_t run = 1;
+
+	while (i + run < n && run < RLE_MAX_RUN && nibble(p, i + run) == first)
+		run++;
+	while (run >= RLE_MIN_RUN && !count_char_ok(RLE_COUNT_CHAR(run)))
+		run--;
+	return run >= RLE_MIN_RUN ? run : 0;
+}
+
+/*
+ * Hex digits never need escaping, and a run of four equal digits covers
+ * at least one whole byte whose two digits are equal: around bytes that
+ * have unequal digits, and whose next byte has too, the digits go out as
+ * they are with nothing scanned.  Elsewhere the runs are found exactly as
+ * rsp_encode_packet finds them in the hex text.
+ */
+/*
+ * From byte k on, the bytes that go out as their two digits, unscanned:
+ * as many as have unequal digits, and a next byte that has too, and fit
+ * in the room left.  Returns the byte it stopped at.
+ */
+static size_t plain_hex_bytes(struct writer *w, const uint8_t *p, size_t k, size_t n)
+{
+	static const char digit[] = "0123456789abcdef";
+	size_t end = k + (w->cap - w->len) / 2;
+	uint8_t *o = w->out + w->len;
+	uint8_t sum = w->sum;
+	bool next_same = same_nibbles(p[k]);
+
+	if (end > n)
+		end = n;
+	while (k < end && !next_same) {
+		uint8_t b = p[k], hi = (uint8_t)digit[b >> 4], lo = (uint8_t)digit[b & 0xf];
+
+		next_same = k + 1 < n && same_nibbles(p[k + 1]);
+		if (next_same)
+			break;
+		o[0] = hi;
+		o[1] = lo;
+		o += 2;
+		sum += hi + lo;
+		k++;
+	}
+	w->len = (size_t)(o - w->out);
+	w->sum = sum;
+	return k;
+}
+
+size_t rsp_encode_hex_packet(const void *bytes, size_t n, uint8_t *out, size_t cap)
+{
+	const uint8_t *p = bytes;
+	struct writer w = { .out = out, .cap = cap };
+	size_t digits, i = 0;
+	uint8_t sum;
+
+	if (n > (SIZE_MAX - 4) / 2)
+		return 0;
+	digits = 2 * n;
+	put(&w, '$');
+	while (i < digits && !w.overflow) {
+		size_t run;
+
+		if (!(i & 1)) {
+			i = 2 * plain_hex_bytes(&w, p, i / 2, n);
+			if (i == digits)
+				break;
+		}
+		put_body(&w, (uint8_t)rsp_hex_digit(nibble(p, i)));
+		run = encodable_hex_run(p, i, digits);
 		if (run) {
 			put_body(&w, '*');
 			put_body(&w, RLE_COUNT_CHAR(run));

@@ -72,6 +72,14 @@ static enum rsp_cmd_kind parse_read_mem(struct rsp_scan *s, struct rsp_cmd *c)
 	return bare(s, RSP_CMD_READ_MEM);
 }
 
+/* x addr,len */
+static enum rsp_cmd_kind parse_read_mem_bin(struct rsp_scan *s, struct rsp_cmd *c)
+{
+	if (!scan_addr_len(s, c))
+		return RSP_CMD_MALFORMED;
+	return bare(s, RSP_CMD_READ_MEM_BIN);
+}
+
 /* M addr,len:hex */
 static enum rsp_cmd_kind parse_write_mem(struct rsp_scan *s, struct rsp_cmd *c)
 {
@@ -238,6 +246,8 @@ static enum rsp_cmd_kind parse_letter(uint8_t op, struct rsp_scan *s,
 		return parse_write_mem(s, c);
 	case 'X':
 		return parse_write_mem_bin(s, c);
+	case 'x':
+		return parse_read_mem_bin(s, c);
 	case 'c':
 		return parse_resume(s, c, RSP_CMD_CONTINUE);
 	case 's':

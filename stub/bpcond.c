@@ -42,6 +42,9 @@ static int hit_read_reg(void *opaque, unsigned regno, uint64_t *val)
 
 	if (!n || n > sizeof(*val))
 		return -1;
+	/* The cache of a stop holds what regs_load reads, the rest on demand. */
+	if (a->regs_complete && a->regs_complete(h->v->fd, h->v->regs, regno) < 0)
+		return -1;
 	a->reg_get(h->v->regs, regno, h->v->regval);
 	*val = 0;
 	for (size_t i = n; i-- > 0;)
@@ -141,7 +144,7 @@ bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		return false;
 	out = kd_bpactions_hit(a, &env, &err);
 	if (err != KD_AX_OK)
-		fprintf(stderr, "kvmdbg: %s of the breakpoint at 0x%llx on vCPU %u failed: %s%s\n",
+		stub_log(s, "%s of the breakpoint at 0x%llx on vCPU %u failed: %s%s",
 			out == KD_BP_COMMANDS_RAN ? "a command" : "the condition",
 			(unsigned long long)pc, v->idx, kd_ax_result_name(err),
 			out == KD_BP_STOP ? "; stopping there" : "");

@@ -67,6 +67,10 @@ void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,
 				: ", interrupts may be taken while stepping");
 	else
 		add(out, len, "single-step: no: %s\n", how(c->step));
+	if (arch->regs_sync)
+		add(out, len, "stop-registers: %s\n", c->sync_regs ?
+		    "read from kvm_run at each debug exit (KVM_CAP_SYNC_REGS)" :
+		    "read by ioctl (KVM_CAP_SYNC_REGS absent or not verified)");
 	if (c->trap_delivery[0])
 		add(out, len, "guest %s delivery: %s\n", arch->trap_name, c->trap_delivery);
 	if (c->debug_delivery[0])

@@ -108,25 +108,24 @@ void stub_report_stop(struct kvmdbg_stub *s, int signal)
 static void read_regs(struct kvmdbg_stub *s)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs(s, s->cur_g);
-	struct rsp_buf b;
+	const void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
+	size_t off = 0;
 
 	if (!regs) {
 		reply(s, E_IO);
 		return;
 	}
-	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	for (unsigned i = 0; i < a->nregs; i++) {
-		a->reg_get(regs, i, s->regval);
-		rsp_put_hex_bytes(&b, s->regval, a->reg_size(i));
+		a->reg_get(regs, i, s->scratch + off);
+		off += a->reg_size(i);
 	}
-	reply_buf(s, &b);
+	stub_send_hex(s, s->scratch, off);
 }
 
 static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs(s, s->cur_g);
+	void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
 	size_t total = 0, off = 0;
 
 	for (unsigned i = 0; i < a->nregs; i++)
@@ -147,24 +146,21 @@ static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs(s, s->cur_g);
+	const void *regs = stub_regs_for(s, s->cur_g, c->regno);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
-	struct rsp_buf b;
 
 	if (!n || !regs) {
 		reply(s, !n ? E_INVAL : E_IO);
 		return;
 	}
 	a->reg_get(regs, c->regno, s->regval);
-	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
-	rsp_put_hex_bytes(&b, s->regval, n);
-	reply_buf(s, &b);
+	stub_send_hex(s, s->regval, n);
 }
 
 static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs(s, s->cur_g);
+	void *regs = stub_regs_for(s, s->cur_g, c->regno);
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
 
 	if (!n || !regs || c->data_len != 2 * n ||
@@ -179,7 +175,6 @@ static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 
 static void read_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
-	struct rsp_buf b;
 	long n;
 
 	if (c->len > STUB_PACKET_SIZE / 2) {
@@ -191,9 +186,26 @@ static void read_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, E_FAULT);
 		return;
 	}
-	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
-	rsp_put_hex_bytes(&b, s->scratch, n > 0 ? (size_t)n : 0);
-	reply_buf(s, &b);
+	stub_send_hex(s, s->scratch, n > 0 ? (size_t)n : 0);
+}
+
+/* x: "b" and the bytes, escaped and run-length encoded by the framing;
+ * like m, as much as is readable from the start. */
+static void read_mem_bin(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	long n;
+
+	if (c->len > STUB_PACKET_SIZE - 1) {
+		reply(s, E_INVAL);
+		return;
+	}
+	n = stub_read_mem(s, s->cur_g, c->addr, (uint8_t *)s->reply + 1, c->len);
+	if (n < 0 && c->len) {
+		reply(s, E_FAULT);
+		return;
+	}
+	s->reply[0] = 'b';
+	stub_send(s, s->reply, 1 + (n > 0 ? (size_t)n : 0));
 }
 
 static void write_mem(struct kvmdbg_stub *s, const struct rsp_cmd *c)
@@ -420,7 +432,7 @@ static void supported(struct kvmdbg_stub *s)
 	snprintf(text, sizeof(text),
 		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
 		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+;"
-		 "ConditionalBreakpoints+;BreakpointCommands+", STUB_PACKET_SIZE);
+		 "ConditionalBreakpoints+;BreakpointCommands+;binary-upload+", STUB_PACKET_SIZE);
 	reply(s, text);
 }
 
@@ -446,12 +458,13 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	case RSP_CMD_READ_REG: read_reg(s, c); break;
 	case RSP_CMD_WRITE_REG: write_reg(s, c); break;
 	case RSP_CMD_READ_MEM: read_mem(s, c); break;
+	case RSP_CMD_READ_MEM_BIN: read_mem_bin(s, c); break;
 	case RSP_CMD_WRITE_MEM:
 	case RSP_CMD_WRITE_MEM_BIN: write_mem(s, c); break;
 	case RSP_CMD_CONTINUE:
 	case RSP_CMD_STEP:
 	case RSP_CMD_VCONT: resume(s, c); break;
-	case RSP_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S"); break;
+	case RSP_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S;r"); break;
 	case RSP_CMD_INSERT_BP:
 	case RSP_CMD_REMOVE_BP: breakpoint(s, c); break;
 	case RSP_CMD_KILL:

@@ -51,6 +51,8 @@ struct stub_vcpu {
 	bool runnable;		/* the stub lets it enter KVM_RUN */
 	bool parked;		/* waiting in kvmdbg_vcpu_pre_run */
 	bool step;		/* gdb asked for one instruction */
+	bool range;		/* ... and more while pc stays in */
+	uint64_t range_start, range_end; /* [range_start, range_end) */
 	bool stepping_over;	/* stepping off the stub's breakpoint at */
 	uint64_t step_over_addr; /* ... this address, trap removed */
 	bool cond_resume;	/* ... on its own: its condition was false */
@@ -92,6 +94,11 @@ struct stub_vcpu_ops {
 	/* A stopped vCPU's registers into or out of its cache; 0 or -errno. */
 	int (*regs_load)(struct kvmdbg_stub *s, unsigned vcpu, void *regs);
 	int (*regs_store)(struct kvmdbg_stub *s, unsigned vcpu, const void *regs);
+	/* The rest of a cache regs_load filled, before register regno
+	 * (nregs: any) is used: kvmdbg_arch_ops.regs_complete.  0 or -errno;
+	 * NULL where regs_load gives everything. */
+	int (*regs_complete)(struct kvmdbg_stub *s, unsigned vcpu, void *regs,
+			     unsigned regno);
 	/* Lets the vCPUs run as c, s or vCont asks; the stop that ends the
 	 * run is reported later (stub_report_stop).  0 or -errno. */
 	int (*resume)(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
@@ -115,6 +122,8 @@ struct kvmdbg_stub {
 	bool vcpus_gone;	/* kvmdbg_stub_free: no vCPU thread calls in */
 	bool ready;		/* kvmdbg_stub_new completed: the lock exists */
 	unsigned nparked;
+	bool stop_news;		/* a stop was queued: wake the stub thread
+				 * once every vCPU has parked */
 	struct kd_stopq *stopq;
 	struct kd_bptable *bps;
 	struct kd_bpaction_table *bp_actions[2]; /* of Z0 and Z1 breakpoints */
@@ -154,6 +163,8 @@ struct kvmdbg_stub {
 	int given_fd;		/* kvmdbg_stub_connect_fd, until the thread takes it */
 	int conn_fd;
 	bool running;		/* vCPUs resumed, a stop reply is owed */
+	bool interrupt_owed;	/* a Ctrl-C came while stopped: it stops the
+				 * next resume */
 	bool held;		/* -S: no debugger has let the guest go yet */
 	bool noack;
 	bool thread_suffix;	/* LLDB names the thread in register packets */
@@ -189,6 +200,9 @@ bool stub_our_process(long pid);
 int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
 void stub_regs_flush(struct kvmdbg_stub *s);
 void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
+/* stub_regs with register regno (nregs: every register) readable and
+ * writable too. */
+void *stub_regs_for(struct kvmdbg_stub *s, unsigned vcpu, unsigned regno);
 
 /* guestmem.c: guest memory as gdb sees it */
 long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
@@ -261,6 +275,8 @@ long stub_memslots_free(const struct kvmdbg_stub *s);
 /* session.c */
 void *stub_thread_main(void *arg);
 void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len);
+/* The hex text of bytes[0..n) as one reply, framed straight from the bytes. */
+void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n);
 void stub_console(struct kvmdbg_stub *s, const char *text);
 void stub_disconnect(struct kvmdbg_stub *s);
 

@@ -41,7 +41,9 @@ void stub_kick(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		kvmdbg_vcpu_kick_default(s, v->idx);
 }
 
-void stub_request_stop_locked(struct kvmdbg_stub *s)
+/* self: the vCPU whose thread asks, on its way to park already; it needs
+ * no signal (a tgkill and a signal return per stop). */
+static void request_stop(struct kvmdbg_stub *s, const struct stub_vcpu *self)
 {
 	if (s->stopping)
 		return;
@@ -49,10 +51,15 @@ void stub_request_stop_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		atomic_store_explicit(&s->vcpus[i].quiet, false, memory_order_release);
 	for (unsigned i = 0; i < s->nvcpus; i++)
-		if (!s->vcpus[i].parked)
+		if (!s->vcpus[i].parked && &s->vcpus[i] != self)
 			stub_kick(s, &s->vcpus[i]);
 	/* vCPUs waiting to run alone give that up. */
 	pthread_cond_broadcast(&s->cond);
+}
+
+void stub_request_stop_locked(struct kvmdbg_stub *s)
+{
+	request_stop(s, NULL);
 }
 
 void stub_wait_parked_locked(struct kvmdbg_stub *s)
@@ -83,6 +90,7 @@ void stub_release_all_locked(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].runnable = true;
 		s->vcpus[i].step = false;
+		s->vcpus[i].range = false;
 		s->vcpus[i].paging_wait = false;
 		s->resumed[i] = true;
 	}
@@ -105,6 +113,22 @@ void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu)
 		v->regs_valid = true;
 	}
 	return v->regs;
+}
+
+void *stub_regs_for(struct kvmdbg_stub *s, unsigned vcpu, unsigned regno)
+{
+	void *regs = stub_regs(s, vcpu);
+	int err;
+
+	if (!regs || !s->vcpu_ops->regs_complete)
+		return regs;
+	err = s->vcpu_ops->regs_complete(s, vcpu, regs, regno);
+	if (err) {
+		stub_log(s, "cannot read vCPU %u floating-point registers: %s",
+			vcpu, strerror(-err));
+		return NULL;
+	}
+	return regs;
 }
 
 void stub_regs_flush(struct kvmdbg_stub *s)
@@ -177,6 +201,12 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 			v->parked = true;
 			s->nparked++;
 			pthread_cond_broadcast(&s->cond);
+			/* The stub thread learns of a stop once it can report
+			 * it, not before, only to wait for the rest. */
+			if (s->stop_news && s->nparked == s->nvcpus) {
+				s->stop_news = false;
+				stub_wake(s);
+			}
 		}
 		pthread_cond_wait(&s->cond, &s->lock);
 	}
@@ -186,6 +216,11 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 	}
 	v->regs_valid = false;
 	apply_debug(s, v);
+	/* A debug exit then finds the registers in kvm_run, without an ioctl;
+	 * other exits do not pay for copying them there. */
+	if (s->arch->regs_sync)
+		v->run->kvm_valid_regs = v->debug_applied && v->last_debug.control ?
+					 s->cfg.caps->sync_regs : 0;
 	if (s->arch->step_mask && s->cfg.caps->blockirq && v->debug_applied &&
 	    (v->last_debug.control & KVM_GUESTDBG_SINGLESTEP)) {
 		int err = s->arch->step_mask(v->fd, &s->cfg.mem, &v->step_mask);
@@ -207,6 +242,20 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static bool on_own_breakpoint(struct kvmdbg_stub *s, struct stub_vcpu *v,
+			      uint64_t pc)
+{
+	const struct kd_hwslots *pool = &s->pools[s->arch->hw_pool(KD_HW_EXEC)];
+
+	if (kd_bptable_find(s->bps, pc))
+		return true;
+	for (unsigned i = 0; i < pool->n; i++)
+		if (pool->slot[i].used && pool->slot[i].type == KD_HW_EXEC &&
+		    pool->slot[i].addr == pc)
+			return true;
+	return false;
+}
+
 void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		    enum kd_stop_kind kind, uint64_t addr)
 {
@@ -215,10 +264,22 @@ void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	};
 
 	v->step = false;
+	v->range = false;
 	if (kd_stopq_push(s->stopq, &ev) < 0)
 		stub_log(s, "vCPU %u stopped twice without a report", v->idx);
-	stub_request_stop_locked(s);
-	stub_wake(s);
+	request_stop(s, v);
+	s->stop_news = true;
+}
+
+/*
+ * A range step goes on where one instruction step would have been
+ * reported in [range_start, range_end): gdb would only step again.  A
+ * breakpoint of gdb's at the new pc ends it, as gdb would see that stop.
+ */
+static bool range_goes_on(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
+{
+	return v->range && pc >= v->range_start && pc < v->range_end &&
+	       !on_own_breakpoint(s, v, pc);
 }
 
 /*
@@ -277,10 +338,11 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		stub_bp_step_done(s, v);
 		return;
 	}
-	if (v->step) {
+	if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs)))) {
 		stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
 		return;
 	}
+	/* The rest of a continue, or of a range step, runs with the others. */
 	v->runnable = false;
 	pthread_cond_broadcast(&s->cond);
 }
@@ -313,6 +375,8 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		bool watch = vd.kind == KD_STOP_WATCH || vd.kind == KD_STOP_RWATCH ||
 			     vd.kind == KD_STOP_AWATCH;
 
+		if (vd.kind == KD_STOP_SIGNAL && range_goes_on(s, v, ev->pc))
+			return;
 		/* A breakpoint whose condition is false runs on unseen. */
 		if (vd.kind != KD_STOP_SIGNAL && !watch && !v->step &&
 		    stub_bp_hit_resumes(s, v, vd.kind, ev->pc))
@@ -327,7 +391,7 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	 * the backend enters it (arm64), or with the exception pending where
 	 * KVM injects it on the next entry (x86), so that the next step
 	 * enters the handler. */
-	if (v->step)
+	if (v->step && !range_goes_on(s, v, s->arch->pc(v->regs)))
 		stub_push_stop(s, v, KD_STOP_SIGNAL, s->arch->pc(v->regs));
 }
 
@@ -413,7 +477,13 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	if (run->exit_reason != KVM_EXIT_DEBUG &&
 	    run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
 		return false;
-	lerr = s->arch->regs_load(v->fd, v->regs);
+	if (s->arch->regs_sync && s->cfg.caps->sync_regs &&
+	    (run->kvm_valid_regs & s->cfg.caps->sync_regs) == s->cfg.caps->sync_regs) {
+		s->arch->regs_sync(run, v->regs);
+		lerr = 0;
+	} else {
+		lerr = s->arch->regs_load(v->fd, v->regs);
+	}
 	if (lerr) {
 		stub_log(s, "cannot read vCPU %u registers: %s", vcpu,
 			strerror(-lerr));
@@ -498,6 +568,21 @@ static enum action vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd
 	return ACT_HOLD;
 }
 
+/* The 'r' action that applies to the vCPU, or NULL. */
+static const struct rsp_vcont_action *vcont_range(struct kvmdbg_stub *s,
+						  const struct rsp_cmd *cmd,
+						  unsigned vcpu)
+{
+	for (size_t i = 0; i < cmd->n_actions; i++) {
+		const struct rsp_vcont_action *a = &cmd->actions[i];
+		long tid = a->thread == RSP_TID_ANY ? (long)s->last_stop + 1 : a->thread;
+
+		if (tid == RSP_TID_ALL || tid == (long)vcpu + 1)
+			return a->action == 'r' ? a : NULL;
+	}
+	return NULL;
+}
+
 int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 {
 	for (size_t i = 0; i < cmd->n_actions; i++) {
@@ -524,20 +609,6 @@ static enum action plain_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd
 	if (cmd->kind == RSP_CMD_CONTINUE)
 		return ACT_CONT;
 	return vcpu == target ? ACT_STEP : ACT_HOLD;
-}
-
-static bool on_own_breakpoint(struct kvmdbg_stub *s, struct stub_vcpu *v,
-			      uint64_t pc)
-{
-	const struct kd_hwslots *pool = &s->pools[s->arch->hw_pool(KD_HW_EXEC)];
-
-	if (kd_bptable_find(s->bps, pc))
-		return true;
-	for (unsigned i = 0; i < pool->n; i++)
-		if (pool->slot[i].used && pool->slot[i].type == KD_HW_EXEC &&
-		    pool->slot[i].addr == pc)
-			return true;
-	return false;
 }
 
 /* Runs v alone for one instruction with the stub's breakpoint at its pc
@@ -594,9 +665,15 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 	apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
+		const struct rsp_vcont_action *r = cmd->kind == RSP_CMD_VCONT ?
+						   vcont_range(s, cmd, i) : NULL;
 		void *regs;
 
 		v->step = act[i] == ACT_STEP;
+		/* An empty range is one step. */
+		v->range = r && r->range_start < r->range_end;
+		v->range_start = r ? r->range_start : 0;
+		v->range_end = r ? r->range_end : 0;
 		if (act[i] == ACT_HOLD)
 			continue;
 		stub_watch_paging_wait(s, v);
@@ -638,8 +715,17 @@ static int kvm_regs_store(struct kvmdbg_stub *s, unsigned vcpu, const void *regs
 	return s->arch->regs_store(s->vcpus[vcpu].fd, regs);
 }
 
+static int kvm_regs_complete(struct kvmdbg_stub *s, unsigned vcpu, void *regs,
+			     unsigned regno)
+{
+	if (!s->arch->regs_complete)
+		return 0;
+	return s->arch->regs_complete(s->vcpus[vcpu].fd, regs, regno);
+}
+
 const struct stub_vcpu_ops stub_kvm_vcpus = {
 	.regs_load = kvm_regs_load,
 	.regs_store = kvm_regs_store,
+	.regs_complete = kvm_regs_complete,
 	.resume = stub_resume,
 };

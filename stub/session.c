@@ -62,6 +62,13 @@ void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 	send_raw(s, s->framed, s->framed_len);
 }
 
+void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n)
+{
+	s->framed_len = rsp_encode_hex_packet(bytes, n, s->framed,
+					      2 * STUB_REPLY_SIZE + 8);
+	send_raw(s, s->framed, s->framed_len);
+}
+
 void stub_console(struct kvmdbg_stub *s, const char *text)
 {
 	struct rsp_buf b;
@@ -105,6 +112,7 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 			strerror(errno));
 	s->conn_fd = fd;
 	s->noack = false;
+	s->interrupt_owed = false;
 	s->thread_suffix = false;
 	s->list_threads = false;
 	s->phys = false;
@@ -123,10 +131,19 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 	s->cur_g = s->last_stop;
 }
 
+/*
+ * A Ctrl-C that crosses a stop reply on the wire (gdb sent it while it
+ * still waited, and then goes on stepping, as it does between the steps
+ * of a next) would be lost if a stopped guest ignored it: gdb would wait
+ * for its answer forever.  It stops the next resume instead.
+ */
 static void interrupt(struct kvmdbg_stub *s)
 {
-	if (!s->running)
+	if (!s->running) {
+		s->interrupt_owed = true;
 		return;
+	}
+	s->interrupt_owed = false;
 	pthread_mutex_lock(&s->lock);
 	stub_request_stop_locked(s);
 	stub_wait_parked_locked(s);
@@ -152,6 +169,8 @@ static void handle_input(struct kvmdbg_stub *s, const uint8_t *in, size_t n)
 				stub_send(s, "E10", 3);	/* EBUSY: all-stop */
 			else
 				stub_dispatch(s, s->dec.buf, s->dec.len);
+			if (s->running && s->interrupt_owed)
+				interrupt(s);
 			break;
 		case RSP_EV_BAD_CHECKSUM:
 			if (!s->noack)

@@ -379,7 +379,9 @@ bool stub_watch_nisv(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa)
 		v->nisv_bytes = malloc(s->page_size);
 	if (!v->nisv_regs)
 		v->nisv_regs = malloc(s->arch->regs_size);
-	if (!v->nisv_bytes || !v->nisv_regs || s->arch->regs_load(v->fd, v->regs) < 0)
+	if (!v->nisv_bytes || !v->nisv_regs || s->arch->regs_load(v->fd, v->regs) < 0 ||
+	    (s->arch->regs_complete &&
+	     s->arch->regs_complete(v->fd, v->regs, s->arch->nregs) < 0))
 		return false;
 	v->regs_valid = true;
 	memcpy(v->nisv_regs, v->regs, s->arch->regs_size);
@@ -406,7 +408,9 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		      kd_watchset_match(s->watches, v->nisv_page + i, 1, true, &kind, &vaddr);
 	if (!hit)
 		return false;
-	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0) {
+	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0 &&
+	    (!s->arch->regs_complete ||
+	     s->arch->regs_complete(v->fd, v->regs, s->arch->nregs) == 0)) {
 		memcpy(hva, v->nisv_bytes, s->page_size);
 		for (unsigned r = 0; r < s->arch->nregs; r++) {
 			if (!s->arch->reg_size(r))

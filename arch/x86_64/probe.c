@@ -204,6 +204,43 @@ static enum kvmdbg_mechanism probe_step(struct kvmdbg_scratch *s)
 		       ? KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_NONE;
 }
 
+/*
+ * KVM_CAP_SYNC_REGS: with the general and system registers in
+ * kvm_valid_regs, an exit leaves them in kvm_run.s and a stop needs no
+ * ioctl to read them.  Trusted only when a step's exit left there what
+ * KVM_GET_REGS and KVM_GET_SREGS then read.
+ */
+static uint64_t probe_sync_regs(int kvm_fd, struct kvmdbg_scratch *s)
+{
+	const uint64_t want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	struct kvm_guest_debug dbg = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+	};
+	const struct kvm_sync_regs *sync = &s->run->s.regs;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	int offered = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	bool same;
+
+	if (offered <= 0 || ((uint64_t)offered & want) != want)
+		return 0;
+	memset(&s->run->s, 0, sizeof(s->run->s));
+	s->run->kvm_valid_regs = want;
+	s->run->kvm_dirty_regs = 0;
+	same = scratch_run(s, STEP_CODE, &dbg) &&
+	       ioctl(s->vcpu, KVM_GET_REGS, &regs) == 0 &&
+	       ioctl(s->vcpu, KVM_GET_SREGS, &sregs) == 0 &&
+	       regs.rip == STEP_CODE + 1 &&
+	       !memcmp(&regs, &sync->regs, sizeof(regs)) &&
+	       sregs.cr0 == sync->sregs.cr0 && sregs.cr3 == sync->sregs.cr3 &&
+	       sregs.cr4 == sync->sregs.cr4 && sregs.efer == sync->sregs.efer &&
+	       sregs.cs.base == sync->sregs.cs.base &&
+	       sregs.cs.selector == sync->sregs.cs.selector &&
+	       sregs.cs.l == sync->sregs.cs.l && sregs.cs.db == sync->sregs.cs.db;
+	s->run->kvm_valid_regs = 0;
+	return same ? want : 0;
+}
+
 static uint32_t seen(const struct kvmdbg_scratch *s, uint32_t at)
 {
 	uint32_t v;
@@ -389,6 +426,8 @@ void x86_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_cap
 		return;
 	}
 	caps->step = probe_step(&s);
+	if (caps->step)
+		caps->sync_regs = probe_sync_regs(kvm_fd, &s);
 	caps->swbp = probe_swbp(&s);
 	/* DR0 execute at the second nop: G0, RW0=00, LEN0=00. */
 	caps->hwbp = probe_dr(&s, HWBP_CODE, HWBP_CODE + 1, 0x602,

@@ -59,6 +59,8 @@ static void fpu_to_xsave(struct kvm_xsave *x, const struct kvm_fpu *f)
 		memcpy(b + XS_XMM0 + 16 * i, f->xmm[i], 16);
 }
 
+/* The x87 and SSE state waits until gdb asks for it: a stop needs rip,
+ * rsp, rbp and the segments, and an XSAVE image is the costliest read. */
 int x86_regs_load(int vcpu_fd, void *regs)
 {
 	struct x86_regs *r = regs;
@@ -66,12 +68,38 @@ int x86_regs_load(int vcpu_fd, void *regs)
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r->regs) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_SREGS, &r->sregs) < 0)
 		return -errno;
+	r->fpu_valid = false;
+	r->dirty = 0;
+	return 0;
+}
+
+void x86_regs_sync(const struct kvm_run *run, void *regs)
+{
+	struct x86_regs *r = regs;
+
+	r->regs = run->s.regs.regs;
+	r->sregs = run->s.regs.sregs;
+	r->fpu_valid = false;
+	r->dirty = 0;
+}
+
+static bool fpu_reg(unsigned regno)
+{
+	return regno >= X86_REG_ST0 && regno <= X86_REG_MXCSR;
+}
+
+int x86_regs_complete(int vcpu_fd, void *regs, unsigned regno)
+{
+	struct x86_regs *r = regs;
+
+	if (r->fpu_valid || (regno < X86_NREGS && !fpu_reg(regno)))
+		return 0;
 	r->have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &r->xsave) == 0;
 	if (r->have_xsave)
 		fpu_from_xsave(&r->fpu, &r->xsave);
 	else if (ioctl(vcpu_fd, KVM_GET_FPU, &r->fpu) < 0)
 		return -errno;
-	r->dirty = 0;
+	r->fpu_valid = true;
 	return 0;
 }
 
@@ -88,6 +116,9 @@ int x86_regs_store(int vcpu_fd, const void *regs)
 	if ((r->dirty & X86_DIRTY_SREGS) &&
 	    ioctl(vcpu_fd, KVM_SET_SREGS, &r->sregs) < 0)
 		return -errno;
+	/* Never an image that was not read: it would zero the guest's. */
+	if ((r->dirty & X86_DIRTY_FPU) && !r->fpu_valid)
+		return -EINVAL;
 	if (r->dirty & X86_DIRTY_FPU) {
 		if (r->have_xsave) {
 			fpu_to_xsave(&r->xsave, &r->fpu);

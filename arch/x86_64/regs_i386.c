@@ -64,3 +64,9 @@ void x86_i386_reg_set(void *regs, unsigned regno, const uint8_t *in)
 	memcpy(full, in, view[regno].size);
 	x86_reg_set(regs, view[regno].reg64, full);
 }
+
+int x86_i386_regs_complete(int vcpu_fd, void *regs, unsigned regno)
+{
+	return x86_regs_complete(vcpu_fd, regs,
+				 regno < X86_I386_NREGS ? view[regno].reg64 : X86_NREGS);
+}

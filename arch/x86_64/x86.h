@@ -10,6 +10,7 @@ struct x86_regs {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;	/* x87 and SSE, whichever ioctl filled it */
+	bool fpu_valid;		/* fpu and xsave hold the vCPU's */
 	bool have_xsave;
 	unsigned dirty;		/* X86_DIRTY_* parts to write back */
 	/* The same state as the vCPU's XSAVE image; last, as the kernel
@@ -60,12 +61,15 @@ extern const char x86_i386_target_xml[];
 
 int x86_regs_load(int vcpu_fd, void *regs);
 int x86_regs_store(int vcpu_fd, const void *regs);
+int x86_regs_complete(int vcpu_fd, void *regs, unsigned regno);
+void x86_regs_sync(const struct kvm_run *run, void *regs);
 size_t x86_reg_size(unsigned regno);
 void x86_reg_get(const void *regs, unsigned regno, uint8_t *out);
 void x86_reg_set(void *regs, unsigned regno, const uint8_t *in);
 size_t x86_i386_reg_size(unsigned regno);
 void x86_i386_reg_get(const void *regs, unsigned regno, uint8_t *out);
 void x86_i386_reg_set(void *regs, unsigned regno, const uint8_t *in);
+int x86_i386_regs_complete(int vcpu_fd, void *regs, unsigned regno);
 uint64_t x86_pc(const void *regs);
 void x86_set_pc(void *regs, uint64_t pc);
 

@@ -19,7 +19,7 @@ GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
 	-z noexecstack --no-warn-rwx-segments
 
 GUESTS := $(addprefix $(GUEST_O)/,demo.elf int3count.elf irqstep.elf \
-	mb32.elf long64.elf raw64.bin)
+	mb32.elf long64.elf raw64.bin rangestep.elf)
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,$(1)))
 MB64_COMMON := boot32 uart print
@@ -43,6 +43,10 @@ $(GUEST_OBJ)/mb32.o: $(GUEST_SRC)/mb32.S
 	$(GUEST_CC) -m32 $(GUEST_ASFLAGS) -c -o $@ $<
 
 $(GUEST_O)/demo.elf: $(call guest_objs,$(MB64_COMMON) demo demo_asm) \
+		$(GUEST_SRC)/mb64.ld
+	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/mb64.ld -o $@ $(filter %.o,$^)
+
+$(GUEST_O)/rangestep.elf: $(call guest_objs,$(MB64_COMMON) rangestep) \
 		$(GUEST_SRC)/mb64.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -T $(GUEST_SRC)/mb64.ld -o $@ $(filter %.o,$^)
 

@@ -90,9 +90,19 @@ struct kvmdbg_arch_ops {
 	 * stub sizes its buffers for one register from it. */
 	size_t max_reg_size;
 
-	/* Register cache <-> vCPU.  0 or -errno (errno from the ioctl). */
+	/* Register cache <-> vCPU.  0 or -errno (errno from the ioctl).
+	 * regs_store writes back only what reg_set changed. */
 	int (*regs_load)(int vcpu_fd, void *regs);
 	int (*regs_store)(int vcpu_fd, const void *regs);
+	/* regs_load leaves out what costs most to read and what no stop
+	 * needs (x86: the x87 and SSE state, an XSAVE image); this reads it
+	 * into the cache, once, before register regno (nregs: any register)
+	 * is read or written.  0 or -errno.  NULL where regs_load reads
+	 * everything. */
+	int (*regs_complete)(int vcpu_fd, void *regs, unsigned regno);
+	/* What regs_load reads, from kvm_run.s after an exit taken with
+	 * caps->sync_regs in kvm_valid_regs.  NULL without KVM_CAP_SYNC_REGS. */
+	void (*regs_sync)(const struct kvm_run *run, void *regs);
 	/* Size of register regno in the 'g' layout, at most max_reg_size; 0
 	 * when it does not exist. */
 	size_t (*reg_size)(unsigned regno);

@@ -52,6 +52,10 @@ struct kvmdbg_caps {
 	int trap_pc_fix;
 	enum kvmdbg_mechanism trap_fix_exit;
 	char note[160];			/* why a probe failed, for the user */
+	/* kvm_run.kvm_valid_regs bits under which a probe vCPU's exit left
+	 * in kvm_run.s the registers regs_load reads (KVM_CAP_SYNC_REGS);
+	 * 0 where the host does not or the backend has no regs_sync. */
+	uint64_t sync_regs;
 };
 
 /* The backend this library was built for (the host's architecture). */

@@ -61,6 +61,14 @@ size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
 			 uint8_t *out, size_t cap);
 
 /*
+ * Frames the hex text of bytes[0..n) (two lowercase digits a byte) with
+ * run-length encoding: the same packet, byte for byte, as
+ * rsp_encode_packet() of that text with rle, built without the text.
+ * Returns the framed length, or 0 when it does not fit in cap.
+ */
+size_t rsp_encode_hex_packet(const void *bytes, size_t n, uint8_t *out, size_t cap);
+
+/*
  * Decodes a packet body as transmitted (the bytes between '$' and '#'):
  * expands run-length encoding ("X*N") and undoes '}' escapes, in that order
  * as gdb does, so an escaped '*' is data rather than a run marker.  Hence
@@ -160,6 +168,7 @@ enum rsp_cmd_kind {
 	RSP_CMD_READ_MEM,	/* m addr,len */
 	RSP_CMD_WRITE_MEM,	/* M addr,len:hex -> data (hex text) */
 	RSP_CMD_WRITE_MEM_BIN,	/* X addr,len:bin -> data (binary, len bytes) */
+	RSP_CMD_READ_MEM_BIN,	/* x addr,len: reply "b" and the bytes */
 	RSP_CMD_CONTINUE,	/* c [addr], C sig[;addr] */
 	RSP_CMD_STEP,		/* s [addr], S sig[;addr] */
 	RSP_CMD_VCONT_QUERY,	/* vCont? */
@@ -202,8 +211,8 @@ struct rsp_vcont_action {
 
 struct rsp_cmd {
 	enum rsp_cmd_kind kind;
-	uint64_t addr;		/* m M X Z z; resume address for c/s */
-	uint64_t len;		/* m M X; qXfer length */
+	uint64_t addr;		/* m M x X Z z; resume address for c/s */
+	uint64_t len;		/* m M x X; qXfer length */
 	uint64_t offset;	/* qXfer offset */
 	unsigned regno;		/* p P */
 	unsigned bp_type;	/* Z z: 0..4 */

@@ -7,7 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, gdb, gdb_run,
-                        main, pc, reg, resume, set_reg, test, xmm)
+                        main, pc, read_u64, reg, resume, set_reg, test, xmm)
 
 DEMO_EXIT = 0x21
 CR0_PE, CR0_PG = 1 << 0, 1 << 31
@@ -98,6 +98,39 @@ def test_register_writes():
     check_eq(reg("r15"), (-0x0123456789abcdef) & 0xffffffffffffffff, "r15 read back")
     resume("stepi")
     check_eq(reg("r15"), (-0x0123456789abcdef) & 0xffffffffffffffff, "r15 after a step")
+    set_reg("r15", 0)
+    cont_to_exit(vm, DEMO_EXIT)
+
+
+@test
+def test_written_registers_survive_steps():
+    """Registers gdb wrote are what the next steps start from and report,
+    however the stub reads them at a stop (from kvm_run or by ioctl), the
+    x87/SSE state included, which is read only when gdb asks for it."""
+    vm = debug("demo.elf")
+    site = vm.elf.sym("demo_bump")
+    gdb.Breakpoint("*%#x" % site)
+    check_eq(cont()["pc"], site, "stop at demo_bump")
+    gdb_run("delete")
+    sp = reg("rsp")
+    ret = read_u64(sp)
+    xmm1 = 0x0f1e2d3c4b5a69780796a5b4c3d2e1f0
+    set_reg("rax", 0x1111000000)
+    set_reg("r15", 0x7777)
+    gdb_run("set $xmm1.v2_int64 = {%d, %d}" % (xmm1 & (2**64 - 1), xmm1 >> 64))
+    resume("stepi")
+    check_eq(pc(), site + 6, "pc after add $0x1000,%rax")
+    check_eq(reg("rax"), 0x1111001000, "rax: written, then added to")
+    check_eq(reg("r15"), 0x7777, "r15 written before the step")
+    check_eq(xmm(1), xmm1, "xmm1 written before the step")
+    # Written again between two steps, with the stack pointer the ret uses.
+    set_reg("r15", 0x8888)
+    set_reg("rsp", sp)
+    resume("stepi")
+    check_eq(pc(), ret, "pc after ret")
+    check_eq(reg("rsp"), sp + 8, "rsp after ret")
+    check_eq(reg("r15"), 0x8888, "r15 written between the steps")
+    check_eq(xmm(1), xmm1, "xmm1 after two steps")
     set_reg("r15", 0)
     cont_to_exit(vm, DEMO_EXIT)
 

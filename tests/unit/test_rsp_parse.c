@@ -471,6 +471,20 @@ static void test_memory(void **state)
 	assert_int_equal(p->cmd.len, 0xabc);
 	free(p);
 
+	p = PARSE("x2000,800");
+	assert_int_equal(p->cmd.kind, RSP_CMD_READ_MEM_BIN);
+	assert_int_equal(p->cmd.addr, 0x2000);
+	assert_int_equal(p->cmd.len, 0x800);
+	free(p);
+
+	p = PARSE("x2000");
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	free(p);
+
+	p = PARSE("x2000,8:");
+	assert_int_equal(p->cmd.kind, RSP_CMD_MALFORMED);
+	free(p);
+
 	p = PARSE("M1000,2:abCD");
 	assert_int_equal(p->cmd.kind, RSP_CMD_WRITE_MEM);
 	assert_int_equal(p->cmd.addr, 0x1000);
