@@ -19,6 +19,7 @@
 #define WATCH_CODE	0x1300
 #define WATCH_DATA	0x8000
 #define OUTSIDE_RAM	0x100000
+#define PROBE_RUNS	3
 
 #define NOP		0xd503201fu
 #define BRK0		0xd4200000u
@@ -79,26 +80,44 @@ static int scratch_run(struct kvmdbg_scratch *s, uint64_t pc, const struct kvm_g
 	    set_reg(s->vcpu, CORE64(regs.pstate), PSTATE_DAIF | PSTATE_EL1H) < 0 ||
 	    set_reg(s->vcpu, CORE64(regs.regs[1]), WATCH_DATA) < 0 ||
 	    set_reg(s->vcpu, CORE64(regs.regs[2]), OUTSIDE_RAM) < 0 ||
-	    ioctl(s->vcpu, KVM_SET_GUEST_DEBUG, dbg) < 0 ||
-	    ioctl(s->vcpu, KVM_RUN, 0) < 0 ||
-	    ioctl(s->vcpu, KVM_GET_ONE_REG, &reg) < 0)
+	    ioctl(s->vcpu, KVM_SET_GUEST_DEBUG, dbg) < 0)
+		return -1;
+	while (ioctl(s->vcpu, KVM_RUN, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (ioctl(s->vcpu, KVM_GET_ONE_REG, &reg) < 0)
 		return -1;
 	if (s->run->exit_reason != KVM_EXIT_DEBUG)
 		return -1;
 	return s->run->debug.arch.hsr >> ESR_EC_SHIFT;
 }
 
-static enum kvmdbg_mechanism expect(int ec, int want, uint64_t pc, uint64_t want_pc)
+/*
+ * Runs the probe at pc until it exits as wanted, a few times at most: a
+ * feature the host has must not be turned off for one run that went
+ * astray on a loaded host (a nested KVM has lost a watchpoint hit that
+ * way), while one it lacks costs only the extra runs.
+ */
+static enum kvmdbg_mechanism probe_exit(struct kvmdbg_scratch *s, uint64_t pc,
+					const struct kvm_guest_debug *dbg, int want_ec,
+					uint64_t want_pc, bool want_far)
 {
-	return ec == want && pc == want_pc ? KVMDBG_MECH_DEBUG_EXIT : KVMDBG_MECH_NONE;
+	for (int i = 0; i < PROBE_RUNS; i++) {
+		uint64_t exit_pc = 0;
+		int ec = scratch_run(s, pc, dbg, &exit_pc);
+
+		if (ec == want_ec && exit_pc == want_pc &&
+		    (!want_far || s->run->debug.arch.far == WATCH_DATA))
+			return KVMDBG_MECH_DEBUG_EXIT;
+	}
+	return KVMDBG_MECH_NONE;
 }
 
 void a64_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps)
 {
 	struct kvm_guest_debug dbg;
 	struct kvmdbg_scratch s;
-	uint64_t pc = 0;
-	int ec, n;
+	int n;
 
 	if (!env->common_caps(kvm_fd, caps))
 		return;
@@ -115,30 +134,25 @@ void a64_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_cap
 		return;
 	}
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
-	ec = scratch_run(&s, STEP_CODE, &dbg, &pc);
-	caps->step = expect(ec, EC_STEP_LOWER, pc, STEP_CODE + 4);
+	caps->step = probe_exit(&s, STEP_CODE, &dbg, EC_STEP_LOWER, STEP_CODE + 4, false);
 	/* The stub masks the guest's interrupts for each step itself. */
 	caps->blockirq = caps->step != KVMDBG_MECH_NONE;
 
 	dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
-	ec = scratch_run(&s, BRK_CODE, &dbg, &pc);
-	caps->swbp = expect(ec, EC_BRK64, pc, BRK_CODE);
+	caps->swbp = probe_exit(&s, BRK_CODE, &dbg, EC_BRK64, BRK_CODE, false);
 
 	if (caps->hw_bps) {
 		dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW };
 		dbg.arch.dbg_bvr[0] = HWBP_CODE + 4;
 		dbg.arch.dbg_bcr[0] = CR_E | CR_EL1_EL0 | BCR_BAS_A64;
-		ec = scratch_run(&s, HWBP_CODE, &dbg, &pc);
-		caps->hwbp = expect(ec, EC_HW_BP_LOWER, pc, HWBP_CODE + 4);
+		caps->hwbp = probe_exit(&s, HWBP_CODE, &dbg, EC_HW_BP_LOWER, HWBP_CODE + 4,
+					false);
 	}
 	if (caps->hw_wps) {
 		dbg = (struct kvm_guest_debug){ .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW };
 		dbg.arch.dbg_wvr[0] = WATCH_DATA;
 		dbg.arch.dbg_wcr[0] = CR_E | CR_EL1_EL0 | WCR_LSC_STORE | (0xffull << WCR_BAS_SHIFT);
-		ec = scratch_run(&s, WATCH_CODE, &dbg, &pc);
-		caps->watch = expect(ec, EC_WATCH_LOWER, pc, WATCH_CODE) &&
-			      s.run->debug.arch.far == WATCH_DATA ? KVMDBG_MECH_DEBUG_EXIT
-								   : KVMDBG_MECH_NONE;
+		caps->watch = probe_exit(&s, WATCH_CODE, &dbg, EC_WATCH_LOWER, WATCH_CODE, true);
 	}
 	if (!caps->hwbp)
 		caps->hw_bps = 0;
