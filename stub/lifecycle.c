@@ -91,6 +91,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	free(s->resumed);
 	kd_stopq_free(s->stopq);
 	kd_bptable_free(s->bps);
+	free(s->pending);
 	kd_watchset_free(s->watches);
 	free(s->slots);
 	free(s->slot_id_busy);

@@ -10,7 +10,9 @@ static const char help[] =
 	"  help          this text\n"
 	"  caps          what the host KVM supports and the mechanism each feature uses\n"
 	"  phys on|off   treat memory addresses as guest-physical (on) or virtual (off)\n"
-	"  watchpoints   the active watchpoints and the mechanism serving each\n";
+	"  watchpoints   the active watchpoints and the mechanism serving each\n"
+	"  breakpoints   every breakpoint and its state: planted (page protected or\n"
+	"                not, and why), pending, or the hardware slot holding it\n";
 
 static const char *const type_names[] = {
 	[KD_HW_EXEC] = "hbreak", [KD_HW_WRITE] = "watch",
@@ -83,6 +85,8 @@ void stub_monitor(struct kvmdbg_stub *s, const char *line)
 	} else if (!strcmp(line, "watchpoints")) {
 		list_watchpoints(s, out, sizeof(out));
 		stub_console(s, out);
+	} else if (!strcmp(line, "breakpoints")) {
+		stub_list_breakpoints(s);
 	} else if (!strcmp(line, "phys")) {
 		stub_console(s, s->phys ? "phys on\n" : "phys off\n");
 	} else {
