@@ -60,8 +60,12 @@ static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 						 : "page protection (unmapped page)");
 	if (!l.n)
 		snprintf(out, len, "no watchpoints\n");
-	/* Shows the RAM slots are split around watched pages, and whole
-	 * again once the last of them is gone and the guest has run. */
+	/* Shows the RAM slots are split around protected pages, and whole
+	 * again once the last of them is gone.  Slots otherwise change when
+	 * the guest resumes (gdb takes its breakpoints out at every stop and
+	 * puts them back): as they will be then. */
+	if (s->layout_dirty && stub_memslots_apply(s) < 0)
+		fprintf(stderr, "kvmdbg: watchpoint page protection could not be applied\n");
 	if (s->vm_fd >= 0 && strlen(out) < len)
 		snprintf(out + strlen(out), len - strlen(out), "memory slots: %u for guest RAM\n",
 			 s->nslots);
