@@ -203,14 +203,19 @@ def software_break_start_kernel(path, timeout):
     gdb_run("file " + k["vmlinux"])
     connect(vm.port)
     started = time.monotonic()
-    bp = gdb.Breakpoint("start_kernel")
-    stop = cont(timeout)
-    elapsed = time.monotonic() - started
-    check_eq(stop["pc"], symbol("start_kernel"), "stop at start_kernel")
-    check_eq(stop["breakpoints"], [bp.number], "the software breakpoint is reported")
-    check(re.search(r"^#0 .*start_kernel", gdb_run("bt"), re.M), "bt at start_kernel")
+    # Inserted now, so that the stub's listing shows it at both stops.
     gdb_run("set breakpoint always-inserted on")
     try:
+        bp = gdb.Breakpoint("start_kernel")
+        listing = gdb_run("monitor breakpoints")
+        check(re.search(r"^break +%#x: pending .*hardware slot \d+ watches for it$"
+                        % symbol("start_kernel"), listing, re.M),
+              "monitor breakpoints at the entry: %r" % listing)
+        stop = cont(timeout)
+        elapsed = time.monotonic() - started
+        check_eq(stop["pc"], symbol("start_kernel"), "stop at start_kernel")
+        check_eq(stop["breakpoints"], [bp.number], "the software breakpoint is reported")
+        check(re.search(r"^#0 .*start_kernel", gdb_run("bt"), re.M), "bt at start_kernel")
         listing = gdb_run("monitor breakpoints")
     finally:
         gdb_run("set breakpoint always-inserted off")
