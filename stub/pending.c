@@ -192,6 +192,17 @@ bool stub_pending_hit(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	if (pool != s->arch->hw_pool(KD_HW_EXEC))
 		return false;
 	p = find(s, ev->pc);
+	if (!p && ev->slots_hit && !ev->trap_insn && kd_bptable_find(s->bps, ev->pc)) {
+		const struct kd_hwslots *h = exec_pool(s);
+		bool used = false;
+
+		for (unsigned i = 0; i < h->n; i++)
+			used |= h->slot[i].used && (ev->slots_hit & (1u << i));
+		/* Another vCPU met it at the same time and planted it: this
+		 * one runs into the trap instead. */
+		if (!used)
+			return true;
+	}
 	if (!p || p->slot < 0 || !(ev->slots_hit & (1u << p->slot)))
 		return false;
 	if (stub_translate(s, v->regs, false, p->addr, &gpa, &left) == 0 &&
