@@ -5,7 +5,8 @@
  * again a virtual alias of code pages before calling through it.
  *
  *  1. tmpl_add into patch_page + PATCH_OFF by byte stores; two calls.
- *  2. tmpl_mul over it by one rep movsb; one call.
+ *  2. tmpl_mul over it by one rep movsb; one call; its result's low byte
+ *     into patch_page + NOTE_OFF (a byte a watchpoint may watch).
  *  3. tmpl_sub at the end of edge_pages' first page, running into the
  *     second, by 8-byte stores (the first straddles the two); one call.
  *  4. tmpl_add over that by byte stores; one call.
@@ -25,6 +26,7 @@
 #define PAGE		4096
 #define PATCH_OFF	0x100
 #define EDGE_OFF	(PAGE - 3)
+#define NOTE_OFF	0x800
 #define ALIAS_VA	0x8000000000ull	/* PML4 entry 1: nothing else there */
 #define PTE_P_RW	3ull
 
@@ -93,6 +95,7 @@ void kmain(uint32_t magic, uint32_t info)
 	r[1] = call(patch, 3, 4);
 	copy_rep(patch, tmpl_mul, tmpl_mul_end - tmpl_mul);
 	r[2] = call(patch, 5, 6);
+	((volatile uint8_t *)patch_page)[NOTE_OFF] = (uint8_t)r[2];
 	copy_quads(edge, tmpl_sub, tmpl_sub_end - tmpl_sub);
 	r[3] = call(edge, 20, 7);
 	copy_bytes(edge, tmpl_add, tmpl_add_end - tmpl_add);

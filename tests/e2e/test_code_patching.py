@@ -18,6 +18,7 @@ GUEST = "codepatch.elf"
 CODEPATCH_EXIT = 0x2e
 PATCH_OFF = 0x100
 EDGE_OFF = 4096 - 3
+NOTE_OFF = 0x800
 ALIAS_VA = 0x8000000000
 SERIAL_RE = re.compile(r"^codepatch: results( \d+){8}\ncodepatch: sum 0x[0-9a-f]{16}\n$")
 
@@ -92,13 +93,22 @@ def test_code_copied_over_breakpoints():
     add, mul, sub = template(vm, "add"), template(vm, "mul"), template(vm, "sub")
     check_eq(edge // 4096 + 1, (edge + len(sub) - 1) // 4096, "tmpl_sub at the edge spans two pages")
     bp_patch, bp_edge = break_at(patch), break_at(edge)
+    # A watch on the breakpoint's page too: both stop, each as itself.
+    note = vm.elf.sym("patch_page") + NOTE_OFF
+    watch = gdb.Breakpoint("*(unsigned char *)%#x" % note, gdb.BP_WATCHPOINT, gdb.WP_WRITE)
     calls = [(bp_patch, patch, (1, 2), add, "byte stores, first call"),
              (bp_patch, patch, (3, 4), add, "byte stores, second call"),
              (bp_patch, patch, (5, 6), mul, "rep movsb"),
+             (watch, None, None, None, "the watched byte on the breakpoint's page"),
              (bp_edge, edge, (20, 7), sub, "8-byte stores across a page boundary"),
              (bp_edge, edge, (8, 9), add, "byte stores at the page boundary")]
     for n, (bp, where, args, code, what) in enumerate(calls):
         stop = cont()
+        if bp is watch:
+            check_eq(stop["breakpoints"], [watch.number], "%s: watchpoint reported" % what)
+            check_eq(stub_bytes(note, 1), bytes([31]), "%s: the byte written" % what)
+            watch.delete()
+            continue
         check_call(vm, stop, bp, where, args, code, what)
         if n == 0:
             listing = inserted_listing()
