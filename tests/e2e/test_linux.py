@@ -231,11 +231,16 @@ def test_pvh_software_break_start_kernel():
     software_break_start_kernel(kernel()["vmlinux"], START_KERNEL_TIMEOUT)
 
 
-@test
 def test_bzimage_software_break_start_kernel():
     # The decompressor writes the kernel into place first: minutes where
-    # KVM emulates guest kernel code.
+    # KVM emulates guest kernel code (about 350 s on a loaded host whose
+    # KVM does), more than this file's time allows, hence only with
+    # KVMDBG_SLOW_TESTS=1.
     software_break_start_kernel(kernel()["vmlinuz"], BZIMAGE_START_KERNEL_TIMEOUT)
+
+
+if os.environ.get("KVMDBG_SLOW_TESTS") == "1":
+    test(test_bzimage_software_break_start_kernel)
 
 
 @test
