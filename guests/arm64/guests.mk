@@ -50,7 +50,7 @@ $(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brk_vectors brk_counts unexp
 $(GUEST_O)/irqstep.elf: $(call guest_objs,irqstep irqstep_vectors unexpected) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
-$(GUEST_O)/codepatch.elf: $(call guest_objs,codepatch codepatch_asm) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/codepatch.elf: $(call guest_objs,codepatch codepatch_asm mmu_on) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry brk_vectors brk_counts unexpected) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/mmu.elf: $(call guest_objs,mmu mmu_on) $(GUEST_SRC)/guest.ld
 $(foreach g,$(MMU_GRANULES),$(eval $(GUEST_O)/mmu_$(g)k.elf: \
