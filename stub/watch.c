@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "internal.h"
 
@@ -360,9 +361,17 @@ bool stub_watchdog_armed(struct kvmdbg_stub *s)
 
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
+	struct kvm_mp_state mp;
 	uint64_t pc;
 
 	v->check_stuck = false;
+	/* Halted, powered off or waiting for a start-up IPI: without exits
+	 * by design, and a step would not end before something wakes it
+	 * (which the vCPUs held meanwhile may be the ones to do). */
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state != KVM_MP_STATE_RUNNABLE) {
+		v->stuck_seen = false;
+		return;
+	}
 	if (s->arch->regs_load(v->fd, v->regs) < 0)
 		return;
 	v->regs_valid = true;
