@@ -27,9 +27,10 @@ struct watch {
 	bool off;		/* kept for the debugger, protecting nothing */
 };
 
-/* Active watches on one page, by the protection they need. */
+/* Active watches on one page, by the protection they need, and the
+ * guards (kd_watchset_guard) keeping it read-only for no watch. */
 struct page_use {
-	uint32_t ro, none;
+	uint32_t ro, none, guard;
 	uint64_t stamp;		/* last pass over a watch's pages that saw it */
 };
 
@@ -121,7 +122,7 @@ static void count_pages(struct kd_watchset *ws, const struct watch *w, int delta
 			u->stamp = stamp;
 			n = w->type == KD_HW_WRITE ? &u->ro : &u->none;
 			*n += delta;
-			if (!u->ro && !u->none)
+			if (!u->ro && !u->none && !u->guard)
 				free(kd_u64map_del(&ws->pages, p));
 		}
 	}
@@ -160,7 +161,7 @@ static int use_pages(struct kd_watchset *ws, const struct watch *w)
 			for (uint64_t p = first_page(ws, &w->frags[j]); p <= last_page(ws, &w->frags[j]); p++) {
 				struct page_use *u = kd_u64map_get(&ws->pages, p);
 
-				if (u && !u->ro && !u->none)
+				if (u && !u->ro && !u->none && !u->guard)
 					free(kd_u64map_del(&ws->pages, p));
 			}
 		return -ENOMEM;
@@ -250,6 +251,46 @@ enum kd_page_prot kd_watchset_page_prot(const struct kd_watchset *ws,
 	const struct page_use *u = kd_u64map_get(&ws->pages, page_gpa >> ws->page_shift);
 
 	return !u ? KD_PAGE_RW : u->none ? KD_PAGE_NONE : KD_PAGE_RO;
+}
+
+int kd_watchset_guard(struct kd_watchset *ws, uint64_t gpa, uint64_t len, int delta)
+{
+	uint64_t first, last;
+
+	if (!len || len - 1 > UINT64_MAX - gpa || (delta != 1 && delta != -1))
+		return -EINVAL;
+	first = gpa >> ws->page_shift;
+	last = (gpa + (len - 1)) >> ws->page_shift;
+	if (last - first >= 2)
+		return -EINVAL;
+	if (delta < 0) {
+		for (uint64_t p = first; p <= last; p++) {
+			struct page_use *u = kd_u64map_get(&ws->pages, p);
+
+			if (!u || !u->guard)
+				return -ENOENT;
+		}
+	} else if (kd_u64map_reserve(&ws->pages, 2) < 0) {
+		return -ENOMEM;
+	}
+	/* Both pages are checked or reserved first: a failure changes nothing. */
+	for (uint64_t p = first; p <= last; p++) {
+		struct page_use *u = kd_u64map_get(&ws->pages, p);
+
+		if (!u) {
+			u = calloc(1, sizeof(*u));
+			if (!u) {
+				if (p != first)
+					kd_watchset_guard(ws, first << ws->page_shift, 1, -1);
+				return -ENOMEM;
+			}
+			kd_u64map_set(&ws->pages, p, u);
+		}
+		u->guard += (uint32_t)delta;
+		if (!u->ro && !u->none && !u->guard)
+			free(kd_u64map_del(&ws->pages, p));
+	}
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)

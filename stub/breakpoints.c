@@ -50,27 +50,16 @@ static void take_saved(struct kd_swbp *bp, void *opaque)
 	}
 }
 
-static int insert_sw(struct kvmdbg_stub *s, uint64_t addr, const char **why)
+int stub_plant(struct kvmdbg_stub *s, uint64_t addr, bool phys, uint64_t gpa,
+	       bool guard_now, const char **why)
 {
-	const struct kvmdbg_caps *caps = s->cfg.caps;
-	struct kd_swbp bp = { .addr = addr, .len = s->arch->trap_len };
+	struct kd_swbp bp = { .addr = addr, .gpa = gpa, .len = s->arch->trap_len,
+			      .phys = phys };
+	uint8_t *hva = stub_hva(s, gpa, bp.len);
 	struct saved sv;
-	const void *regs;
-	uint64_t left;
-	uint8_t *hva;
 	int err;
 
-	if (!caps->guest_debug || caps->swbp == KVMDBG_MECH_NONE) {
-		*why = "software breakpoints are unavailable on this host (see monitor caps)";
-		return -ENOTSUP;
-	}
-	if (kd_bptable_find(s->bps, addr))
-		return 0;
-	regs = stub_regs(s, s->cur_g);
-	if (!regs)
-		return -EIO;
-	if (stub_translate(s, regs, s->phys, addr, &bp.gpa, &left) < 0 ||
-	    left < bp.len || !(hva = stub_hva(s, bp.gpa, bp.len))) {
+	if (!hva) {
 		*why = "breakpoint address is not mapped to guest RAM";
 		return -EFAULT;
 	}
@@ -83,21 +72,60 @@ static int insert_sw(struct kvmdbg_stub *s, uint64_t addr, const char **why)
 		return err;
 	}
 	memcpy(hva, s->arch->trap, bp.len);
+	if (guard_now)
+		stub_bp_guard(s, kd_bptable_find(s->bps, addr));
+	else
+		s->guard_due = true;
 	return 0;
 }
 
-static int remove_sw(struct kvmdbg_stub *s, uint64_t addr)
+bool stub_unplant(struct kvmdbg_stub *s, uint64_t addr)
 {
 	struct kd_swbp bp;
 	struct saved sv = { 0 };
 	uint8_t scratch[KD_TRAP_MAX];
 
 	if (kd_bptable_remove(s->bps, addr, &bp) < 0)
-		return 0;
+		return false;
 	sv = (struct saved){ .gpa = bp.gpa, .orig = scratch, .len = bp.len };
 	kd_bptable_for_range(s->bps, bp.gpa, bp.len, take_saved, &sv);
 	if (!sv.others)
 		stub_trap_restore(s, &bp);
+	stub_bp_unguard(s, &bp);
+	return true;
+}
+
+static int insert_sw(struct kvmdbg_stub *s, uint64_t addr, const char **why)
+{
+	const struct kvmdbg_caps *caps = s->cfg.caps;
+	const void *regs;
+	uint64_t gpa, left;
+	int err;
+
+	if (!caps->guest_debug || caps->swbp == KVMDBG_MECH_NONE) {
+		*why = "software breakpoints are unavailable on this host (see monitor caps)";
+		return -ENOTSUP;
+	}
+	if (kd_bptable_find(s->bps, addr) || stub_pending_has(s, addr))
+		return 0;
+	regs = stub_regs(s, s->cur_g);
+	if (!regs)
+		return -EIO;
+	/* Not there yet: planted once it is (pending.c). */
+	if (stub_translate(s, regs, s->phys, addr, &gpa, &left) < 0 ||
+	    left < s->arch->trap_len || !stub_hva(s, gpa, s->arch->trap_len)) {
+		err = stub_pending_add(s, addr, s->phys);
+		if (err)
+			*why = "out of memory for the pending breakpoint";
+		return err;
+	}
+	return stub_plant(s, addr, s->phys, gpa, true, why);
+}
+
+static int remove_sw(struct kvmdbg_stub *s, uint64_t addr)
+{
+	if (!stub_unplant(s, addr))
+		stub_pending_remove(s, addr);
 	kd_stopq_discard_swbreak(s->stopq, addr);
 	return 0;
 }
@@ -126,6 +154,9 @@ static int insert_hw(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 	/* Debug registers first: they cost nothing while the guest runs. */
 	if (regs_ok) {
 		idx = kd_hwslots_alloc(pool, t, addr, len);
+		/* Pending software breakpoints only borrow their slots. */
+		if (idx == -ENOSPC && stub_pending_yield_slot(s, s->arch->hw_pool(t)))
+			idx = kd_hwslots_alloc(pool, t, addr, len);
 		if (idx >= 0 || idx == -EEXIST)
 			return 0;
 	}
@@ -170,6 +201,7 @@ int stub_remove_bp(struct kvmdbg_stub *s, unsigned type, uint64_t addr,
 static void restore_one(struct kd_swbp *bp, void *opaque)
 {
 	stub_trap_restore(opaque, bp);
+	stub_bp_unguard(opaque, bp);
 }
 
 void stub_remove_all_bps(struct kvmdbg_stub *s)
@@ -177,6 +209,7 @@ void stub_remove_all_bps(struct kvmdbg_stub *s)
 	struct kd_bptable *fresh = kd_bptable_new();
 
 	kd_bptable_for_each(s->bps, restore_one, s);
+	stub_pending_clear(s);
 	if (fresh) {
 		kd_bptable_free(s->bps);
 		s->bps = fresh;

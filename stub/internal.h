@@ -37,6 +37,13 @@ struct stub_slot {
 	bool ro;
 };
 
+/* A software breakpoint whose address does not lead to guest RAM yet. */
+struct stub_pending {
+	uint64_t addr;
+	bool phys;		/* set with monitor phys on */
+	int slot;		/* the hardware slot watching for it, or -1 */
+};
+
 /* unhidden_page: every hidden page at once. */
 #define STUB_ALL_PAGES	(UINT64_MAX - 1)
 
@@ -129,6 +136,10 @@ struct kvmdbg_stub {
 	struct kd_bpaction_table *bp_actions[2]; /* of Z0 and Z1 breakpoints */
 	char *console;		/* breakpoint printf text for gdb ... */
 	size_t console_len;	/* ... STUB_CONSOLE_SIZE at most */
+	struct stub_pending *pending;	/* pending.c */
+	size_t npending, pending_cap;
+	bool guard_due;		/* a breakpoint was planted with its page unguarded */
+	size_t nguarded;	/* breakpoints whose pages are kept read-only */
 	struct kd_hwslots pools[2];
 	struct kd_watchset *watches;	/* by page protection */
 	int vm_fd;		/* -1: no page protection */
@@ -223,6 +234,35 @@ void stub_trap_write(struct kvmdbg_stub *s, uint64_t gpa);
 void stub_trap_restore(struct kvmdbg_stub *s, const struct kd_swbp *bp);
 void stub_debug_control(struct kvmdbg_stub *s, const struct stub_vcpu *v,
 			struct kvm_guest_debug *dbg);
+/* Plants addr's trap at gpa (guarding its page now, or at the next
+ * resume); 0 or -errno with *why. */
+int stub_plant(struct kvmdbg_stub *s, uint64_t addr, bool phys, uint64_t gpa,
+	       bool guard_now, const char **why);
+/* Takes addr's trap out; false when it was not planted. */
+bool stub_unplant(struct kvmdbg_stub *s, uint64_t addr);
+
+/* bp_pages.c: software breakpoints on write-protected pages */
+const char *stub_bp_guard_refusal(struct kvmdbg_stub *s, const struct kd_swbp *bp);
+void stub_bp_guard(struct kvmdbg_stub *s, struct kd_swbp *bp);
+void stub_bp_guard_cb(struct kd_swbp *bp, void *opaque);
+void stub_bp_unguard(struct kvmdbg_stub *s, struct kd_swbp *bp);
+void stub_bp_mmio_write(struct kvmdbg_stub *s, uint64_t gpa, const uint8_t *data,
+			uint32_t len, uint8_t *hva);
+void stub_bp_mmio_read(struct kvmdbg_stub *s, uint64_t gpa, uint8_t *out, uint32_t len,
+		       const uint8_t *hva);
+void stub_bp_resync(struct kvmdbg_stub *s, uint64_t gpa, uint64_t len);
+void stub_bp_check_cpu_pages(struct kvmdbg_stub *s);
+
+/* pending.c: breakpoints on addresses not mapped yet */
+int stub_pending_add(struct kvmdbg_stub *s, uint64_t addr, bool phys);
+bool stub_pending_remove(struct kvmdbg_stub *s, uint64_t addr);
+bool stub_pending_has(struct kvmdbg_stub *s, uint64_t addr);
+int stub_pending_slot(struct kvmdbg_stub *s, uint64_t addr);
+void stub_pending_clear(struct kvmdbg_stub *s);
+bool stub_pending_yield_slot(struct kvmdbg_stub *s, unsigned pool);
+bool stub_pending_hit(struct kvmdbg_stub *s, struct stub_vcpu *v,
+		      const struct kd_debug_event *ev, unsigned pool);
+void stub_pending_refresh(struct kvmdbg_stub *s);
 
 /* bpcond.c: conditions and commands of breakpoints */
 int stub_insert_bp_packet(struct kvmdbg_stub *s, const struct rsp_cmd *c,
@@ -268,6 +308,9 @@ int stub_memslots_add_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint64_
 int stub_memslots_remove_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint64_t addr,
 			       uint64_t len);
 int stub_memslots_turn_off(struct kvmdbg_stub *s, size_t idx);
+/* Keeps [gpa, gpa+len) (a breakpoint's trap) read-only (delta +1) or not
+ * (-1); -ENOSPC with nothing changed when KVM has no slots for it. */
+int stub_memslots_guard(struct kvmdbg_stub *s, uint64_t gpa, uint64_t len, int delta);
 void stub_memslots_clear(struct kvmdbg_stub *s);
 /* Memory slots the watches may still take. */
 long stub_memslots_free(const struct kvmdbg_stub *s);
@@ -293,6 +336,8 @@ void stub_lldb_stop_extra(struct kvmdbg_stub *s, struct rsp_buf *b);
 
 /* monitor.c */
 void stub_monitor(struct kvmdbg_stub *s, const char *line);
+/* bp_list.c */
+void stub_list_breakpoints(struct kvmdbg_stub *s);
 
 /* log.c: what the embedding VMM hears of: one line for its log, without
  * a newline; a vCPU's KVM state the stub wrote */

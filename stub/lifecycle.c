@@ -129,6 +129,7 @@ void kvmdbg_stub_free(struct kvmdbg_stub *s)
 	kd_bpaction_table_free(s->bp_actions[0]);
 	kd_bpaction_table_free(s->bp_actions[1]);
 	free(s->console);
+	free(s->pending);
 	kd_watchset_free(s->watches);
 	free(s->slots);
 	free(s->slot_id_busy);

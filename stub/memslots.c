@@ -369,6 +369,32 @@ int stub_memslots_add_watch(struct kvmdbg_stub *s, enum kd_hw_type type, uint64_
 	return -ENOSPC;
 }
 
+int stub_memslots_guard(struct kvmdbg_stub *s, uint64_t gpa, uint64_t len, int delta)
+{
+	struct kd_watch_frag f = { .gpa = gpa, .len = len, .vaddr = gpa };
+	long before = runs_near(s, &f, 1), after;
+	int err;
+
+	if (before < 0)
+		return (int)before;
+	err = kd_watchset_guard(s->watches, gpa, len, delta);
+	if (err)
+		return err;
+	after = runs_near(s, &f, 1);
+	if (after < 0 && delta < 0) {
+		/* The guard is gone; the count errs on the high side. */
+		s->layout_dirty = true;
+		return 0;
+	}
+	if (after >= 0 && (delta < 0 || s->slots_needed + after - before <= slot_budget(s))) {
+		s->slots_needed += after - before;
+		s->layout_dirty = true;
+		return 0;
+	}
+	kd_watchset_guard(s->watches, gpa, len, -delta);
+	return after < 0 ? (int)after : -ENOSPC;
+}
+
 /* Runs fn (a removal or turning off) on a watch, keeping the slot count. */
 static int change_watch(struct kvmdbg_stub *s, long idx,
 			void (*fn)(struct kvmdbg_stub *s, const struct kd_watch_info *w, long idx))

@@ -10,7 +10,9 @@ static const char help[] =
 	"  help          this text\n"
 	"  caps          what the host KVM supports and the mechanism each feature uses\n"
 	"  phys on|off   treat memory addresses as guest-physical (on) or virtual (off)\n"
-	"  watchpoints   the active watchpoints and the mechanism serving each\n";
+	"  watchpoints   the active watchpoints and the mechanism serving each\n"
+	"  breakpoints   every breakpoint and its state: planted (page protected or\n"
+	"                not, and why), pending, or the hardware slot holding it\n";
 
 static const char *const type_names[] = {
 	[KD_HW_EXEC] = "hbreak", [KD_HW_WRITE] = "watch",
@@ -58,8 +60,12 @@ static void list_watchpoints(struct kvmdbg_stub *s, char *out, size_t len)
 						 : "page protection (unmapped page)");
 	if (!l.n)
 		snprintf(out, len, "no watchpoints\n");
-	/* Shows the RAM slots are split around watched pages, and whole
-	 * again once the last of them is gone and the guest has run. */
+	/* Shows the RAM slots are split around protected pages, and whole
+	 * again once the last of them is gone.  Slots otherwise change when
+	 * the guest resumes (gdb takes its breakpoints out at every stop and
+	 * puts them back): as they will be then. */
+	if (s->layout_dirty && stub_memslots_apply(s) < 0)
+		stub_log(s, "watchpoint page protection could not be applied");
 	if (s->vm_fd >= 0 && strlen(out) < len)
 		snprintf(out + strlen(out), len - strlen(out), "memory slots: %u for guest RAM\n",
 			 s->nslots);
@@ -83,6 +89,8 @@ void stub_monitor(struct kvmdbg_stub *s, const char *line)
 	} else if (!strcmp(line, "watchpoints")) {
 		list_watchpoints(s, out, sizeof(out));
 		stub_console(s, out);
+	} else if (!strcmp(line, "breakpoints")) {
+		stub_list_breakpoints(s);
 	} else if (!strcmp(line, "phys")) {
 		stub_console(s, s->phys ? "phys on\n" : "phys off\n");
 	} else {

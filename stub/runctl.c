@@ -370,6 +370,8 @@ static void handle_event(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		 * event inside the same instruction (a watched access). */
 		return;
 	}
+	if (stub_pending_hit(s, v, ev, pool))
+		return;
 	vd = kd_decide(s->bps, &s->pools[pool], v->step, ev);
 	if (vd.mine) {
 		bool watch = vd.kind == KD_STOP_WATCH || vd.kind == KD_STOP_RWATCH ||
@@ -661,6 +663,8 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		stub_wake(s);
 		return 0;
 	}
+	stub_pending_refresh(s);
+	stub_bp_check_cpu_pages(s);
 	stub_watch_check_cpu_pages(s);
 	apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "internal.h"
 
@@ -232,10 +233,11 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		v->rewind = true;
 		v->rewind_pc = s->arch->pc(v->regs);
 	} else if (write) {
-		memcpy(hva, run->mmio.data, len);
+		/* A trap the write covers stays; its saved bytes take the write. */
+		stub_bp_mmio_write(s, addr, run->mmio.data, len, hva);
 	}
 	if (!write)
-		memcpy(run->mmio.data, hva, len);
+		stub_bp_mmio_read(s, addr, run->mmio.data, len, hva);
 	if (hit) {
 		stub_reads_forget(v);
 		/* An access split in two exits is still one stop. */
@@ -317,14 +319,22 @@ bool stub_watchdog_armed(struct kvmdbg_stub *s)
 	/* Not also "no page mapped back for a step": the session thread
 	 * would then sleep without a timeout through the end of that step,
 	 * and nothing might wake it before a vCPU is stuck again. */
-	return s->vm_fd >= 0 && kd_watchset_count(s->watches);
+	return s->vm_fd >= 0 && (kd_watchset_count(s->watches) || s->nguarded);
 }
 
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
+	struct kvm_mp_state mp;
 	uint64_t pc;
 
 	v->check_stuck = false;
+	/* Halted, powered off or waiting for a start-up IPI: without exits
+	 * by design, and a step would not end before something wakes it
+	 * (which the vCPUs held meanwhile may be the ones to do). */
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state != KVM_MP_STATE_RUNNABLE) {
+		v->stuck_seen = false;
+		return;
+	}
 	if (s->arch->regs_load(v->fd, v->regs) < 0)
 		return;
 	v->regs_valid = true;
@@ -347,6 +357,11 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
+	/* The page was writable for that instruction: what it wrote over a
+	 * trap goes to the saved bytes.  A store KVM could not decode is
+	 * looked at by stub_watch_nisv_done, which may undo it. */
+	if (!v->nisv)
+		stub_bp_resync(s, s->unhidden_page, s->page_size);
 	v->unhide_step = false;
 	v->exec_stalled = v->exec_step && pc == v->exec_pc;
 	v->exec_step = false;
@@ -406,6 +421,8 @@ bool stub_watch_nisv_done(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	for (uint64_t i = 0; hva && i < s->page_size && !hit; i++)
 		hit = hva[i] != v->nisv_bytes[i] &&
 		      kd_watchset_match(s->watches, v->nisv_page + i, 1, true, &kind, &vaddr);
+	if (!hit || !s->arch->watch_before_access)
+		stub_bp_resync(s, v->nisv_page, s->page_size);
 	if (!hit)
 		return false;
 	if (s->arch->watch_before_access && s->arch->regs_load(v->fd, v->regs) == 0 &&

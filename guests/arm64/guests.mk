@@ -23,6 +23,7 @@ GUEST_LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=4096 \
 
 MMU_GRANULES := 4 16 64
 GUESTS := $(addprefix $(GUEST_O)/,demo.elf brkcount.elf irqstep.elf watch.elf smp.elf mmu.elf \
+	codepatch.elf \
 	$(patsubst %,mmu_%k.elf,$(MMU_GRANULES)))
 
 guest_objs = $(addprefix $(GUEST_OBJ)/,$(addsuffix .o,start console print $(1)))
@@ -49,6 +50,7 @@ $(GUEST_O)/brkcount.elf: $(call guest_objs,brkcount brk_vectors brk_counts unexp
 $(GUEST_O)/irqstep.elf: $(call guest_objs,irqstep irqstep_vectors unexpected) \
 	$(GUEST_SRC)/guest.ld
 $(GUEST_O)/watch.elf: $(call guest_objs,watch) $(GUEST_SRC)/guest.ld
+$(GUEST_O)/codepatch.elf: $(call guest_objs,codepatch codepatch_asm mmu_on) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/smp.elf: $(call guest_objs,smp smp_entry brk_vectors brk_counts unexpected) $(GUEST_SRC)/guest.ld
 $(GUEST_O)/mmu.elf: $(call guest_objs,mmu mmu_on) $(GUEST_SRC)/guest.ld
 $(foreach g,$(MMU_GRANULES),$(eval $(GUEST_O)/mmu_$(g)k.elf: \

@@ -25,6 +25,8 @@ struct kd_swbp {
 	uint64_t gpa;		/* guest-physical address patched */
 	uint8_t len;		/* bytes of the trap instruction, <= KD_TRAP_MAX */
 	uint8_t orig[KD_TRAP_MAX]; /* guest bytes the trap replaced */
+	bool phys;		/* addr named a physical address */
+	bool guarded;		/* its pages are kept read-only (the caller's doing) */
 };
 
 struct kd_bptable;
@@ -43,8 +45,8 @@ int kd_bptable_insert(struct kd_bptable *t, const struct kd_swbp *bp);
 int kd_bptable_remove(struct kd_bptable *t, uint64_t addr, struct kd_swbp *out);
 /*
  * The entry for addr, or NULL.  Valid until the next insert or remove.  The
- * caller may update orig (the guest wrote over the trap) but not addr, gpa
- * or len, which the table is indexed by.
+ * caller may update orig (the guest wrote over the trap) and guarded but
+ * not addr, gpa or len, which the table is indexed by.
  */
 struct kd_swbp *kd_bptable_find(const struct kd_bptable *t, uint64_t addr);
 size_t kd_bptable_count(const struct kd_bptable *t);
@@ -57,12 +59,12 @@ typedef void (*kd_swbp_fn)(struct kd_swbp *bp, void *opaque);
  * proportional to the pages spanned plus the breakpoints found, not to the
  * table size; a range spanning more pages than the table could index
  * costs in proportion to the table instead.  A range running past 2^64 stops there.
- * fn must not insert or remove, and may update only orig.
+ * fn must not insert or remove, and may update only orig and guarded.
  */
 void kd_bptable_for_range(struct kd_bptable *t, uint64_t gpa, uint64_t len,
 			  kd_swbp_fn fn, void *opaque);
 /* Calls fn for every breakpoint.  fn must not insert or remove, and may
- * update only orig. */
+ * update only orig and guarded. */
 void kd_bptable_for_each(struct kd_bptable *t, kd_swbp_fn fn, void *opaque);
 
 /* ---- Hardware slots ------------------------------------------------------- */
@@ -277,6 +279,17 @@ struct kd_watch_info {
 
 /* The watch at index i; false past the last one. */
 bool kd_watchset_at(const struct kd_watchset *ws, size_t i, struct kd_watch_info *out);
+/*
+ * Keeps the pages of [gpa, gpa+len) (at most two pages) read-only for a
+ * reason other than a watch (delta +1), or stops doing so (delta -1): a
+ * software breakpoint's trap, whose page must exit on every write so that
+ * the guest cannot overwrite it.  Counted per page like watches; matched by
+ * no access.  0, -EINVAL (empty, wrapping or more than two pages), -ENOMEM
+ * or -ENOENT (a page not guarded), changing nothing on failure.
+ * kd_watchset_clear drops the guards too.
+ */
+int kd_watchset_guard(struct kd_watchset *ws, uint64_t gpa, uint64_t len, int delta);
+
 /*
  * Keeps watch i for the debugger (it is still listed, found and removed)
  * while it protects no page and matches no access: for a watch whose

@@ -141,6 +141,37 @@ def interrupt_on_serial(vm, text, timeout=BOOT_TIMEOUT):
 
 
 @test
+def test_software_break_start_kernel():
+    """-S with the MMU off: start_kernel's address means nothing yet.  A
+    software breakpoint there is pending until the kernel runs it, then
+    planted, reported as itself, and its page write-protected."""
+    check(VMLINUX and os.path.exists(VMLINUX), "no vmlinux (%r)" % VMLINUX)
+    vm = kvmdbg(*machine("--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S",
+                         "--append", APPEND + " kvmdbg_wait=1", IMAGE))
+    vm.wait_listening()
+    gdb_run("file " + VMLINUX)
+    connect()
+    check_eq(pc(), RAM_BASE, "entry pc")
+    gdb_run("set breakpoint always-inserted on")
+    try:
+        bp = gdb.Breakpoint("*start_kernel")
+        listing = gdb_run("monitor breakpoints")
+        check(re.search(r"^break +%#x: pending .*hardware slot \d+ watches for it$"
+                        % sym("start_kernel"), listing, re.M),
+              "monitor breakpoints at the entry: %r" % listing)
+        stop = cont(BOOT_TIMEOUT)
+        check_eq(pc(), sym("start_kernel"), "pc at the start_kernel software breakpoint")
+        check_eq(stop["breakpoints"], [bp.number], "the software breakpoint is reported")
+        check_eq(frame_names()[:2], ["start_kernel", "__primary_switched"], "frames")
+        listing = gdb_run("monitor breakpoints")
+    finally:
+        gdb_run("set breakpoint always-inserted off")
+    check(re.search(r"^break +%#x: planted at guest-physical 0x[0-9a-f]+, page write-protected$"
+                    % sym("start_kernel"), listing, re.M), "monitor breakpoints: %r" % listing)
+    gdb_run("delete")
+
+
+@test
 def test_debug_kernel():
     check(VMLINUX and os.path.exists(VMLINUX), "no vmlinux (%r)" % VMLINUX)
     vm = kvmdbg(*machine("--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S",

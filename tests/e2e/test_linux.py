@@ -33,6 +33,7 @@ APPEND = "console=ttyS0 lpj=1000000 init_on_alloc=0 trace_buf_size=4k panic=-1"
 # Hang guards only: how long a stage may take on a slow, loaded host.
 START_KERNEL_TIMEOUT = 120
 SELFTEST_TIMEOUT = 420
+BZIMAGE_START_KERNEL_TIMEOUT = 600
 
 ZERO_PAGE = 0x8000
 START_INFO = 0x9000
@@ -190,6 +191,56 @@ def test_linux_reset_ends_run():
 
 def symbol(name):
     return int(gdb.parse_and_eval("&%s" % name).cast(gdb.lookup_type("unsigned long")))
+
+
+def software_break_start_kernel(path, timeout):
+    """-S, a software breakpoint on start_kernel before the kernel's
+    addresses exist (paging off at the PVH entry; the bzImage's own
+    identity map, its kernel not even decompressed), continue: the stop is
+    that breakpoint's, and its trap is planted on a protected page."""
+    k = kernel()
+    # nokaslr: the bzImage's decompressor would put the kernel elsewhere
+    # than its symbols say.
+    vm = start(path, "--append", APPEND + " nokaslr")
+    gdb_run("file " + k["vmlinux"])
+    connect(vm.port)
+    started = time.monotonic()
+    # Inserted now, so that the stub's listing shows it at both stops.
+    gdb_run("set breakpoint always-inserted on")
+    try:
+        bp = gdb.Breakpoint("start_kernel")
+        listing = gdb_run("monitor breakpoints")
+        check(re.search(r"^break +%#x: pending .*hardware slot \d+ watches for it$"
+                        % symbol("start_kernel"), listing, re.M),
+              "monitor breakpoints at the entry: %r" % listing)
+        stop = cont(timeout)
+        elapsed = time.monotonic() - started
+        check_eq(stop["pc"], symbol("start_kernel"), "stop at start_kernel")
+        check_eq(stop["breakpoints"], [bp.number], "the software breakpoint is reported")
+        check(re.search(r"^#0 .*start_kernel", gdb_run("bt"), re.M), "bt at start_kernel")
+        listing = gdb_run("monitor breakpoints")
+    finally:
+        gdb_run("set breakpoint always-inserted off")
+    check(re.search(r"^break +%#x: planted at guest-physical 0x[0-9a-f]+, page write-protected$"
+                    % symbol("start_kernel"), listing, re.M), "monitor breakpoints: %r" % listing)
+    print("INFO: software breakpoint at start_kernel after %.0fs" % elapsed)
+
+
+@test
+def test_pvh_software_break_start_kernel():
+    software_break_start_kernel(kernel()["vmlinux"], START_KERNEL_TIMEOUT)
+
+
+def test_bzimage_software_break_start_kernel():
+    # The decompressor writes the kernel into place first: minutes where
+    # KVM emulates guest kernel code (about 350 s on a loaded host whose
+    # KVM does), more than this file's time allows, hence only with
+    # KVMDBG_SLOW_TESTS=1.
+    software_break_start_kernel(kernel()["vmlinuz"], BZIMAGE_START_KERNEL_TIMEOUT)
+
+
+if os.environ.get("KVMDBG_SLOW_TESTS") == "1":
+    test(test_bzimage_software_break_start_kernel)
 
 
 @test
