@@ -15,7 +15,9 @@ differs is where kvmdbg runs.  Output is the same PLAN/PASS/FAIL lines.
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -175,6 +177,42 @@ def cont(timeout=RUN_TIMEOUT):
 
 def cont_to_exit(vm, code, timeout=RUN_TIMEOUT):
     base.cont_to_exit(vm, code, timeout)
+
+
+def thread_pcs():
+    """{gdb thread number: pc} of every vCPU."""
+    pcs = {}
+    for t in gdb.selected_inferior().threads():
+        t.switch()
+        gdb_run("maint flush register-cache")
+        pcs[t.num] = pc()
+    gdb_run("thread 1")
+    return pcs
+
+
+def interrupt_on_serial(vm, text, timeout):
+    """continue, and Ctrl-C once text is on the serial console; returns the stop."""
+    seen = threading.Event()
+    done = threading.Event()
+
+    def watch():
+        while not done.wait(2):
+            if text in vm.serial():
+                seen.set()
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    before = len(events.stops)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        resume("continue", timeout)
+    finally:
+        done.set()
+        watcher.join()
+    check(seen.is_set(), "stopped before %r was printed" % text)
+    check_eq(len(events.stops), before + 1, "stops after the interrupt")
+    check_eq(events.stops[-1]["signal"], "SIGINT", "stop signal")
 
 
 def rows(table):
