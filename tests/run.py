@@ -35,7 +35,7 @@ E2E_JOBS = 2
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 900
-X86_NESTED_TIMEOUT = 420
+X86_NESTED_TIMEOUT = 600
 FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "15"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 # Run once more under ThreadSanitizer (--tsan-build): the files where the

@@ -43,6 +43,7 @@ MODULES = ("virtio_ring", "virtio", "virtio_mmio", "failover", "net_failover", "
 # a GICv2, whose KVM offers only a vGICv2, for kvmdbg's other interrupt
 # controller.
 MAIN_GIC = 3
+TEST_BUDGET = 600     # seconds for all test files, once the first machine is up
 GICV2_FILES = ("test_interrupts.py", "test_linux_dtb.py")
 # Files that boot Debian's kernel under kvmdbg: only when one of them runs
 # does the nested machine carry that kernel and its initramfs (linux/Image,
@@ -65,7 +66,7 @@ def suite_for(gic, logdir, env):
     """arm64/test_X on the main machine, arm64-gicv2/test_X on the other."""
     prefix = "arm64" if gic == MAIN_GIC else "arm64-gicv%d" % gic
     return suite.Suite(prefix, "gdb-multiarch", logdir,
-                       dict(env, KVMDBG_ARM64_GIC=str(gic), KVMDBG_ARCH="arm64"))
+                       dict(env, KVMDBG_ARM64_GIC=str(gic), KVMDBG_ARCH="arm64"), TEST_BUDGET)
 
 
 def linux_env(deps):

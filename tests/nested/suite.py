@@ -31,7 +31,6 @@ import run as runner  # noqa: E402  (tests/run.py)
 from nested_vm import Channel, ChannelError  # noqa: E402
 
 FILE_TIMEOUT = 300
-TEST_BUDGET = 600     # seconds for all test files, once the first machine is up
 TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
 OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
                         "CFLAGS", "LDFLAGS", "O")
@@ -124,13 +123,15 @@ def scratch_dir(prefix, vms):
 class Suite:
     """One nested suite: prefix names its results (prefix/test_X), gdb is
     the debugger the test files run under, env what they get besides the
-    machine's console and port."""
+    machine's console and port, budget the seconds all its test files may
+    take once the first machine is up."""
 
-    def __init__(self, prefix, gdb, logdir, env):
+    def __init__(self, prefix, gdb, logdir, env, budget):
         self.prefix = prefix
         self.gdb = gdb
         self.logdir = logdir
         self.env = env
+        self.budget = budget
 
     def name(self, path):
         return self.prefix + "/" + os.path.splitext(os.path.basename(path))[0]
@@ -194,7 +195,7 @@ class Suite:
             note("nested machine logs in %s" % self.logdir)
             return deadline
         if deadline is None:
-            deadline = time.monotonic() + TEST_BUDGET
+            deadline = time.monotonic() + self.budget
         try:
             for path in files:
                 if vm.proc.poll() is not None:
@@ -202,7 +203,7 @@ class Suite:
                                   % vm.proc.returncode)
                     continue
                 if time.monotonic() > deadline:
-                    self.fail_all([path], "not run: the suite's %ds are spent" % TEST_BUDGET)
+                    self.fail_all([path], "not run: the suite's %ds are spent" % self.budget)
                     continue
                 self.run_file(path, vm, deadline)
                 leftovers(vm)

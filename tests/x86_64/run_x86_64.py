@@ -42,6 +42,10 @@ PREFIX = "x86_64-nested"
 MODULES = ("irqbypass", "kvm", "kvm-amd", "virtio_ring", "virtio", "virtio_pci_modern_dev",
            "virtio_pci_legacy_dev", "virtio_pci", "failover", "net_failover", "virtio_net")
 DEPS = ("vmlinuz", "vmlinux", "version", "busybox")
+# Seconds for all test files once the machine is up: about a minute and a
+# half on an idle host; tests/run.py's X86_NESTED_TIMEOUT leaves room for
+# this, the machine's boot and the downloads.
+TEST_BUDGET = 300
 
 
 def machine(vmlinuz, initrd, workdir):
@@ -82,7 +86,7 @@ def main():
     if not files:
         return 0
     env = {"KVMDBG_GUESTS": os.path.join(build, "guests"), "KVMDBG_ARCH": "x86_64"}
-    tests = suite.Suite(PREFIX, "gdb", logdir, env)
+    tests = suite.Suite(PREFIX, "gdb", logdir, env, TEST_BUDGET)
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
         tests.fail_all(files, "needs a Debian host (apt-get, dpkg)", "SKIP")
         return 0
