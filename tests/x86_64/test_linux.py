@@ -10,8 +10,8 @@ timing there is too uneven for Linux to measure the TSC against the PIT, so
 it learns the TSC's frequency from KVM's paravirtual clock, which kvmdbg
 offers Linux guests; without it the boot waits forever in
 calibrate_APIC_clock.  Linux gets to user space there, but what /init
-prints does not reach the serial console and its reboot does not end the
-run (see the README), so this test watches the kernel itself.
+prints never reaches the UART and its reboot does not end the run (see
+the README), so this test watches the kernel itself.
 """
 
 import os
