@@ -18,6 +18,7 @@ import glob
 import os
 import platform
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ E2E_JOBS = 2
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 900
+X86_NESTED_TIMEOUT = 600
 FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "15"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 # Run once more under ThreadSanitizer (--tsan-build): the files where the
@@ -160,6 +162,28 @@ def run_fuzz(path, logdir, tally):
         tally.add("FAIL", "%s: exit status %s; see %s" % (name, status, log))
 
 
+def gdb_results(out, status, timeout, name):
+    """What a test file run as a gdb script printed: (its plan or None,
+    [(kind, "name: test...")], why it did not report every planned test or
+    None)."""
+    planned = None
+    results = []
+    for line in out.splitlines():
+        m = E2E_LINE.match(line)
+        if not m:
+            continue
+        if m.group(1) == "PLAN":
+            planned = int(m.group(2))
+        else:
+            results.append((m.group(1), "%s: %s" % (name, m.group(2))))
+    why = None
+    if status is None:
+        why = "timed out after %ds" % timeout
+    elif planned is None or len(results) < planned:
+        why = "gdb exited with status %d" % status
+    return planned, results, why
+
+
 def run_e2e(path, build, arch, logdir, suite="e2e", only=None):
     """Runs one e2e file (only: the names of the tests to run, None for
     all); returns [(kind, text)] for the caller to report."""
@@ -175,21 +199,7 @@ def run_e2e(path, build, arch, logdir, suite="e2e", only=None):
     started = time.monotonic()
     timeout = E2E_TIMEOUTS.get(stem, E2E_TIMEOUT)
     status, out = run_group(["gdb", "-batch", "-nx", "-q", "-x", path], env, timeout, log)
-    results = []
-    planned = None
-    for line in out.splitlines():
-        m = E2E_LINE.match(line)
-        if not m:
-            continue
-        if m.group(1) == "PLAN":
-            planned = int(m.group(2))
-        else:
-            results.append((m.group(1), "%s: %s" % (name, m.group(2))))
-    why = None
-    if status is None:
-        why = "timed out after %ds" % timeout
-    elif planned is None or len(results) < planned:
-        why = "gdb exited with status %d" % status
+    planned, results, why = gdb_results(out, status, timeout, name)
     if why:
         first = len(results) + 1
         last = max(first, planned or 0)
@@ -201,26 +211,37 @@ def run_e2e(path, build, arch, logdir, suite="e2e", only=None):
     return results
 
 
-def run_arm64(build, logdir, names):
-    """The arm64 suite, on a real KVM arm64 inside qemu-system-aarch64; it
-    boots one nested machine and reports a line per test."""
-    log = os.path.join(logdir, "arm64-suite.log")
-    argv = [sys.executable, os.path.join(HERE, "arm64", "run_arm64.py"), "--build-x86", build]
-    argv += [n for n in names if n != "arm64"]
+def run_nested(suite, script, build, logdir, names, timeout):
+    """A nested suite (the arm64 one, on a real KVM arm64 inside
+    qemu-system-aarch64; the x86-64 one, on a real KVM inside
+    qemu-system-x86_64): its runner boots the nested machine and reports a
+    line per test."""
+    log = os.path.join(logdir, suite + "-suite.log")
+    argv = [sys.executable, os.path.join(HERE, script), "--build-x86", build]
+    argv += [n for n in names if n != suite]
     started = time.monotonic()
-    status, out = run_group(argv, dict(os.environ), ARM64_TIMEOUT, log)
+    status, out = run_group(argv, dict(os.environ), timeout, log)
     results = []
     for line in out.splitlines():
         m = E2E_LINE.match(line)
         if m and m.group(1) != "PLAN":
             results.append((m.group(1), m.group(2)))
     if status is None:
-        results.append(("FAIL", "arm64: suite timed out after %ds; see %s" % (ARM64_TIMEOUT, log)))
+        results.append(("FAIL", "%s: suite timed out after %ds; see %s" % (suite, timeout, log)))
     elif not results:
-        results.append(("FAIL", "arm64: suite reported no test (status %s); see %s"
-                        % (status, log)))
-    results.append(("INFO", "arm64: %.1fs, log in %s" % (time.monotonic() - started, log)))
+        results.append(("FAIL", "%s: suite reported no test (status %s); see %s"
+                        % (suite, status, log)))
+    results.append(("INFO", "%s: %.1fs, log in %s" % (suite, time.monotonic() - started, log)))
     return results
+
+
+def x86_nested_missing():
+    """Why the x86-64 nested suite cannot run here, or None."""
+    if shutil.which("qemu-system-x86_64") is None:
+        return "qemu-system-x86_64 is absent"
+    if not os.path.exists("/dev/kvm"):
+        return "/dev/kvm is absent"
+    return None
 
 
 def selected(path, names):
@@ -282,11 +303,20 @@ def main():
                 else:
                     tally.add(kind, text)
 
-    # After the x86 pool, not beside it: the nested machine keeps both
-    # cores busy.
-    if platform.machine() == "x86_64" and (not args.names or any(
-            "arm64" in n or n.startswith("test_") for n in args.names)):
-        for kind, text in run_arm64(build, logdir, args.names):
+    # After the x86 pool, not beside it, and one after the other: a nested
+    # machine keeps both cores busy.
+    nested = []
+    if platform.machine() == "x86_64":
+        nested = [("x86_64-nested", os.path.join("x86_64", "run_x86_64.py"), X86_NESTED_TIMEOUT),
+                  ("arm64", os.path.join("arm64", "run_arm64.py"), ARM64_TIMEOUT)]
+    for suite, script, timeout in nested:
+        if args.names and not any(suite in n or n.startswith("test_") for n in args.names):
+            continue
+        why = x86_nested_missing() if suite == "x86_64-nested" else None
+        if why:
+            tally.add("SKIP", "%s: %s" % (suite, why))
+            continue
+        for kind, text in run_nested(suite, script, build, logdir, args.names, timeout):
             if kind == "INFO":
                 print("      %s" % text, flush=True)
             else:

@@ -1,172 +1,26 @@
 # SPDX-License-Identifier: MIT
-"""End-to-end test support for kvmdbg on arm64, inside the nested machine.
-
-Test files are gdb scripts run by run_arm64.py as
-``gdb-multiarch -batch -nx -q -x test_X.py`` with
-
-    KVMDBG_ARM64_CONSOLE   the nested machine's console socket (init.sh's channel)
-    KVMDBG_ARM64_CONSOLE_LOG  where to append what the console says
-    KVMDBG_ARM64_PORT      the host port forwarded to port 1234 inside
-    KVMDBG_GUESTS          the arm64 guests on the host, for their symbols
-    KVMDBG_ARM64_GIC       the nested machine's GIC version (3 or 2)
-
-and, for the files that boot Linux under kvmdbg, KVMDBG_ARM64_VMLINUX (the
-kernel's vmlinux on the host), KVMDBG_ARM64_LINUX_RELEASE and
+"""End-to-end test support for kvmdbg on arm64, inside the nested machine
+(tests/nested/inside.py), run by run_arm64.py with, besides what inside.py
+reads, KVMDBG_ARM64_GIC (the nested machine's GIC version, 3 or 2) and, for
+the files that boot Linux under kvmdbg, KVMDBG_ARM64_VMLINUX (the kernel's
+vmlinux on the host), KVMDBG_ARM64_LINUX_RELEASE and
 KVMDBG_ARM64_LINUX_VERSION (its release and package version); that kernel's
 Image and a busybox initramfs for it are /linux/Image and /linux/initrd inside.
-
-kvmdbg and the guests are /kvmdbg and /guests/NAME inside.  The assertion and
-gdb helpers are those of the x86 suite (tests/e2e/kvmdbg_e2e.py); what
-differs is where kvmdbg runs.  Output is the same PLAN/PASS/FAIL lines.
 """
 
 import os
 import re
-import shlex
 import struct
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "nested"))
 
-import gdb  # noqa: E402
-import kvmdbg_e2e as base  # noqa: E402
-from kvmdbg_e2e import (Elf, Rsp, TestFailure, bp_address, check, check_eq,  # noqa: E402,F401
-                        check_raises, check_scheduler_locking, events, exit_status, frame_names,
-                        gdb_run, guest_path, in_function, interrupt_after, monitor, packet, pc,
-                        read_mem, read_u32, read_u64, reg, set_reg, stub_bytes, test, write_mem)
-from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError  # noqa: E402
+from inside import *  # noqa: E402,F401,F403
+from inside import check  # noqa: E402
 
-CONSOLE = os.environ.get("KVMDBG_ARM64_CONSOLE", "")
-CONSOLE_LOG = os.environ.get("KVMDBG_ARM64_CONSOLE_LOG") or None
-PORT = int(os.environ.get("KVMDBG_ARM64_PORT", "0"))
-
-KVMDBG_INSIDE = "/kvmdbg"
-GUESTS_INSIDE = "/guests"
-# Everything in the nested machine is emulated, KVM's guest included.
-STARTUP_TIMEOUT = 30
-RUN_TIMEOUT = 90
 RAM_BASE = 0x40000000
 DEFAULT_RAM = 64 << 20
-
-_console = []   # the Channel, opened on first use
-_runs = [0]     # numbers each kvmdbg's scratch directory inside
-
-
-def console():
-    if not _console:
-        try:
-            _console.append(Channel(CONSOLE, CONSOLE_LOG, RUN_TIMEOUT))
-        except OSError as e:
-            raise TestFailure("cannot reach the nested machine's console %r: %s" % (CONSOLE, e))
-    return _console[0]
-
-
-def shell(text, timeout=RUN_TIMEOUT):
-    """Runs shell text in the nested machine; returns (status, output text)."""
-    try:
-        status, out = console().shell(text, timeout)
-    except ChannelError as e:
-        raise TestFailure("nested machine: %s" % e)
-    return status, out.decode("utf-8", "replace")
-
-
-class Vm(base.Vm):
-    """One kvmdbg process inside the nested machine, run by init.sh's start
-    under a scratch directory there; kvmdbg_e2e.Vm's interface."""
-
-    def __init__(self, argv):
-        _runs[0] += 1
-        # Named for this gdb process too: the runner's stop_all finds them.
-        self.dir = "/tmp/kvmdbg-%d-%d" % (os.getpid(), _runs[0])
-        self.status = None
-        self.port = None
-        self.elf = None
-        status, out = shell("rm -rf %s && start %s %s" % (self.dir, self.dir,
-                                                         " ".join(map(shlex.quote, argv))))
-        check(status == 0, "cannot start %r inside: %s" % (argv, out))
-        base._live.append(self)
-
-    def _file(self, name):
-        status, out = shell("cat %s/%s" % (self.dir, name))
-        return out if status == 0 else ""
-
-    def serial(self):
-        return self._file("out").replace("\r\n", "\n")
-
-    def stderr(self):
-        return self._file("err")
-
-    def _await(self, seconds):
-        # A nested machine whose CPUs both run a guest's vCPUs answers
-        # slowly: its shell's seconds last longer than ours.
-        _, out = shell("await %s %d" % (self.dir, seconds), timeout=3 * seconds + 30)
-        return int(out) if out.strip() else None
-
-    def poll(self):
-        return self._await(0)
-
-    def wait_listening(self, timeout=STARTUP_TIMEOUT):
-        return super().wait_listening(timeout)
-
-    def wait(self, timeout=RUN_TIMEOUT):
-        """The exit status; a test failure if it does not come in time."""
-        deadline = time.monotonic() + timeout
-        while self.status is None:
-            left = int(deadline - time.monotonic())
-            if left <= 0:
-                raise TestFailure("kvmdbg still running after %ds; serial so far %r"
-                                  % (timeout, self.serial()))
-            self.status = self._await(min(left, 10))
-        return self.status
-
-    def expect_exit(self, status, timeout=RUN_TIMEOUT):
-        super().expect_exit(status, timeout)
-
-    def kill(self):
-        """Ends the process; no sanitizer runs inside."""
-        try:
-            shell("stop %s; rm -rf %s" % (self.dir, self.dir))
-        except TestFailure:
-            pass
-
-
-def kvmdbg(*args):
-    """Starts kvmdbg inside with exactly these arguments."""
-    return Vm([KVMDBG_INSIDE] + list(args))
-
-
-def run(guest, args=(), timeout=RUN_TIMEOUT):
-    """Runs a guest without a debugger; returns the finished Vm."""
-    guest_path(guest)
-    vm = kvmdbg("run", *args, GUESTS_INSIDE + "/" + guest)
-    vm.wait(timeout)
-    return vm
-
-
-def debug(guest, extra=()):
-    """Starts kvmdbg inside, stopped before the first guest instruction, and
-    connects gdb to it; returns the Vm (vm.elf holds the guest's symbols)."""
-    path = guest_path(guest)
-    vm = kvmdbg("run", "--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S", *extra,
-                GUESTS_INSIDE + "/" + guest)
-    vm.wait_listening()
-    check_eq(vm.port, GDB_PORT_INSIDE, "port kvmdbg listens on inside")
-    vm.elf = Elf(path)
-    gdb_run("file " + path)
-    connect()
-    return vm
-
-
-def connect():
-    base.connect(PORT)
-
-
-def rsp_client():
-    """A raw protocol connection to the kvmdbg inside, closed after the test."""
-    return Rsp(PORT, timeout=RUN_TIMEOUT)
 
 
 def pc_of(reply):
@@ -174,45 +28,3 @@ def pc_of(reply):
     m = re.search(r"(?:^T05|;)20:([0-9a-f]{16});", reply)
     check(m is not None, "stop reply without the pc: %r" % reply)
     return struct.unpack("<Q", bytes.fromhex(m.group(1)))[0]
-
-
-def resume(cmd="continue", timeout=RUN_TIMEOUT):
-    return base.resume(cmd, timeout)
-
-
-def stepi():
-    """One gdb stepi, which must produce exactly one stop; returns the pc."""
-    before = len(events.stops)
-    resume("stepi")
-    check_eq(len(events.stops), before + 1, "stops produced by one stepi")
-    return pc()
-
-
-def cont(timeout=RUN_TIMEOUT):
-    return base.cont(timeout)
-
-
-def cont_to_exit(vm, code, timeout=RUN_TIMEOUT):
-    base.cont_to_exit(vm, code, timeout)
-
-
-def rows(table):
-    """A "key: value" table (probe, monitor caps) as a dict."""
-    out = {}
-    for line in table.splitlines():
-        key, sep, value = line.partition(": ")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
-
-def slots(row):
-    """The number of debug-register slots a probe or caps row names
-    ("yes, 6 slots (...)", "write/access by 4 ... slots, ..."), or None."""
-    m = re.search(r"\b(\d+)\b[^,;]*\bslots\b", row or "")
-    return int(m.group(1)) if m else None
-
-
-def main():
-    # The host needs no /dev/kvm: kvmdbg runs in the nested machine.
-    base.main(connect_timeout=20, remote_timeout=30, local_kvm=False)

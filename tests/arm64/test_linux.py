@@ -10,12 +10,11 @@ import os
 import re
 import struct
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (GDB_PORT_INSIDE, bp_address, check, check_eq, connect, cont,  # noqa: E402
-                       events, frame_names, gdb, gdb_run, kvmdbg, main, pc, read_mem,
-                       read_u32, reg, resume, shell, stepi, test)
+                       events, frame_names, gdb, gdb_run, interrupt_on_serial, kvmdbg, main, pc,
+                       read_mem, read_u32, reg, shell, stepi, test, thread_pcs)
 
 VMLINUX = os.environ.get("KVMDBG_ARM64_VMLINUX", "")
 RELEASE = os.environ.get("KVMDBG_ARM64_LINUX_RELEASE", "")
@@ -103,41 +102,6 @@ def test_rejects_bad_images():
 
 def sym(name):
     return int(gdb.parse_and_eval("&" + name).cast(gdb.lookup_type("unsigned long")))
-
-
-def thread_pcs():
-    pcs = {}
-    for t in gdb.selected_inferior().threads():
-        t.switch()
-        gdb_run("maint flush register-cache")
-        pcs[t.num] = pc()
-    gdb_run("thread 1")
-    return pcs
-
-
-def interrupt_on_serial(vm, text, timeout=BOOT_TIMEOUT):
-    """continue, and Ctrl-C once text is on the serial console; returns the stop."""
-    seen = threading.Event()
-    done = threading.Event()
-
-    def watch():
-        while not done.wait(2):
-            if text in vm.serial():
-                seen.set()
-                os.kill(os.getpid(), 2)
-                return
-
-    before = len(events.stops)
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        resume("continue", timeout)
-    finally:
-        done.set()
-        watcher.join()
-    check(seen.is_set(), "stopped before %r was printed" % text)
-    check_eq(len(events.stops), before + 1, "stops after the interrupt")
-    check_eq(events.stops[-1]["signal"], "SIGINT", "stop signal")
 
 
 @test
@@ -233,7 +197,7 @@ def test_debug_kernel():
     # A software breakpoint stays inserted while /init makes the kernel run
     # its own BRKs (a kprobe); then Ctrl-C while the kernel idles.
     gdb.Breakpoint("panic")
-    interrupt_on_serial(vm, WAITING)
+    interrupt_on_serial(vm, WAITING, BOOT_TIMEOUT)
     idle = []
     for num, here in thread_pcs().items():
         if WFI in (read_u32(here), read_u32(here - 4)):

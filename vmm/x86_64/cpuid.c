@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <asm/kvm_para.h>
 
 #include "kvmdbg/host.h"
 #include "cpuid.h"
@@ -60,6 +61,15 @@ static const struct feature {
 };
 
 #define NFEATURES	(sizeof(features) / sizeof(features[0]))
+
+#define CPUID1_ECX_HYPERVISOR	(1u << 31)
+/* Of KVM's paravirtual features, Linux gets only its clock: with it, the
+ * TSC's frequency, which Linux otherwise measures against the PIT and
+ * gives up on where the guest's timing is too uneven for that (a nested
+ * KVM); without a TSC frequency nor a PIT tick (kvmdbg's ACPI is
+ * hardware-reduced), its local APIC timer calibration waits forever. */
+#define KVM_PV_OFFERED		((1u << KVM_FEATURE_CLOCKSOURCE2) | \
+				 (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT))
 
 /* fwait; hlt */
 static const uint8_t fwait_code[] = { 0x9b, 0xf4 };
@@ -206,6 +216,12 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *c, unsigned apic_id,
 		switch (e->function) {
 		case 1:
 			e->ebx = (e->ebx & 0x00ffffff) | (apic_id << 24);
+			/* Linux looks for KVM's leaves only under this bit. */
+			e->ecx |= CPUID1_ECX_HYPERVISOR;
+			break;
+		case KVM_CPUID_FEATURES:
+			e->eax &= KVM_PV_OFFERED;
+			e->edx = 0;
 			break;
 		case 0xb:
 		case 0x1f:	/* topology: the x2APIC id in EDX */

@@ -1,8 +1,9 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: MIT
 #
-# /init of the Linux guest that test_linux.py boots under kvmdbg.  It makes
-# the kernel run its own BRK traps (a kprobe on ksys_sync, hit by sync),
+# /init of the Linux guest that the nested suites' test_linux.py boot under
+# kvmdbg.  It makes the kernel run its own breakpoint instructions (a kprobe
+# on ksys_sync, hit by sync: BRK on arm64, int3 on x86),
 # optionally waits until the debugger sets the host name to "go" (kernel
 # command line word kvmdbg_wait=1), prints
 #

@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: MIT
 #
-# /init of the nested arm64 test machine.  It brings up the network that
+# /init of the nested test machines (tests/arm64, tests/x86_64).  It loads
+# the kernel modules listed in /modules/order, brings up the network that
 # carries gdb's connection, then serves commands from the serial console, one
 # per line:
 #

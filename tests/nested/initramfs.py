@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The nested machine's initramfs, written directly as a "newc" cpio archive
+"""A nested machine's initramfs, written directly as a "newc" cpio archive
 (no staging directory, so device nodes need no privileges)."""
 
 import lzma
@@ -7,10 +7,6 @@ import os
 import stat
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-# Loaded in this order: each needs the ones before it.
-NET_MODULES = ("virtio_ring", "virtio", "virtio_mmio", "failover", "net_failover", "virtio_net")
-
 
 class Archive:
     def __init__(self):
@@ -54,8 +50,9 @@ def _pad(n):
     return b"\0" * (-n % 4)
 
 
-def kernel_files(kernel_dir):
-    """(vmlinuz path, {module name: .ko path}) of an unpacked kernel package."""
+def kernel_files(kernel_dir, wanted):
+    """(vmlinuz path, {module name: .ko path}) of an unpacked kernel package:
+    the modules named in wanted."""
     boot = os.path.join(kernel_dir, "boot")
     images = sorted(n for n in os.listdir(boot) if n.startswith("vmlinuz-"))
     if len(images) != 1:
@@ -65,9 +62,9 @@ def kernel_files(kernel_dir):
     for root, _, names in os.walk(os.path.join(kernel_dir, "lib", "modules", release)):
         for n in names:
             for suffix in (".ko", ".ko.xz"):
-                if n.endswith(suffix) and n[:-len(suffix)] in NET_MODULES:
+                if n.endswith(suffix) and n[:-len(suffix)] in wanted:
                     modules[n[:-len(suffix)]] = os.path.join(root, n)
-    missing = [m for m in NET_MODULES if m not in modules]
+    missing = [m for m in wanted if m not in modules]
     if missing:
         raise RuntimeError("kernel %s lacks modules %s" % (release, ", ".join(missing)))
     return os.path.join(boot, images[0]), modules
@@ -91,17 +88,19 @@ def build_linux_guest(path, busybox):
     a.write(path)
 
 
-def build(path, busybox, modules, files):
-    """Writes the initramfs: busybox, the network modules, /init and files,
-    a {path inside: host path} map of further executables."""
+def build(path, busybox, order, modules, files):
+    """Writes the initramfs: busybox, the kernel modules init.sh loads (in
+    order, each after those it needs; modules maps their names to .ko
+    paths), /init and files, a {path inside: host path} map of further
+    executables."""
     a = Archive()
     a.directory("dev")
     a.char_device("dev/console", 5, 1)
     a.file("bin/busybox", _read(busybox), executable=True)
     a.file("init", _read(os.path.join(HERE, "init.sh")), executable=True)
-    for name in NET_MODULES:
+    for name in order:
         a.file("modules/%s.ko" % name, _read(modules[name]))
-    a.file("modules/order", ("\n".join(NET_MODULES) + "\n").encode())
+    a.file("modules/order", ("\n".join(order) + "\n").encode())
     for inside, host in sorted(files.items()):
         a.file(inside, _read(host), executable=True)
     a.write(path)

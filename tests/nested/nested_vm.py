@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""The nested arm64 machine: qemu-system-aarch64 (TCG, with EL2, so that the
-Linux inside offers KVM) booting a Debian kernel and tests/arm64/init.sh.
+"""A nested machine: qemu (TCG, with the processor's virtualization extensions,
+so that the Linux inside offers KVM) booting a Debian kernel and
+tests/nested/init.sh.  tests/arm64 and tests/x86_64 each say which qemu.
 
 The serial console is a unix socket that one client at a time may hold: the
 suite runner while booting, then each test file in turn.  Channel speaks the
@@ -107,13 +108,28 @@ def free_port():
         s.close()
 
 
-class NestedVm:
-    """Boots the machine; close() (idempotent) always ends qemu."""
+def qemu_argv(kernel, initrd, append, port, serial_path):
+    """What every nested machine's qemu command line has: no display or
+    monitor, the console on serial_path (qemu waits for a client before it
+    starts the machine), the kernel and initramfs, and user-mode networking
+    with port on the host's loopback forwarded to GDB_PORT_INSIDE; the
+    caller adds the machine, processor, memory and network device."""
+    return ["-accel", "tcg", "-display", "none", "-monitor", "none", "-no-reboot",
+            "-chardev", "socket,id=console,path=%s,server=on,wait=on" % serial_path,
+            "-serial", "chardev:console",
+            "-kernel", kernel, "-initrd", initrd, "-append", append,
+            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, GDB_PORT_INSIDE)]
 
-    def __init__(self, kernel, initrd, workdir, gic):
-        self.gic = gic
-        self.kernel = kernel
-        self.initrd = initrd
+
+class NestedVm:
+    """Boots the machine; close() (idempotent) always ends qemu.  name says
+    which machine this is in messages and log names; machine_argv(port,
+    serial_path) is qemu's command line, with the console on the unix socket
+    serial_path and port on the host's loopback forwarded to GDB_PORT_INSIDE."""
+
+    def __init__(self, name, machine_argv, workdir):
+        self.name = name
+        self.machine_argv = machine_argv
         self.workdir = workdir
         self.serial_path = os.path.join(workdir, "serial.sock")
         self.qemu_log = os.path.join(workdir, "qemu.log")
@@ -123,20 +139,8 @@ class NestedVm:
         self.port = None
 
     def _argv(self, port):
-        return [
-            # qemu dies with the runner, even if the runner is killed outright.
-            "setpriv", "--pdeathsig", "KILL", "--",
-            "qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=%d" % self.gic,
-            "-cpu", "max",
-            "-accel", "tcg", "-m", "1024", "-smp", "2",
-            "-display", "none", "-monitor", "none", "-no-reboot",
-            "-chardev", "socket,id=console,path=%s,server=on,wait=on" % self.serial_path,
-            "-serial", "chardev:console",
-            "-kernel", self.kernel, "-initrd", self.initrd,
-            "-append", "console=ttyAMA0 panic=-1",
-            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, GDB_PORT_INSIDE),
-            "-device", "virtio-net-device,netdev=n0",
-        ]
+        # qemu dies with the runner, even if the runner is killed outright.
+        return ["setpriv", "--pdeathsig", "KILL", "--"] + self.machine_argv(port, self.serial_path)
 
     def _launch(self, port):
         """Starts qemu and connects to its console; None if qemu exits first."""
