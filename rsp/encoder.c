@@ -71,18 +71,41 @@ static size_t encodable_run(const uint8_t *p, size_t n)
 	return run >= RLE_MIN_RUN ? run : 0;
 }
 
+/*
+ * Sends c followed, when run is not 0, by the marker that repeats it; returns
+ * how many input symbols that covers.
+ */
+static size_t put_symbol(struct writer *w, uint8_t c, size_t run)
+{
+	put_body(w, c);
+	if (!run)
+		return 1;
+	put_body(w, '*');
+	put_body(w, RLE_COUNT_CHAR(run));
+	return run;
+}
+
+/* Closes the frame with its checksum; returns its length, or 0 if it did not fit. */
+static size_t finish_packet(struct writer *w)
+{
+	uint8_t sum = w->sum;
+
+	put(w, '#');
+	put(w, (uint8_t)rsp_hex_digit(sum >> 4));
+	put(w, (uint8_t)rsp_hex_digit(sum));
+	return w->overflow ? 0 : w->len;
+}
+
 size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
 			 uint8_t *out, size_t cap)
 {
 	const uint8_t *p = payload;
 	struct writer w = { .out = out, .cap = cap };
 	size_t i = 0;
-	uint8_t sum;
 
 	put(&w, '$');
 	while (i < len && !w.overflow) {
 		uint8_t c = p[i];
-		size_t run;
 
 		if (needs_escape(c)) {
 			/* Escaped pairs are never run-length encoded: a run
@@ -92,21 +115,9 @@ size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
 			i++;
 			continue;
 		}
-		run = rle ? encodable_run(p + i, len - i) : 0;
-		put_body(&w, c);
-		if (run) {
-			put_body(&w, '*');
-			put_body(&w, RLE_COUNT_CHAR(run));
-			i += run;
-		} else {
-			i++;
-		}
+		i += put_symbol(&w, c, rle ? encodable_run(p + i, len - i) : 0);
 	}
-	sum = w.sum;
-	put(&w, '#');
-	put(&w, (uint8_t)rsp_hex_digit(sum >> 4));
-	put(&w, (uint8_t)rsp_hex_digit(sum));
-	return w.overflow ? 0 : w.len;
+	return finish_packet(&w);
 }
 
 /* Nibble i of the hex text of p: the high one of each byte first. */
@@ -177,35 +188,21 @@ size_t rsp_encode_hex_packet(const void *bytes, size_t n, uint8_t *out, size_t c
 	const uint8_t *p = bytes;
 	struct writer w = { .out = out, .cap = cap };
 	size_t digits, i = 0;
-	uint8_t sum;
 
 	if (n > (SIZE_MAX - 4) / 2)
 		return 0;
 	digits = 2 * n;
 	put(&w, '$');
 	while (i < digits && !w.overflow) {
-		size_t run;
-
 		if (!(i & 1)) {
 			i = 2 * plain_hex_bytes(&w, p, i / 2, n);
 			if (i == digits)
 				break;
 		}
-		put_body(&w, (uint8_t)rsp_hex_digit(nibble(p, i)));
-		run = encodable_hex_run(p, i, digits);
-		if (run) {
-			put_body(&w, '*');
-			put_body(&w, RLE_COUNT_CHAR(run));
-			i += run;
-		} else {
-			i++;
-		}
+		i += put_symbol(&w, (uint8_t)rsp_hex_digit(nibble(p, i)),
+				encodable_hex_run(p, i, digits));
 	}
-	sum = w.sum;
-	put(&w, '#');
-	put(&w, (uint8_t)rsp_hex_digit(sum >> 4));
-	put(&w, (uint8_t)rsp_hex_digit(sum));
-	return w.overflow ? 0 : w.len;
+	return finish_packet(&w);
 }
 
 uint8_t rsp_checksum(const void *data, size_t len)
