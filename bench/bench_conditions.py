@@ -25,87 +25,21 @@ Times are only printed.
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from kvmdbg_e2e import TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Kvmdbg, NotAvailable, Qemu, fmt_time, pc, run, say, sym  # noqa: E402
+from kvmdbg_e2e import TestFailure, gdb, gdb_run, resume  # noqa: E402
 
-KVMDBG = os.environ.get("KVMDBG", "")
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "cond.elf")
-QEMU = "qemu-system-x86_64"
 
 STUB_CALLS = 1000       # calls under a breakpoint the stub handles
 GDB_CALLS = 100         # calls under one that stops gdb every time
 ROUNDS = 3              # rounds with it, and as many without
 STOP_TIMEOUT = 120      # one continue
-QEMU_BOOT_TIMEOUT = 120
 NEVER = "i == 0xffffffff"
 DPRINTF = '"call %d val=%lu name=%s\\n", i, p->val, p->name'
-
-
-class NotAvailable(Exception):
-    pass
-
-
-class Target:
-    name = ""
-    boot_timeout = STOP_TIMEOUT
-
-    def __init__(self):
-        self.vm = None
-        self.serial = None
-
-    def stop(self):
-        kill_session()
-        if self.vm:
-            self.vm.kill()
-            self.vm = None
-        if self.serial and os.path.exists(self.serial):
-            os.unlink(self.serial)
-
-
-class Kvmdbg(Target):
-    name = "kvmdbg"
-
-    def start(self):
-        self.vm = Vm([KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S", GUEST])
-        self.vm.wait_listening()
-        gdb_run("file " + GUEST)
-        connect(self.vm.port)
-
-
-class Qemu(Target):
-    name = "QEMU"
-    boot_timeout = QEMU_BOOT_TIMEOUT
-
-    def start(self):
-        if not shutil.which(QEMU):
-            raise NotAvailable("%s is not installed" % QEMU)
-        port = free_port()
-        self.serial = os.path.join(tempfile.gettempdir(),
-                                   "kvmdbg-bench-qemu-%d.serial" % os.getpid())
-        self.vm = Vm([QEMU, "-enable-kvm", "-kernel", GUEST, "-m", "64", "-S",
-                      "-gdb", "tcp:127.0.0.1:%d" % port,
-                      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                      "-display", "none", "-monitor", "none", "-no-reboot",
-                      "-serial", "file:" + self.serial])
-        gdb_run("file " + GUEST)
-        try:
-            connect(port)
-        except gdb.error as e:
-            raise NotAvailable("QEMU did not start: %s %s" % (e, self.vm.stderr().strip()))
-
-
-def sym(name):
-    return int(gdb.parse_and_eval("&%s" % name).cast(gdb.lookup_type("unsigned long")))
-
-
-def pc():
-    return int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
 
 
 def timed_continue(timeout=STOP_TIMEOUT):
@@ -182,19 +116,6 @@ def dprintf(style):
     return setup
 
 
-def fmt_time(seconds):
-    if seconds >= 1:
-        return "%.2f s" % seconds
-    if seconds >= 1e-3:
-        return "%.2f ms" % (seconds * 1e3)
-    return "%.1f us" % (seconds * 1e6)
-
-
-def say(text=""):
-    REPORT.write(text + "\n")
-    REPORT.flush()
-
-
 def measure(label, fn):
     try:
         value = fn()
@@ -226,7 +147,7 @@ def main():
     for setting in ("pagination off", "confirm off", "height 0", "width 0",
                     "tcp connect-timeout 10", "remotetimeout 10"):
         gdb_run("set " + setting)
-    kvm, qemu = Kvmdbg(), Qemu()
+    kvm, qemu = Kvmdbg(GUEST, STOP_TIMEOUT), Qemu(GUEST, STOP_TIMEOUT)
     stub = "kvmdbg, break, condition in the stub"
     rows = [
         measure(stub, lambda: per_call(kvm, STUB_CALLS, cond("break"))),
@@ -251,8 +172,4 @@ def main():
 
 # gdb prints every stop on its standard output: that goes to /dev/null, the
 # tables to what standard output was.
-gdb.flush()
-REPORT = os.fdopen(os.dup(1), "w")
-with open(os.devnull, "w") as _null:
-    os.dup2(_null.fileno(), 1)
-main()
+run(main)

@@ -18,7 +18,6 @@ Times are wall-clock and only printed; BENCH_LOOP_ITERS shortens the loop.
 import os
 import random
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -26,13 +25,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from kvmdbg_e2e import TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
+sys.path.insert(0, HERE)
+from benchlib import KVMDBG, Kvmdbg, NotAvailable, Qemu, fmt_time, run, say  # noqa: E402
+from kvmdbg_e2e import TestFailure, connect, gdb, gdb_run, resume  # noqa: E402
 
-KVMDBG = os.environ.get("KVMDBG", "")
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "rangestep.elf")
 FLOOR = os.path.join(os.path.dirname(KVMDBG), "bench", "kvm_step_floor")
-QEMU = "qemu-system-x86_64"
 
 STEPS = 300                 # timed raw single steps per target
 FLOOR_STEPS = 20000         # bare KVM steps per round of the floor
@@ -41,13 +39,8 @@ READ_ROUNDS = 5
 LOOP_ITERS = int(os.environ.get("BENCH_LOOP_ITERS") or 10000)
 STOP_TIMEOUT = 60
 NEXT_TIMEOUT = 1500         # the loop stepped by gdb, one instruction a time
-QEMU_BOOT_TIMEOUT = 120
 SOURCE_LOOP = "for (i = 0; i < range_iters; i++)"
 SOURCE_SPIN = "while (range_spin) range_sum++;"
-
-
-class NotAvailable(Exception):
-    pass
 
 
 # ---- a raw protocol client that keeps up with large replies ---------------------
@@ -118,50 +111,6 @@ def decode(body):
     for c in it:
         res.append(next(it) ^ 0x20 if c == 0x7d else c)
     return bytes(res)
-
-
-# ---- targets ------------------------------------------------------------------
-
-class Target:
-    name = ""
-    boot_timeout = STOP_TIMEOUT
-
-    def __init__(self):
-        self.vm = None
-        self.port = None
-
-    def launch(self):
-        raise NotImplementedError
-
-    def stop(self):
-        kill_session()
-        if self.vm:
-            self.vm.kill()
-            self.vm = None
-
-
-class Kvmdbg(Target):
-    name = "kvmdbg"
-
-    def launch(self):
-        self.vm = Vm([KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S", GUEST])
-        self.vm.wait_listening()
-        self.port = self.vm.port
-
-
-class Qemu(Target):
-    name = "QEMU"
-    boot_timeout = QEMU_BOOT_TIMEOUT
-
-    def launch(self):
-        if not shutil.which(QEMU):
-            raise NotAvailable("%s is not installed" % QEMU)
-        self.port = free_port()
-        self.vm = Vm([QEMU, "-enable-kvm", "-kernel", GUEST, "-m", "64", "-S",
-                      "-gdb", "tcp:127.0.0.1:%d" % self.port,
-                      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                      "-display", "none", "-monitor", "none", "-no-reboot",
-                      "-serial", "null"])
 
 
 def sym(name):
@@ -314,19 +263,6 @@ def next_time(target, range_stepping):
 
 # ---- output -------------------------------------------------------------------------
 
-def fmt_time(seconds):
-    if seconds >= 1:
-        return "%.2f s" % seconds
-    if seconds >= 1e-3:
-        return "%.2f ms" % (seconds * 1e3)
-    return "%.1f us" % (seconds * 1e6)
-
-
-def say(text=""):
-    REPORT.write(text + "\n")
-    REPORT.flush()
-
-
 def measure(fn, *args):
     try:
         return fn(*args)
@@ -345,8 +281,8 @@ def bench_step():
     say("Raw single-step round trip (s to its stop reply, median of %d), "
         "next to a bare KVM_RUN single step measured now" % STEPS)
     floor = measure(floor_time)
-    kvm = measure(step_time, Kvmdbg())
-    qemu = measure(step_time, Qemu())
+    kvm = measure(step_time, Kvmdbg(GUEST, STOP_TIMEOUT))
+    qemu = measure(step_time, Qemu(GUEST, STOP_TIMEOUT))
     row("bare KVM_RUN single step (kvm_step_floor)",
         floor if isinstance(floor, Exception) else fmt_time(floor))
     for name, value in (("kvmdbg", kvm), ("QEMU", qemu)):
@@ -368,9 +304,9 @@ def bench_reads():
     def sizes(raw):
         return sorted({2048, raw.packet_size() // 2})
 
-    kvm = measure(read_rates, Kvmdbg(), sizes, False)
-    kvm_x = measure(read_rates, Kvmdbg(), sizes, True)
-    qemu = measure(read_rates, Qemu(), sizes, False)
+    kvm = measure(read_rates, Kvmdbg(GUEST, STOP_TIMEOUT), sizes, False)
+    kvm_x = measure(read_rates, Kvmdbg(GUEST, STOP_TIMEOUT), sizes, True)
+    qemu = measure(read_rates, Qemu(GUEST, STOP_TIMEOUT), sizes, False)
     for label, which in (("2 KiB packets", 0), ("largest packets", 1)):
         results = []
         for name, value in (("kvmdbg m", kvm), ("kvmdbg x", kvm_x), ("QEMU m", qemu)):
@@ -390,9 +326,9 @@ def bench_reads():
 
 def bench_next():
     say("next over the %d-iteration loop on one line (wall-clock)" % LOOP_ITERS)
-    on = measure(next_time, Kvmdbg(), True)
-    off = measure(next_time, Kvmdbg(), False)
-    qemu = measure(next_time, Qemu(), False)
+    on = measure(next_time, Kvmdbg(GUEST, STOP_TIMEOUT), True)
+    off = measure(next_time, Kvmdbg(GUEST, STOP_TIMEOUT), False)
+    qemu = measure(next_time, Qemu(GUEST, STOP_TIMEOUT), False)
     row("kvmdbg, range stepping", on if isinstance(on, Exception) else fmt_time(on))
     for name, value in (("kvmdbg, instruction stepping (range-stepping off)", off),
                         ("QEMU (no range stepping)", qemu)):
@@ -415,8 +351,4 @@ def main():
     bench_next()
 
 
-gdb.flush()
-REPORT = os.fdopen(os.dup(1), "w")
-with open(os.devnull, "w") as _null:
-    os.dup2(_null.fileno(), 1)
-main()
+run(main)

@@ -17,92 +17,20 @@ printed as n/a.
 """
 
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
-from kvmdbg_e2e import TestFailure, Vm, connect, free_port, gdb, gdb_run, kill_session, resume  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import Kvmdbg, NotAvailable, Qemu, fmt_time, pc, run, say, sym  # noqa: E402
+from kvmdbg_e2e import TestFailure, gdb, gdb_run, resume  # noqa: E402
 
-KVMDBG = os.environ.get("KVMDBG", "")
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "watch.elf")
-QEMU = "qemu-system-x86_64"
 
 HITS = 20               # timed watchpoint hits per mechanism
 LOOP_ITERS = 100000     # loop iterations where nothing steps
 STEPPED_ITERS = 100     # loop iterations under gdb's software watchpoints
 STOP_TIMEOUT = 60       # one continue
-QEMU_BOOT_TIMEOUT = 120 # firmware, then the guest's boot code, emulated
-
-
-class NotAvailable(Exception):
-    pass
-
-
-# ---- targets -------------------------------------------------------------------
-
-class Target:
-    """A guest held before its first instruction with gdb connected."""
-
-    name = ""
-    boot_timeout = STOP_TIMEOUT
-
-    def __init__(self):
-        self.vm = None
-        self.serial = None
-
-    def start(self):
-        raise NotImplementedError
-
-    def stop(self):
-        kill_session()
-        if self.vm:
-            self.vm.kill()
-            self.vm = None
-
-
-class Kvmdbg(Target):
-    name = "kvmdbg"
-
-    def start(self):
-        self.vm = Vm([KVMDBG, "run", "--gdb", "tcp:127.0.0.1:0", "-S", GUEST])
-        self.vm.wait_listening()
-        gdb_run("file " + GUEST)
-        connect(self.vm.port)
-
-
-class Qemu(Target):
-    name = "QEMU"
-    boot_timeout = QEMU_BOOT_TIMEOUT
-
-    def start(self):
-        if not shutil.which(QEMU):
-            raise NotAvailable("%s is not installed" % QEMU)
-        port = free_port()
-        self.serial = os.path.join(tempfile.gettempdir(),
-                                   "kvmdbg-bench-qemu-%d.serial" % os.getpid())
-        self.vm = Vm([QEMU, "-enable-kvm", "-kernel", GUEST, "-m", "64", "-S",
-                      "-gdb", "tcp:127.0.0.1:%d" % port,
-                      "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                      "-display", "none", "-monitor", "none", "-no-reboot",
-                      "-serial", "file:" + self.serial])
-        gdb_run("file " + GUEST)
-        try:
-            connect(port)       # gdb retries while QEMU starts
-        except gdb.error as e:
-            raise NotAvailable("QEMU did not start: %s %s" % (e, self.vm.stderr().strip()))
-
-    def stop(self):
-        super().stop()
-        if self.serial and os.path.exists(self.serial):
-            os.unlink(self.serial)
-
-
-def sym(name):
-    return int(gdb.parse_and_eval("&%s" % name).cast(gdb.lookup_type("unsigned long")))
 
 
 def timed_continue(timeout=STOP_TIMEOUT):
@@ -115,10 +43,6 @@ def timed_continue(timeout=STOP_TIMEOUT):
     if not gdb.selected_inferior().pid:
         raise NotAvailable("the guest ended")
     return time.monotonic() - t
-
-
-def pc():
-    return int(gdb.parse_and_eval("$pc")) & 0xffffffffffffffff
 
 
 def to_function(target, name):
@@ -205,19 +129,6 @@ LOOP_CASES = {
 
 # ---- output ---------------------------------------------------------------------------
 
-def fmt_time(seconds):
-    if seconds >= 1:
-        return "%.2f s" % seconds
-    if seconds >= 1e-3:
-        return "%.2f ms" % (seconds * 1e3)
-    return "%.1f us" % (seconds * 1e6)
-
-
-def say(text=""):
-    REPORT.write(text + "\n")
-    REPORT.flush()
-
-
 def row(label, value, base):
     if isinstance(value, Exception):
         say("  %-64s n/a: %s" % (label, value))
@@ -231,14 +142,14 @@ def bench_hits(mechanism):
     say("Watchpoint hit round trip through gdb (watch watch_counter, %d hits;"
         " median time per hit, ratio to kvmdbg's own watchpoint)" % HITS)
     try:
-        kvm = hit_times(Kvmdbg())
+        kvm = hit_times(Kvmdbg(GUEST, STOP_TIMEOUT))
     except NotAvailable as e:
         kvm = {"target watchpoint": e, "gdb software watchpoint": e}
     base = kvm.get("target watchpoint", NotAvailable("not measured"))
     row("kvmdbg, stub watchpoint (%s)" % mechanism, base, base)
     row("kvmdbg, gdb software watchpoint", kvm.get("gdb software watchpoint"), base)
     try:
-        qemu = hit_times(Qemu())
+        qemu = hit_times(Qemu(GUEST, STOP_TIMEOUT))
     except NotAvailable as e:
         qemu = {"target watchpoint": e, "gdb software watchpoint": e}
     row("QEMU, hardware watchpoint (debug registers)",
@@ -250,7 +161,7 @@ def bench_loop():
     say("Loop writing a page that holds a watched word it never touches "
         "(watch_bench_loop; time per iteration, ratio to no watchpoint)")
     for kind, cases in LOOP_CASES.items():
-        target = kind()
+        target = kind(GUEST, STOP_TIMEOUT)
         base = None
         for label, iters, software, command in cases:
             try:
@@ -266,7 +177,7 @@ def main():
     for setting in ("pagination off", "confirm off", "height 0", "width 0",
                     "tcp connect-timeout 10", "remotetimeout 10"):
         gdb_run("set " + setting)
-    target = Kvmdbg()
+    target = Kvmdbg(GUEST, STOP_TIMEOUT)
     try:
         target.start()
         caps = [l for l in gdb_run("monitor caps").splitlines()
@@ -285,8 +196,4 @@ def main():
 
 # gdb prints every stop on its standard output: that goes to /dev/null, the
 # tables to what standard output was.
-gdb.flush()
-REPORT = os.fdopen(os.dup(1), "w")
-with open(os.devnull, "w") as _null:
-    os.dup2(_null.fileno(), 1)
-main()
+run(main)
