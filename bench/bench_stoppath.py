@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchlib import KVMDBG, Kvmdbg, NotAvailable, Qemu, fmt_time, run, say  # noqa: E402
-from kvmdbg_e2e import TestFailure, connect, gdb, gdb_run, resume  # noqa: E402
+from kvmdbg_e2e import TestFailure, connect, decode_body, gdb, gdb_run, resume  # noqa: E402
 
 GUEST = os.path.join(os.environ.get("KVMDBG_GUESTS", ""), "rangestep.elf")
 FLOOR = os.path.join(os.path.dirname(KVMDBG), "bench", "kvm_step_floor")
@@ -85,7 +85,7 @@ class Raw:
 
     def request(self, payload):
         self.send(payload)
-        return decode(self.body()).decode("latin-1")
+        return decode_body(self.body()).decode("latin-1")
 
     def packet_size(self):
         m = re.search(r"PacketSize=([0-9a-fA-F]+)", self.features)
@@ -93,24 +93,6 @@ class Raw:
 
     def close(self):
         self.sock.close()
-
-
-def decode(body):
-    """Runs expanded, then escapes undone, as gdb reads a reply."""
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        if body[i] == 0x2a and out:
-            out += out[-1:] * (body[i + 1] - 29)
-            i += 2
-        else:
-            out.append(body[i])
-            i += 1
-    res = bytearray()
-    it = iter(out)
-    for c in it:
-        res.append(next(it) ^ 0x20 if c == 0x7d else c)
-    return bytes(res)
 
 
 def sym(name):
@@ -142,7 +124,7 @@ def raw_to_spin(target):
         if raw.request("Z1,%x,1" % addr) != "OK":
             raise NotAvailable("hardware breakpoint at %#x refused" % addr)
         raw.send("c")
-        stop_ok(decode(raw_body_wait(raw, target.boot_timeout)).decode("latin-1"),
+        stop_ok(decode_body(raw_body_wait(raw, target.boot_timeout)).decode("latin-1"),
                 "continue to %#x" % addr)
         raw.request("z1,%x,1" % addr)
         if addr == kmain and raw.request("M%x,4:01000000" % spin) != "OK":
@@ -224,7 +206,7 @@ def read_all(raw, buf, size, binary, check=True):
         raw.send("%s%x,%x" % ("x" if binary else "m", buf + off, size))
         body = raw.body()
         if check:
-            reply = decode(body)
+            reply = decode_body(body)
             if binary:
                 if reply[:1] != b"b":
                     raise NotAvailable("x reply %r" % reply[:20])

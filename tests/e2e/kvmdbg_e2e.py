@@ -696,8 +696,8 @@ class Rsp:
                 return b
             raise TestFailure("expected an ack, got %r" % b)
 
-    def read_packet(self):
-        """The next packet's payload, run-length decoded; acknowledged."""
+    def read_body(self):
+        """The next packet's body as sent (escapes and runs kept); acknowledged."""
         while self._byte() != b"$":
             pass
         body = b""
@@ -709,7 +709,11 @@ class Rsp:
         csum = self._byte() + self._byte()
         check(int(csum, 16) == sum(body) & 0xff, "bad checksum from stub on %r" % body)
         self.send_raw(b"+")
-        return _rle_decode(_unescape(body)).decode("latin-1")
+        return body
+
+    def read_packet(self):
+        """The next packet's payload, run-length decoded; acknowledged."""
+        return _rle_decode(_unescape(self.read_body())).decode("latin-1")
 
     def request(self, payload):
         """Sends a packet, expects '+' and returns the reply payload."""
@@ -756,6 +760,11 @@ def _rle_decode(body):
             out.append(body[i])
             i += 1
     return bytes(out)
+
+
+def decode_body(body):
+    """A packet body as gdb reads it: runs expanded first, then escapes undone."""
+    return _unescape(_rle_decode(body))
 
 
 # ---- the test driver ----------------------------------------------------------

@@ -9,50 +9,16 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import Elf, Rsp, check, check_eq, guest_path, kvmdbg, main, test
+from kvmdbg_e2e import Elf, Rsp, check, check_eq, decode_body, guest_path, kvmdbg, main, test
 
 GUEST = "rangestep.elf"
 PACKET_SIZE = 0x20000
 
 
-def body(rsp):
-    """The next packet's body as sent, acknowledged."""
-    while rsp._byte() != b"$":
-        pass
-    raw = b""
-    while True:
-        b = rsp._byte()
-        if b == b"#":
-            break
-        raw += b
-    csum = rsp._byte() + rsp._byte()
-    check(int(csum, 16) == sum(raw) & 0xff, "bad checksum from stub")
-    rsp.send_raw(b"+")
-    return raw
-
-
-def decode(raw):
-    """Runs expanded first, then escapes undone, in gdb's order."""
-    out = bytearray()
-    i = 0
-    while i < len(raw):
-        if raw[i] == 0x2a:
-            out += out[-1:] * (raw[i + 1] - 29)
-            i += 2
-        else:
-            out.append(raw[i])
-            i += 1
-    res = bytearray()
-    it = iter(out)
-    for c in it:
-        res.append(next(it) ^ 0x20 if c == 0x7d else c)
-    return bytes(res)
-
-
 def x_read(rsp, addr, n):
     rsp.send_raw(Rsp.frame("x%x,%x" % (addr, n)))
     check_eq(rsp.read_ack(), b"+", "ack for x")
-    return body(rsp)
+    return rsp.read_body()
 
 
 @test
@@ -75,18 +41,18 @@ def test_x_reads_binary():
     raw = x_read(rsp, buf, len(data))
     for c in b"#$":
         check(c not in raw, "unescaped %r in the x reply" % chr(c))
-    got = decode(raw)
+    got = decode_body(raw)
     check_eq(got[:1], b"b", "x reply prefix")
     check_eq(got[1:], data, "x reply bytes")
     check_eq(bytes.fromhex(rsp.request("m%x,%x" % (buf, len(data)))), data, "m of the same")
     # Nothing asked, nothing read; as much as is readable from the start
     # (up to the end of RAM), an error when nothing is.
-    check_eq(decode(x_read(rsp, buf, 0)), b"b", "x of length 0")
-    check(re.fullmatch(rb"E[0-9a-f]{2}", decode(x_read(rsp, 1 << 46, 16))) is not None,
+    check_eq(decode_body(x_read(rsp, buf, 0)), b"b", "x of length 0")
+    check(re.fullmatch(rb"E[0-9a-f]{2}", decode_body(x_read(rsp, 1 << 46, 16))) is not None,
           "x of unmapped memory")
-    check(re.fullmatch(rb"E[0-9a-f]{2}", decode(x_read(rsp, buf, PACKET_SIZE))) is not None,
+    check(re.fullmatch(rb"E[0-9a-f]{2}", decode_body(x_read(rsp, buf, PACKET_SIZE))) is not None,
           "x over the packet size")
-    big = decode(x_read(rsp, buf, PACKET_SIZE - 1))
+    big = decode_body(x_read(rsp, buf, PACKET_SIZE - 1))
     check_eq(len(big), PACKET_SIZE, "x of the largest length")
     check_eq(big[1:1 + len(data)], data, "start of the largest x")
     rsp.send_raw(Rsp.frame("k"))
