@@ -104,17 +104,23 @@ def sym(name):
     return int(gdb.parse_and_eval("&" + name).cast(gdb.lookup_type("unsigned long")))
 
 
-@test
-def test_software_break_start_kernel():
-    """-S with the MMU off: start_kernel's address means nothing yet.  A
-    software breakpoint there is pending until the kernel runs it, then
-    planted, reported as itself, and its page write-protected."""
+def held_at_entry():
+    """The kernel held before its first instruction, gdb connected with its symbols."""
     check(VMLINUX and os.path.exists(VMLINUX), "no vmlinux (%r)" % VMLINUX)
     vm = kvmdbg(*machine("--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S",
                          "--append", APPEND + " kvmdbg_wait=1", IMAGE))
     vm.wait_listening()
     gdb_run("file " + VMLINUX)
     connect()
+    return vm
+
+
+@test
+def test_software_break_start_kernel():
+    """-S with the MMU off: start_kernel's address means nothing yet.  A
+    software breakpoint there is pending until the kernel runs it, then
+    planted, reported as itself, and its page write-protected."""
+    vm = held_at_entry()
     check_eq(pc(), RAM_BASE, "entry pc")
     gdb_run("set breakpoint always-inserted on")
     try:
@@ -137,12 +143,7 @@ def test_software_break_start_kernel():
 
 @test
 def test_debug_kernel():
-    check(VMLINUX and os.path.exists(VMLINUX), "no vmlinux (%r)" % VMLINUX)
-    vm = kvmdbg(*machine("--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S",
-                         "--append", APPEND + " kvmdbg_wait=1", IMAGE))
-    vm.wait_listening()
-    gdb_run("file " + VMLINUX)
-    connect()
+    vm = held_at_entry()
 
     # Entry per booting.rst: the Image's first byte, x0 the device tree.
     check_eq(pc(), RAM_BASE, "entry pc")
