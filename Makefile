@@ -218,10 +218,15 @@ guests: $(GUESTS)
 TSAN_O := build/$(ARCH)-tsan$(if $(filter clang%,$(notdir $(CC))),-clang)
 CHECK_TSAN := $(if $(SANITIZE),,$(if $(filter $(HOST_ARCH),$(ARCH)),$(TSAN_O)))
 
+# The builds take both cores even from a plain `make check` (CI's); the
+# example installs what `all` built, so it follows it.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 check:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory all unit fuzz-build example
-	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory SANITIZE=thread O=$(CHECK_TSAN) all)
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit fuzz-build
+	@$(MAKE) --no-print-directory example
+	$(if $(CHECK_TSAN),@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=thread O=$(CHECK_TSAN) all)
 	@python3 tests/run.py --build $(O) --arch $(ARCH) $(if $(CHECK_TSAN),--tsan-build $(CHECK_TSAN))
 
 # The bare KVM single step the stub's own is measured against.

@@ -6,7 +6,7 @@
 
 NAMEs restrict the run to unit binaries, fuzz targets and e2e files whose
 names contain one of them.  Each fuzz target runs for FUZZ_CHECK_SECONDS
-(15 by default) from its committed corpus.  With --tsan-build, the SMP and
+(10 by default) from its committed corpus.  With --tsan-build, the SMP and
 watchpoint files (TSAN_FILES) run once more with that ThreadSanitizer build,
 reported as e2e-tsan/test_X.  Each result is printed as it is known; the
 last line is the total, and the exit status is non-zero when anything failed.
@@ -36,7 +36,7 @@ TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 900
 X86_NESTED_TIMEOUT = 600
-FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "15"))
+FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "10"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 # Run once more under ThreadSanitizer (--tsan-build): the files where the
 # vCPU threads and the stub thread meet most, and which tests of them (None:
