@@ -96,9 +96,15 @@ def steps_hold_off_interrupts(regs):
     gdb_run("thread %d" % busy[0])
     entries = {sym(n) for n in ENTRY_POINTS}
     jiffies = int(gdb.parse_and_eval("jiffies"))
-    for n in range(STEPS):
-        here = stepi()
-        check(here not in entries, "step %d entered %s" % (n, gdb_run("info symbol %#x" % here)))
+    # Only the stepped vCPU runs: another one, busy, would take the tick.
+    gdb_run("set scheduler-locking step")
+    try:
+        for n in range(STEPS):
+            here = stepi()
+            check(here not in entries, "step %d entered %s"
+                  % (n, gdb_run("info symbol %#x" % here)))
+    finally:
+        gdb_run("set scheduler-locking replay")
     check_eq(int(gdb.parse_and_eval("jiffies")), jiffies, "jiffies across %d steps" % STEPS)
     gdb_run("thread 1")
     return True
