@@ -330,6 +330,16 @@ static void test_acpi(void **state)
 	assert_int_equal(get32(fadt + 40), get64(fadt + 140));
 	assert_memory_equal(dsdt, "DSDT", 4);
 	assert_int_equal(sum(dsdt, get32(dsdt + 4)), 0);
+	/* The UART by its PNP id, its IRQ 4, and the S5 sleep type. */
+	assert_non_null(memmem(dsdt, get32(dsdt + 4), "\x0c\x41\xd0\x05\x01", 5));
+	assert_non_null(memmem(dsdt, get32(dsdt + 4), "\x22\x10\x00", 3));
+	assert_non_null(memmem(dsdt, get32(dsdt + 4), "_S5_\x12\x08\x04\x0a\x05", 9));
+	/* Sleep control and status registers: one byte each in I/O space. */
+	assert_int_equal(fadt[244], 1);
+	assert_int_equal(fadt[245], 8);
+	assert_int_equal(get64(fadt + 248), ACPI_SLEEP_CONTROL);
+	assert_int_equal(fadt[256], 1);
+	assert_int_equal(get64(fadt + 260), ACPI_SLEEP_STATUS);
 	assert_memory_equal(madt, "APIC", 4);
 	assert_int_equal(sum(madt, get32(madt + 4)), 0);
 	assert_int_equal(get32(madt + 36), 0xfee00000);

@@ -31,6 +31,7 @@ VERSION = os.environ.get("KVMDBG_X86_LINUX_VERSION", "")
 VMLINUX_INSIDE = "/linux/vmlinux"
 INITRD_INSIDE = "/linux/initrd"
 APPEND = "console=ttyS0 panic=-1 kvmdbg_wait=1"
+MARKER_RE = re.compile(r"kvmdbg-linux: user space, (\d+) CPUs, kprobe hits (\S+)")
 BOOT_TIMEOUT = 240
 # Seconds: into the boot, for the first Ctrl-C; after /init starts, for it
 # to settle down to waiting.
@@ -173,10 +174,22 @@ def test_debug_kernel():
     check(in_kernel >= 1, "no vCPU stopped in the kernel")
     if not stepped:
         steps_hold_off_interrupts(regs)
+
+    # /init goes on once the host name is "go": it prints what it saw
+    # through the UART's interrupt-driven tty and powers off, which ends
+    # the run with status 0.
+    for i, c in enumerate(b"go\0"):
+        gdb_run("set var init_uts_ns.name.nodename[%d] = %d" % (i, c))
     gdb_run("detach")
-    check_eq(vm.poll(), None, "kvmdbg's status after the second detach (stderr %r)"
+    check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's poweroff (stderr %r)"
              % vm.stderr())
-    vm.kill()
+    out = vm.serial()
+    m = MARKER_RE.search(out)
+    check(m is not None, "no user-space marker on the serial console; it ends %r" % out[-800:])
+    check_eq(m.group(1), "2", "online CPUs /init counted")
+    check(m.group(2).isdigit() and int(m.group(2)) >= 1,
+          "kprobe hits (the kernel's own int3) %r" % m.group(2))
+    check("kvmdbg: guest powered off" in vm.stderr(), "stderr %r" % vm.stderr())
 
 
 main()

@@ -342,7 +342,12 @@ size_t pvh_start_info(uint8_t *buf, size_t buf_size, uint64_t base,
  * them about secondary processors and the IOAPIC.  The FADT declares
  * hardware-reduced ACPI: no PM timer, SCI or sleep registers to emulate,
  * and Linux then relies on the local APIC timer and KVM's clock; its
- * reset register is the 0xcf9 reset control port.  The DSDT holds no AML.
+ * reset register is the 0xcf9 reset control port.  Such a platform has no
+ * legacy interrupt mappings (Linux sets no 8259 up), so the DSDT names the
+ * UART with its IRQ, or Linux's 8250 driver finds IRQ 4 unusable and its
+ * console, though it opens, never sends what user space writes.  The DSDT
+ * also gives the S5 sleep type, so that a power-off writes the sleep
+ * control register instead of halting every CPU where kvmdbg cannot see.
  */
 #define RSDP_SIZE	36
 #define HDR_SIZE	36
@@ -355,6 +360,25 @@ size_t pvh_start_info(uint8_t *buf, size_t buf_size, uint64_t base,
 #define FADT_FLAG_HW_REDUCED		(1u << 20)
 #define FADT_BOOT_NO_VGA		(1u << 2)
 #define FADT_BOOT_NO_CMOS_RTC		(1u << 5)
+
+/*
+ * Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501"))
+ *   Name (_UID, 1)  Name (_CRS, ResourceTemplate () {
+ *     IO (Decode16, 0x3f8, 0x3f8, 1, 8)  IRQNoFlags () { 4 } }) } }
+ * Name (\_S5, Package () { 5, 5, 0, 0 })
+ */
+static const uint8_t dsdt_aml[] = {
+	0x10, 0x33, '\\', '_', 'S', 'B', '_',
+	0x5b, 0x82, 0x2b, 'C', 'O', 'M', '1',
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01,
+	0x08, '_', 'U', 'I', 'D', 0x01,
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
+	0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
+	0x22, 0x10, 0x00,
+	0x79, 0x00,
+	0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+	0x0a, ACPI_S5_TYPE, 0x0a, ACPI_S5_TYPE, 0x00, 0x00,
+};
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -382,11 +406,21 @@ static void table_done(uint8_t *t, uint32_t length)
 	t[9] = checksum(t, length);
 }
 
+/* A generic address: one byte in system I/O space. */
+static void sleep_register(uint8_t *gas, uint16_t port)
+{
+	gas[0] = 1;				/* system I/O */
+	gas[1] = 8;				/* bit width */
+	gas[3] = 1;				/* byte access */
+	wr64(gas + 4, port);
+}
+
 size_t acpi_build(uint8_t *buf, size_t buf_size, uint32_t base, unsigned ncpus,
 		  uint16_t reset_port, uint8_t reset_value)
 {
 	size_t rsdp = 0, xsdt = 64, fadt = xsdt + 64;
-	size_t dsdt = fadt + FADT_SIZE + 4, madt = dsdt + HDR_SIZE + 4;
+	uint32_t dsdt_len = HDR_SIZE + sizeof(dsdt_aml);
+	size_t dsdt = fadt + FADT_SIZE + 4, madt = (dsdt + dsdt_len + 15) & ~(size_t)15;
 	size_t madt_len = HDR_SIZE + 8 + (size_t)ncpus * MADT_LAPIC_SIZE +
 			  MADT_IOAPIC_SIZE + MADT_NMI_SIZE;
 	size_t total = madt + madt_len;
@@ -423,11 +457,14 @@ size_t acpi_build(uint8_t *buf, size_t buf_size, uint32_t base, unsigned ncpus,
 	wr64(t + 120, reset_port);
 	t[128] = reset_value;
 	wr64(t + 140, base + dsdt);		/* X_DSDT */
+	sleep_register(t + 244, ACPI_SLEEP_CONTROL);
+	sleep_register(t + 256, ACPI_SLEEP_STATUS);
 	table_done(t, FADT_SIZE);
 
 	t = buf + dsdt;
-	table_header(t, "DSDT", HDR_SIZE, 2);
-	table_done(t, HDR_SIZE);
+	table_header(t, "DSDT", dsdt_len, 2);
+	memcpy(t + HDR_SIZE, dsdt_aml, sizeof(dsdt_aml));
+	table_done(t, dsdt_len);
 
 	t = buf + madt;
 	table_header(t, "APIC", (uint32_t)madt_len, 4);

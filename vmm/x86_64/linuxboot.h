@@ -95,11 +95,18 @@ size_t pvh_start_info(uint8_t *buf, size_t buf_size, uint64_t base,
 #define ACPI_IOAPIC_ADDR	0xfec00000u
 #define ACPI_LAPIC_ADDR		0xfee00000u
 
+/* The hardware-reduced sleep registers: Linux powers off by writing
+ * ACPI_SLP_EN | ACPI_S5_TYPE << 2 to the control register. */
+#define ACPI_SLEEP_CONTROL	0x600
+#define ACPI_SLEEP_STATUS	0x601
+#define ACPI_SLP_EN		0x20
+#define ACPI_S5_TYPE		5
+
 /* Fills buf (at guest address base, 16-byte aligned) with an RSDP, an
- * XSDT, a hardware-reduced FADT whose reset register is reset_port, an
- * empty DSDT and a MADT for ncpus processors (APIC ids 0..ncpus-1) and
- * KVM's IOAPIC; the RSDP comes first.  Returns the bytes used, 0 when buf
- * is too small. */
+ * XSDT, a hardware-reduced FADT whose reset register is reset_port, a
+ * DSDT naming the UART (its ports and IRQ) and the S5 sleep type, and a
+ * MADT for ncpus processors (APIC ids 0..ncpus-1) and KVM's IOAPIC; the
+ * RSDP comes first.  Returns the bytes used, 0 when buf is too small. */
 size_t acpi_build(uint8_t *buf, size_t buf_size, uint32_t base, unsigned ncpus,
 		  uint16_t reset_port, uint8_t reset_value);
 

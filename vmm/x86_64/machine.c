@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "linuxboot.h"
 #include "x86vmm.h"
 
 #define TSS_ADDR	0xfffbd000ull
@@ -226,8 +227,8 @@ static uint32_t io_in(struct x86_machine *m, uint16_t port)
 		return val;
 	}
 	/* An idle keyboard controller, so that a reset command is accepted
-	 * at once. */
-	if (m->irqchip && port == KBC_STATUS)
+	 * at once; no wake event in the sleep status register. */
+	if (m->irqchip && (port == KBC_STATUS || port == ACPI_SLEEP_STATUS))
 		return 0;
 	if (is_pic(port)) {
 		pthread_mutex_lock(&m->irq_lock);
@@ -248,6 +249,10 @@ static void io_out(struct vm *vm, struct x86_machine *m, uint16_t port,
 				  (port == RESET_CONTROL && size == 1 &&
 				   (val & RESET_CONTROL_RESET)))) {
 		fprintf(stderr, "kvmdbg: guest reset the machine\n");
+		vmm_exit(vm, 0);
+	} else if (m->irqchip && port == ACPI_SLEEP_CONTROL && (val & ACPI_SLP_EN) &&
+		   ((val >> 2) & 7) == ACPI_S5_TYPE) {
+		fprintf(stderr, "kvmdbg: guest powered off\n");
 		vmm_exit(vm, 0);
 	} else if (port == DEBUG_EXIT_PORT)
 		vmm_exit(vm, (int)((val << 1) | 1));
