@@ -45,7 +45,8 @@ const char *const arch_vmm_usage =
 	"to port 0xf4 ends the run with exit status (V << 1) | 1; hlt with\n"
 	"interrupts off ends it with 0.  Test guests get kvmdbg's 8259 PIC and\n"
 	"8254 PIT; Linux gets KVM's in-kernel PIC, IOAPIC, local APICs and PIT,\n"
-	"and a reset (reboot, or panic=-1 after a panic) ends the run with 0.\n";
+	"and a power-off (ACPI S5) or a reset through port 0xcf9 or the keyboard\n"
+	"controller ends the run with 0.\n";
 
 static int load_long(struct vm *vm, struct x86_machine *m,
 		     const struct guest_image *img, char *err, size_t len)
