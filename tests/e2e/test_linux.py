@@ -77,11 +77,12 @@ def expected_e820(ram):
 
 
 def check_cmdline(vm, append):
-    """The command line in guest memory: append, plus what kvmdbg said it
-    added for features the host's KVM offers but cannot run."""
+    """The command line in guest memory: reboot=k, append, and what
+    kvmdbg said it added for features the host's KVM offers but cannot
+    run."""
     m = re.search(r"added (clearcpuid=\S+) to the kernel command line", vm.stderr())
     added = " " + m.group(1) if m else ""
-    want = (append + added).encode() + b"\0"
+    want = ("reboot=k " + append + added).encode() + b"\0"
     check_eq(read_mem(CMDLINE, len(want)), want, "command line")
 
 

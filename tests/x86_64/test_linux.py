@@ -192,4 +192,21 @@ def test_debug_kernel():
     check("kvmdbg: guest powered off" in vm.stderr(), "stderr %r" % vm.stderr())
 
 
+
+@test
+def test_reboot_ends_run():
+    """Linux's own reboot, after /init: the reset reaches kvmdbg, which
+    ends the run with status 0."""
+    vm = kvmdbg("run", "-smp", "2", "--mem", "256M", "--initrd", INITRD_INSIDE,
+                "--append", "console=ttyS0 panic=-1 kvmdbg_end=reboot", VMLINUX_INSIDE)
+    check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's reboot (stderr %r)"
+             % vm.stderr())
+    out = vm.serial()
+    m = MARKER_RE.search(out)
+    check(m is not None, "no user-space marker on the serial console; it ends %r" % out[-800:])
+    check_eq(m.group(1), "2", "online CPUs /init counted")
+    check("reboot: Restarting system" in out, "serial ends %r" % out[-300:])
+    check("kvmdbg: guest reset the machine" in vm.stderr(), "stderr %r" % vm.stderr())
+
+
 main()

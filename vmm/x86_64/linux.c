@@ -57,10 +57,17 @@ static int common(struct vm *vm, struct x86_machine *m, const struct guest_image
 		  uint64_t cmdline_max, char *err, size_t len)
 {
 	const char *cmdline = img->append ? img->append : "";
+	/*
+	 * On a hardware-reduced ACPI platform Linux reboots by EFI, then by
+	 * the BIOS; kvmdbg has neither, and the vCPUs would spin in real
+	 * mode.  The keyboard controller's reset ends the run instead.  It
+	 * goes first, so that a reboot= of the user's wins.
+	 */
+	static const char reboot[] = "reboot=k";
 	/* Where KVM keeps offering features it cannot run, Linux is told
 	 * to leave them alone. */
 	char names[96], extra[128] = "";
-	size_t n = strlen(cmdline), n_extra;
+	size_t n = strlen(cmdline), n_extra, n_reboot = strlen(reboot) + 1;
 
 	if (m->hidden.forced) {
 		cpuid_names(m->hidden.forced, ',', names, sizeof(names));
@@ -73,14 +80,16 @@ static int common(struct vm *vm, struct x86_machine *m, const struct guest_image
 
 	if (cmdline_max > LINUX_CMDLINE_MAX)
 		cmdline_max = LINUX_CMDLINE_MAX;
-	if (n + n_extra >= cmdline_max) {
+	if (n_reboot + n + n_extra >= cmdline_max) {
 		vmm_err(err, len, "the kernel command line is %zu bytes; this kernel takes at most %llu",
-			n + n_extra, (unsigned long long)cmdline_max - 1);
+			n_reboot + n + n_extra, (unsigned long long)cmdline_max - 1);
 		return -1;
 	}
 	memset(boot, 0, LINUX_BOOT_END - LINUX_BOOT_START);
-	memcpy(boot + (LINUX_CMDLINE - LINUX_BOOT_START), cmdline, n);
-	memcpy(boot + (LINUX_CMDLINE - LINUX_BOOT_START) + n, extra, n_extra);
+	memcpy(boot + (LINUX_CMDLINE - LINUX_BOOT_START), reboot, n_reboot - 1);
+	boot[LINUX_CMDLINE - LINUX_BOOT_START + n_reboot - 1] = ' ';
+	memcpy(boot + (LINUX_CMDLINE - LINUX_BOOT_START) + n_reboot, cmdline, n);
+	memcpy(boot + (LINUX_CMDLINE - LINUX_BOOT_START) + n_reboot + n, extra, n_extra);
 	if (n_extra)
 		fprintf(stderr, "kvmdbg: this host's KVM offers features in CPUID whatever kvmdbg sets, and cannot run them in guest kernel code: added clearcpuid=%s to the kernel command line\n",
 			names);

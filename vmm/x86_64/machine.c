@@ -46,7 +46,7 @@ const char *const arch_vmm_usage =
 	"interrupts off ends it with 0.  Test guests get kvmdbg's 8259 PIC and\n"
 	"8254 PIT; Linux gets KVM's in-kernel PIC, IOAPIC, local APICs and PIT,\n"
 	"and a power-off (ACPI S5) or a reset through port 0xcf9 or the keyboard\n"
-	"controller ends the run with 0.\n";
+	"controller (reboot: kvmdbg adds reboot=k) ends the run with 0.\n";
 
 static int load_long(struct vm *vm, struct x86_machine *m,
 		     const struct guest_image *img, char *err, size_t len)
