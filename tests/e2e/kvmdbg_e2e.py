@@ -661,13 +661,17 @@ class ChildGdb:
 # ---- raw protocol client ------------------------------------------------------
 
 class Rsp:
-    """A minimal remote-protocol client for what gdb itself never sends."""
+    """A minimal remote-protocol client for what gdb itself never sends.
+    Asynchronous notifications (%Name:...#cs, never acknowledged) that come
+    before an ack or a packet are kept, in order, in notes."""
 
     def __init__(self, port, timeout=10):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.timeout = timeout
         # as gdb does: acks and packets are tiny writes that must not wait
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
+        self.notes = []
         _live.append(self)
 
     @staticmethod
@@ -694,12 +698,13 @@ class Rsp:
             b = self._byte()
             if b in (b"+", b"-"):
                 return b
+            if b == b"%":
+                self._read_note()
+                continue
             raise TestFailure("expected an ack, got %r" % b)
 
-    def read_body(self):
-        """The next packet's body as sent (escapes and runs kept); acknowledged."""
-        while self._byte() != b"$":
-            pass
+    def _framed(self):
+        """What follows a '$' or '%' up to its '#', checksum checked."""
         body = b""
         while True:
             b = self._byte()
@@ -708,8 +713,43 @@ class Rsp:
             body += b
         csum = self._byte() + self._byte()
         check(int(csum, 16) == sum(body) & 0xff, "bad checksum from stub on %r" % body)
+        return body
+
+    def _read_note(self):
+        self.notes.append(_rle_decode(_unescape(self._framed())).decode("latin-1"))
+
+    def read_body(self):
+        """The next packet's body as sent (escapes and runs kept); acknowledged."""
+        while True:
+            b = self._byte()
+            if b == b"$":
+                break
+            if b == b"%":
+                self._read_note()
+        body = self._framed()
         self.send_raw(b"+")
         return body
+
+    def notification(self, timeout):
+        """The oldest notification not yet taken, waiting up to timeout
+        seconds for one; a packet coming instead is a test failure."""
+        if not self.notes:
+            self.sock.settimeout(timeout)
+            try:
+                while not self.notes:
+                    b = self._byte()
+                    if b == b"%":
+                        self._read_note()
+                    elif b == b"$":
+                        raise TestFailure("packet %r while waiting for a notification"
+                                          % self._framed()[:60])
+                    else:
+                        raise TestFailure("%r while waiting for a notification" % b)
+            except socket.timeout:
+                raise TestFailure("no notification within %ds" % timeout)
+            finally:
+                self.sock.settimeout(self.timeout)
+        return self.notes.pop(0)
 
     def read_packet(self):
         """The next packet's payload, run-length decoded; acknowledged."""

@@ -1,0 +1,534 @@
+# SPDX-License-Identifier: MIT
+"""Non-stop mode spoken over a socket: vCPUs stopped one at a time while the
+others run, stops sent as %Stop notifications and drained with vStopped.
+
+The smp.elf guest runs smp_work() -> smp_mix() -> smp_fold() in a loop on
+every vCPU and counts each call in that vCPU's slot of smp_counts, so every
+reported breakpoint hit is checked against the guest's own count: at a
+vCPU's n-th reported hit of smp_fold its fold count must be n - 1, and at
+the guest's end it must equal the number of hits reported.  Thread N is
+vCPU N - 1.
+"""
+
+import collections
+import os
+import re
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, TestFailure, check, check_eq, exit_status,
+                        guest_path, kvmdbg, main, run, test)
+
+SMP_EXIT = 0x2a
+# The exit as all-stop reports it: kvmdbg's own exit status, low byte.
+EXIT_STOP = "W%02x" % (exit_status(SMP_EXIT) & 0xff)
+RIP = 0x10              # register number of rip in the amd64 register set
+RAX = 0
+MASK = (1 << 64) - 1
+FOREVER = 100000000     # iterations no test waits for
+STOP_TIMEOUT = 60       # hang guard for one awaited stop on a loaded machine
+COUNT_FIELDS = ("work", "mix", "fold")      # struct smp_counts, in order
+STOP_RE = re.compile(r"T([0-9a-f]{2})(.*)")
+THREAD_RE = re.compile(r"(?:p[0-9a-f]+\.)?([0-9a-f]+)")
+ERROR_RE = re.compile(r"E[0-9a-fA-F]{2}")
+
+
+# ---- the guest --------------------------------------------------------------
+
+def guest_args(ncpus, iterations, spin=False):
+    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else [])
+
+
+def expected_serial(ncpus, iterations):
+    """What the guest prints: the same arithmetic as smp.c."""
+    lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
+    total = 0
+    for idx in range(ncpus):
+        acc = idx
+        for _ in range(iterations):
+            acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
+            acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
+        total = (total + acc) & MASK
+        lines.append("smp: vCPU %d work %d mix %d fold %d"
+                     % (idx, iterations, iterations, iterations))
+    lines.append("smp: checksum 0x%016x" % total)
+    return "\n".join(lines) + "\n"
+
+
+def launch(ncpus, iterations, spin=False):
+    """kvmdbg with ncpus vCPUs held before their first instruction."""
+    path = guest_path("smp.elf")
+    vm = kvmdbg("run", "-smp", str(ncpus), "--gdb", "tcp:127.0.0.1:0", "-S", path, "--",
+                *guest_args(ncpus, iterations, spin))
+    vm.wait_listening()
+    vm.elf = Elf(path)
+    return vm
+
+
+# ---- stop replies -----------------------------------------------------------
+
+class Stop:
+    """One stop reply: signal, thread, why (swbreak, hwbreak, watch...) and
+    the registers it carries; or an exit (exited set, the reply kept)."""
+
+    def __init__(self, reply, what):
+        self.reply = reply
+        self.exited = reply.startswith("W")
+        if self.exited:
+            return
+        m = STOP_RE.fullmatch(reply)
+        check(m is not None, "%s: not a stop reply: %r" % (what, reply[:80]))
+        self.signal = int(m.group(1), 16)
+        self.thread = None
+        self.why = None
+        self.regs = {}
+        for field in m.group(2).split(";"):
+            if not field:
+                continue
+            key, _, value = field.partition(":")
+            if key == "thread":
+                t = THREAD_RE.fullmatch(value)
+                check(t is not None, "%s: thread field in %r" % (what, reply[:80]))
+                self.thread = int(t.group(1), 16)
+            elif key in ("swbreak", "hwbreak", "watch", "rwatch", "awatch"):
+                self.why = key
+            elif re.fullmatch(r"[0-9a-f]+", key) and re.fullmatch(r"([0-9a-f]{2})+", value):
+                self.regs[int(key, 16)] = int.from_bytes(bytes.fromhex(value), "little")
+        check(self.thread is not None, "%s: stop reply without a thread: %r" % (what, reply[:80]))
+
+    def pc(self):
+        return self.regs.get(RIP)
+
+    def __repr__(self):
+        return repr(self.reply[:60])
+
+
+# ---- a non-stop session -----------------------------------------------------
+
+class NonStop:
+    """A socket speaking to the stub as gdb does in non-stop mode."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.rsp = Rsp(vm.port, timeout=RUN_TIMEOUT)
+        features = self.ask("qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+"
+                            ";no-resumed+").split(";")
+        check("QNonStop+" in features, "qSupported reply %r lacks QNonStop+" % features)
+        check_eq(self.ask("QNonStop:1"), "OK", "reply to QNonStop:1")
+
+    def ask(self, payload):
+        """The reply to payload; a test failure (not a hang) when none comes."""
+        try:
+            return self.rsp.request(payload)
+        except socket.timeout:
+            raise TestFailure("no reply to %r within %ds" % (payload[:40], RUN_TIMEOUT))
+
+    def ok(self, payload, what=None):
+        check_eq(self.ask(payload), "OK", "reply to %r%s" % (payload, " (%s)" % what if what else ""))
+
+    def refused(self, payload, what):
+        reply = self.ask(payload)
+        check(ERROR_RE.fullmatch(reply) is not None,
+              "%s: %r answered %r, expected an E reply" % (what, payload, reply[:60]))
+
+    def drain(self, what):
+        """The stops that vStopped hands out, up to its OK.  No notification
+        may come before that OK."""
+        stops = []
+        while True:
+            reply = self.ask("vStopped")
+            check(not self.rsp.notes, "%s: notification %r inside a vStopped sequence"
+                  % (what, self.rsp.notes[:1]))
+            if reply == "OK":
+                return stops
+            stops.append(Stop(reply, "%s: reply to vStopped" % what))
+            check(len(stops) <= 64, "%s: vStopped never answers OK" % what)
+
+    def stops(self, what, timeout=STOP_TIMEOUT):
+        """The next notification's stop and those vStopped hands out after it."""
+        note = self.rsp.notification(timeout)
+        check(note.startswith("Stop:"), "%s: notification %r is not a Stop" % (what, note[:60]))
+        first = Stop(note[5:], "%s: notification" % what)
+        if first.exited:
+            return [first]
+        return [first] + self.drain(what)
+
+    def question(self, what):
+        """Every stop '?' and the vStopped after it report, by thread."""
+        reply = self.ask("?")
+        if reply == "OK":
+            return {}
+        stops = [Stop(reply, "%s: reply to ?" % what)] + self.drain(what)
+        by_thread = {}
+        for s in stops:
+            check(s.thread not in by_thread, "%s: thread %d reported twice: %r"
+                  % (what, s.thread, stops))
+            by_thread[s.thread] = s
+        return by_thread
+
+    def select(self, thread):
+        self.ok("Hg%x" % thread, "select thread %d" % thread)
+
+    def read(self, thread, addr, n):
+        """n bytes at addr, read through a stopped thread."""
+        self.select(thread)
+        reply = self.ask("m%x,%x" % (addr, n))
+        check(re.fullmatch(r"([0-9a-f]{2})+", reply) is not None and len(reply) == 2 * n,
+              "m%x,%x through thread %d answered %r" % (addr, n, thread, reply[:40]))
+        return bytes.fromhex(reply)
+
+    def reg(self, thread, num):
+        self.select(thread)
+        reply = self.ask("p%x" % num)
+        check(re.fullmatch(r"[0-9a-f]{16}", reply) is not None,
+              "p%x of thread %d answered %r" % (num, thread, reply))
+        return struct.unpack("<Q", bytes.fromhex(reply))[0]
+
+    def counts(self, thread, ncpus):
+        """smp_counts as {field: [count per vCPU]}, read through thread."""
+        elf = self.vm.elf
+        raw = self.read(thread, elf.sym("smp_counts"), elf.sym_size("smp_counts"))
+        per = elf.sym_size("smp_counts") // 8 // len(COUNT_FIELDS)
+        values = struct.unpack("<%dQ" % (per * len(COUNT_FIELDS)), raw)
+        return {f: list(values[i * per:i * per + ncpus]) for i, f in enumerate(COUNT_FIELDS)}
+
+    def u64(self, thread, addr):
+        return struct.unpack("<Q", self.read(thread, addr, 8))[0]
+
+    def start(self, ncpus):
+        """Right after connecting every vCPU is stopped: '?' reports each
+        once with signal 0."""
+        held = self.question("after connecting")
+        check_eq(sorted(held), list(range(1, ncpus + 1)), "threads '?' reported after connecting")
+        for t, s in held.items():
+            check_eq(s.signal, 0, "signal of thread %d held at the start (%r)" % (t, s))
+
+    def expect_exit(self, what):
+        """The guest's end: the exit notification, then kvmdbg's status."""
+        stops = self.stops(what)
+        check(stops[0].exited, "%s: stop %r instead of the exit" % (what, stops))
+        check_eq(stops[0].reply, EXIT_STOP, "%s: exit notification" % what)
+        self.vm.expect_exit(exit_status(SMP_EXIT))
+
+
+def wait_until(cond, what, timeout=STOP_TIMEOUT):
+    """Polls cond() until true; a test failure if it never is (hang guard)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TestFailure("%s within %ds" % (what, timeout))
+        time.sleep(0.05)
+
+
+# ---- tests ------------------------------------------------------------------
+
+@test
+def test_stopped_vcpu_while_others_run():
+    """One vCPU held at a breakpoint while the others run: their counters
+    advance, their pcs change, the held one's do not; registers and memory
+    are read and written through the held vCPU meanwhile."""
+    ncpus = 3
+    vm = launch(ncpus, FOREVER, spin=True)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    spin, release = elf.sym("smp_spin"), elf.sym("smp_spin_release")
+    # Only vCPU 1 (thread 2) ever calls smp_spin, once.
+    ns.ok("Z0,%x,1" % spin)
+    ns.ok("vCont;c")
+    stops = ns.stops("hit of smp_spin")
+    check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 5 and
+          stops[0].why == "swbreak" and stops[0].pc() == spin,
+          "stops %r are not thread 2's hit of smp_spin" % stops)
+    held = 2
+    check_eq(ns.question("with thread 2 held").keys(), {held}, "threads '?' reports")
+    ns.ok("z0,%x,1" % spin)
+    first = ns.counts(held, ncpus)
+    wait_until(lambda: all(ns.counts(held, ncpus)["fold"][t - 1] > first["fold"][t - 1]
+                           for t in (1, 3)), "the running vCPUs' counts did not advance")
+    check_eq(ns.counts(held, ncpus)["work"][held - 1], 0, "held vCPU's work count")
+    check_eq(ns.reg(held, RIP), spin, "held vCPU's pc")
+    # Registers and memory written through the held vCPU while the others run.
+    ns.select(held)
+    ns.ok("P%x=%s" % (RAX, struct.pack("<Q", 0x1122334455667788).hex()), "P rax")
+    check_eq(ns.reg(held, RAX), 0x1122334455667788, "rax read back")
+    ns.select(held)
+    ns.ok("M%x,4:01000000" % release, "release the spinner")
+    check_eq(ns.read(held, release, 4), b"\x01\0\0\0", "smp_spin_release read back")
+    # Each running vCPU stopped alone, its pc read and resumed: its pc moves.
+    for t in (1, 3):
+        pcs = []
+        for n in range(20):
+            ns.ok("vCont;t:%x" % t, "stop thread %d" % t)
+            stops = ns.stops("stop of thread %d, round %d" % (t, n))
+            check(len(stops) == 1 and stops[0].thread == t and stops[0].signal == 0,
+                  "vCont;t:%x brought %r" % (t, stops))
+            pcs.append(ns.reg(t, RIP))
+            check_eq(ns.reg(held, RIP), spin, "held vCPU's pc while thread %d is stopped" % t)
+            before = ns.counts(t, ncpus)["fold"][t - 1]
+            ns.ok("vCont;c:%x" % t, "resume thread %d" % t)
+            if len(set(pcs)) > 1:
+                break
+            wait_until(lambda: ns.counts(held, ncpus)["fold"][t - 1] > before,
+                       "thread %d made no progress after vCont;c:%x" % (t, t))
+        check(len(set(pcs)) > 1, "thread %d stopped 20 times, always at %#x" % (t, pcs[0]))
+    check_eq(ns.counts(held, ncpus)["work"][held - 1], 0, "held vCPU's work count at the end")
+    # Resumed, the held vCPU sees the release written while it was held.
+    ns.ok("vCont;c:%x" % held, "resume thread %d" % held)
+    ns.ok("vCont;t:1", "stop thread 1")
+    stops = ns.stops("stop of thread 1")
+    check(len(stops) == 1 and stops[0].thread == 1, "vCont;t:1 brought %r" % stops)
+    wait_until(lambda: ns.counts(1, ncpus)["work"][held - 1] > 0,
+               "thread 2 never left smp_spin after the release")
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
+def run_hits(ns, ncpus, stepper_rounds=0):
+    """Runs the guest to its end through a breakpoint on smp_fold, resuming
+    each stopped thread alone; with stepper_rounds, the first thread to hit
+    is stepped off the breakpoint (vCont;s) that many times first.  Every
+    hit is checked against the guest's count; returns the hits per thread
+    and the steps done."""
+    fold = ns.vm.elf.sym("smp_fold")
+    slots = ns.vm.elf.sym("smp_counts") + 8 * 2 * (ns.vm.elf.sym_size("smp_counts") // 8 // 3)
+    hits = collections.Counter()
+    stepper, stepping, steps = None, False, 0
+    ns.ok("Z0,%x,1" % fold)
+    ns.ok("vCont;c")
+    n = 0
+    while True:
+        n += 1
+        what = "batch %d" % n
+        stops = ns.stops(what)
+        if stops[0].exited:
+            check_eq(stops[0].reply, EXIT_STOP, "exit notification")
+            return hits, steps, stepper
+        seen = set()
+        for s in stops:
+            t = s.thread
+            check(1 <= t <= ncpus and t not in seen, "%s: stop %r (batch %r)" % (what, s, stops))
+            seen.add(t)
+            if stepping and t == stepper:
+                check(s.signal == 5 and s.why is None and 0 < s.pc() - fold <= 15,
+                      "%s: step of thread %d off smp_fold ended as %r" % (what, t, s))
+                stepping = False
+                steps += 1
+                ns.ok("vCont;c:%x" % t, "resume thread %d after its step" % t)
+                continue
+            check(s.signal == 5 and s.why == "swbreak" and s.pc() == fold,
+                  "%s: thread %d stop %r is not a hit of smp_fold" % (what, t, s))
+            count = ns.u64(t, slots + 8 * (t - 1))
+            check_eq(count, hits[t], "%s: thread %d's fold count at its hit %d (%s)"
+                     % (what, t, hits[t] + 1, "a hit was lost" if count > hits[t]
+                        else "a hit was reported twice"))
+            hits[t] += 1
+            if stepper is None and stepper_rounds:
+                stepper = t
+            if t == stepper and steps < stepper_rounds:
+                stepping = True
+                ns.ok("vCont;s:%x" % t, "step thread %d" % t)
+            else:
+                ns.ok("vCont;c:%x" % t, "resume thread %d" % t)
+
+
+@test
+def test_thousand_hits_four_vcpus():
+    ncpus, iterations = 4, 250
+    vm = launch(ncpus, iterations)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    hits, _, _ = run_hits(ns, ncpus)
+    check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
+             "hits reported per thread")
+    ns.rsp.kill()
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
+@test
+def test_step_over_breakpoint_while_others_run():
+    ncpus, iterations, rounds = 4, 150, 100
+    vm = launch(ncpus, iterations)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    hits, steps, stepper = run_hits(ns, ncpus, rounds)
+    check_eq(steps, rounds, "steps of thread %s off the breakpoint" % stepper)
+    check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
+             "hits reported per thread")
+    ns.rsp.kill()
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
+@test
+def test_vcont_t_and_vctrlc():
+    ncpus = 2
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    ns.ok("vCont;c")
+    check_eq(ns.question("all running"), {}, "stops '?' reports with every vCPU running")
+    ns.ok("vCont;t:2", "stop thread 2")
+    stops = ns.stops("vCont;t:2")
+    check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 0,
+          "vCont;t:2 brought %r" % stops)
+    pc2 = stops[0].pc() if stops[0].pc() is not None else ns.reg(2, RIP)
+    # Stopping a stopped thread does nothing: the next stop is the
+    # interrupt's, of thread 1, the only one running.
+    ns.ok("vCont;t:p1.2", "stop thread 2 again")
+    ns.ok("vCtrlC")
+    stops = ns.stops("vCtrlC")
+    check(len(stops) == 1 and stops[0].thread == 1 and stops[0].signal == 2,
+          "vCtrlC brought %r" % stops)
+    ns.ok("vCtrlC", "with every vCPU stopped")
+    held = ns.question("both stopped")
+    check_eq(sorted((t, s.signal) for t, s in held.items()), [(1, 2), (2, 0)],
+             "threads and signals '?' reports")
+    check(not ns.rsp.notes, "notification %r with nothing running" % ns.rsp.notes[:1])
+    check_eq(ns.reg(2, RIP), pc2, "pc of thread 2, stopped all along")
+    # Thread 1 alone resumed; thread 2 stays where it was.
+    ns.ok("vCont;c:1")
+    held = ns.question("thread 1 resumed")
+    check_eq(sorted(held), [2], "threads '?' reports with thread 1 resumed")
+    check_eq(held[2].signal, 0, "signal of thread 2")
+    ns.ok("vCtrlC")
+    stops = ns.stops("second vCtrlC")
+    check(len(stops) == 1 and stops[0].thread == 1 and stops[0].signal == 2,
+          "second vCtrlC brought %r" % stops)
+    check_eq(ns.reg(2, RIP), pc2, "pc of thread 2 after thread 1 ran")
+    # Both resumed, then both stopped in one vCont.
+    ns.ok("vCont;c")
+    check_eq(ns.question("both running again"), {}, "stops '?' reports")
+    ns.ok("vCont;t:1;t:2")
+    got = collections.Counter()
+    while sum(got.values()) < 2:
+        for s in ns.stops("vCont;t:1;t:2"):
+            check_eq(s.signal, 0, "signal of %r" % s)
+            got[s.thread] += 1
+    check_eq(sorted(got.items()), [(1, 1), (2, 1)], "stops per thread after vCont;t:1;t:2")
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
+@test
+def test_question_and_vstopped():
+    ncpus = 4
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    check_eq(ns.ask("vStopped"), "OK", "vStopped with nothing pending")
+    fold = vm.elf.sym("smp_fold")
+    ns.ok("Z0,%x,1" % fold)
+    ns.ok("vCont;c")
+    # No thread is resumed: each reports one hit, then all are held.
+    got = collections.Counter()
+    while len(got) < ncpus:
+        for s in ns.stops("hits"):
+            check(s.signal == 5 and s.why == "swbreak" and s.pc() == fold,
+                  "stop %r is not a hit of smp_fold" % s)
+            got[s.thread] += 1
+    check_eq(sorted(got.items()), [(t, 1) for t in range(1, ncpus + 1)], "hits per thread")
+    ns.ok("z0,%x,1" % fold)
+    for n in range(2):
+        held = ns.question("all held, round %d" % n)
+        check_eq(sorted(held), list(range(1, ncpus + 1)), "threads '?' reports, round %d" % n)
+        for t, s in held.items():
+            check(s.signal == 5 and s.why == "swbreak" and s.pc() == fold,
+                  "'?' reports thread %d as %r" % (t, s))
+    check_eq(ns.ask("vStopped"), "OK", "vStopped after the sequence")
+    ns.ok("vCont;c:2;c:p1.3")
+    held = ns.question("threads 2 and 3 resumed")
+    check_eq(sorted(held), [1, 4], "threads '?' reports with 2 and 3 resumed")
+    ns.ok("vCont;c")
+    check_eq(ns.question("all running"), {}, "stops '?' reports with every vCPU running")
+    check_eq(ns.ask("vStopped"), "OK", "vStopped with every vCPU running")
+    check(not ns.rsp.notes, "notification %r with nothing stopped" % ns.rsp.notes[:1])
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
+def disconnect_with_breakpoints(how):
+    """Breakpoints of every kind inserted, some vCPUs stopped, a stop
+    pending, others running: the session ends (how) and the guest must end
+    exactly as undebugged."""
+    ncpus, iterations = 4, 300
+    plain = run(guest_path("smp.elf"), ["-smp", str(ncpus)], guest_args(ncpus, iterations),
+                timeout=120)
+    check_eq(plain.status, exit_status(SMP_EXIT), "status of the undebugged run")
+    check_eq(plain.serial(), expected_serial(ncpus, iterations), "undebugged serial output")
+    vm = launch(ncpus, iterations)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    counts = elf.sym("smp_counts")
+    ns.ok("Z0,%x,1" % elf.sym("smp_fold"))
+    ns.ok("Z1,%x,1" % elf.sym("smp_mix"))
+    ns.ok("Z2,%x,8" % (counts + 8), "write watch on vCPU 1's work count")
+    ns.ok("Z4,%x,8" % elf.sym("smp_acc"), "access watch on vCPU 0's accumulator")
+    ns.ok("vCont;c")
+    stops = ns.stops("first stops")
+    check(all(s.signal == 5 for s in stops), "first stops %r" % stops)
+    if how == "D":
+        # The stopped threads stay stopped; one more stop is awaited and
+        # left pending, undrained.
+        ns.ok("vCont;c:%x" % stops[0].thread)
+        ns.rsp.notification(STOP_TIMEOUT)
+        ns.ok("D")
+    ns.rsp.kill()
+    vm.expect_exit(plain.status, timeout=120)
+    check_eq(vm.serial(), plain.serial(), "serial output after the session ended")
+
+
+@test
+def test_disconnect_with_breakpoints():
+    disconnect_with_breakpoints("close")
+
+
+@test
+def test_detach_with_breakpoints():
+    disconnect_with_breakpoints("D")
+
+
+@test
+def test_hostile_packets():
+    ncpus = 4
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.refused("QNonStop:2", "non-stop mode 2")
+    ns.refused("QNonStop:", "no mode")
+    ns.refused("QNonStop:1x", "trailing garbage")
+    ns.start(ncpus)
+    check_eq(ns.ask("vStopped"), "OK", "vStopped with nothing pending")
+    check_eq(ns.ask("vStopped"), "OK", "vStopped twice with nothing pending")
+    spare = vm.elf.sym("smp_int3_hits") + 8 * 63      # a slot no vCPU uses
+    before = ns.read(1, spare, 8)
+    ns.select(1)
+    regs1 = ns.ask("g")
+    for payload in ("vCont;c:5", "vCont;s:5", "vCont;t:9", "vCont;c:p99.1", "vCont;t:p2.1",
+                    "vCont;c:1;c:5", "vCont;s:ffffffff"):
+        ns.refused(payload, "a thread that does not exist")
+    check_eq(sorted(ns.question("after the refused vCont")), list(range(1, ncpus + 1)),
+             "threads still stopped after the refused vCont packets")
+    ns.ok("vCont;c")
+    check_eq(ns.ask("vStopped"), "OK", "vStopped with every vCPU running")
+    for t in (1, 4):
+        ns.select(t)
+        for payload in ("g", "p%x" % RIP, "G" + regs1, "P%x=%s" % (RAX, "00" * 8),
+                        "m%x,8" % spare, "M%x,8:%s" % (spare, "5a" * 8),
+                        "X%x,1:Z" % spare):
+            ns.refused(payload, "thread %d running" % t)
+    ns.refused("vCont;t:5", "a thread that does not exist, all running")
+    ns.ok("vCont;t:-1", "stop every thread")
+    got = collections.Counter()
+    while sum(got.values()) < ncpus:
+        for s in ns.stops("vCont;t:-1"):
+            check_eq(s.signal, 0, "signal of %r" % s)
+            got[s.thread] += 1
+    check_eq(sorted(got.items()), [(t, 1) for t in range(1, ncpus + 1)],
+             "stops per thread after vCont;t:-1")
+    check_eq(ns.read(1, spare, 8), before, "memory a refused M aimed at")
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
+main()
