@@ -6,10 +6,11 @@
 
 NAMEs restrict the run to unit binaries, fuzz targets and e2e files whose
 names contain one of them.  Each fuzz target runs for FUZZ_CHECK_SECONDS
-(10 by default) from its committed corpus.  With --tsan-build, the SMP and
-watchpoint files (TSAN_FILES) run once more with that ThreadSanitizer build,
-reported as e2e-tsan/test_X.  Each result is printed as it is known; the
-last line is the total, and the exit status is non-zero when anything failed.
+(10 by default) from its committed corpus.  With --tsan-build, the SMP,
+watchpoint and non-stop files (TSAN_FILES) run once more with that
+ThreadSanitizer build, reported as e2e-tsan/test_X.  Each result is printed
+as it is known; the last line is the total, and the exit status is non-zero
+when anything failed.
 """
 
 import argparse
@@ -51,6 +52,8 @@ TSAN_FILES = {
                     "hardware_breakpoint_on_every_vcpu"],
     "test_watchpoints.py": None,
     "test_conditions.py": ["conditions_four_vcpus", "dprintf_agent_with_condition"],
+    "test_protocol_nonstop.py": ["thousand_hits_four_vcpus",
+                                 "step_over_breakpoint_while_others_run"],
 }
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 
