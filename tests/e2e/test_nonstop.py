@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (ChildGdb, Elf, RUN_TIMEOUT, TestFailure, check, check_eq, exit_status,
+from kvmdbg_e2e import (ChildGdb, Elf, TestFailure, check, check_eq, exit_status,
                         guest_path, kvmdbg, main, test)
 
 SMP_EXIT = 0x2a

@@ -38,11 +38,12 @@ ERROR_RE = re.compile(r"E[0-9a-fA-F]{2}")
 
 # ---- the guest --------------------------------------------------------------
 
-def guest_args(ncpus, iterations, spin=False):
-    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else [])
+def guest_args(ncpus, iterations, spin=False, int3=False):
+    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else []) + \
+        (["int3"] if int3 else [])
 
 
-def expected_serial(ncpus, iterations):
+def expected_serial(ncpus, iterations, int3=False):
     """What the guest prints: the same arithmetic as smp.c."""
     lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
     total = 0
@@ -52,17 +53,19 @@ def expected_serial(ncpus, iterations):
             acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
             acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
         total = (total + acc) & MASK
+        # with int3, vCPU k's own handler counts k + 1 traps per call
         lines.append("smp: vCPU %d work %d mix %d fold %d"
-                     % (idx, iterations, iterations, iterations))
+                     % (idx, iterations, iterations, iterations) +
+                     (" int3 %d" % ((idx + 1) * iterations) if int3 else ""))
     lines.append("smp: checksum 0x%016x" % total)
     return "\n".join(lines) + "\n"
 
 
-def launch(ncpus, iterations, spin=False):
+def launch(ncpus, iterations, spin=False, int3=False):
     """kvmdbg with ncpus vCPUs held before their first instruction."""
     path = guest_path("smp.elf")
     vm = kvmdbg("run", "-smp", str(ncpus), "--gdb", "tcp:127.0.0.1:0", "-S", path, "--",
-                *guest_args(ncpus, iterations, spin))
+                *guest_args(ncpus, iterations, spin, int3))
     vm.wait_listening()
     vm.elf = Elf(path)
     return vm
@@ -84,6 +87,7 @@ class Stop:
         self.signal = int(m.group(1), 16)
         self.thread = None
         self.why = None
+        self.addr = None        # of a watchpoint's stop
         self.regs = {}
         for field in m.group(2).split(";"):
             if not field:
@@ -95,6 +99,8 @@ class Stop:
                 self.thread = int(t.group(1), 16)
             elif key in ("swbreak", "hwbreak", "watch", "rwatch", "awatch"):
                 self.why = key
+                if value:
+                    self.addr = int(value, 16)
             elif re.fullmatch(r"[0-9a-f]+", key) and re.fullmatch(r"([0-9a-f]{2})+", value):
                 self.regs[int(key, 16)] = int.from_bytes(bytes.fromhex(value), "little")
         check(self.thread is not None, "%s: stop reply without a thread: %r" % (what, reply[:80]))
@@ -528,6 +534,104 @@ def test_hostile_packets():
     check_eq(sorted(got.items()), [(t, 1) for t in range(1, ncpus + 1)],
              "stops per thread after vCont;t:-1")
     check_eq(ns.read(1, spare, 8), before, "memory a refused M aimed at")
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
+@test
+def test_guest_int3_with_breakpoint():
+    """The guest's own int3 traps go back to the vCPU that ran them while a
+    breakpoint of the debugger stops the vCPUs one at a time."""
+    ncpus, iterations = 4, 40
+    vm = launch(ncpus, iterations, int3=True)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    hits, _, _ = run_hits(ns, ncpus)
+    check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
+             "hits reported per thread")
+    ns.rsp.kill()
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations, int3=True), "serial output")
+
+
+def collect(ns, what, want, handle):
+    """Stops until want() is true, each passed to handle(stop)."""
+    n = 0
+    while not want():
+        n += 1
+        check(n <= 200, "%s: 200 stop batches and still waiting" % what)
+        for s in ns.stops("%s, batch %d" % (what, n)):
+            check(not s.exited, "%s: the guest ended" % what)
+            handle(s)
+
+
+@test
+def test_breakpoints_inserted_while_running():
+    """Hardware and software breakpoints and a watchpoint inserted and
+    removed with vCPUs running take effect on those vCPUs."""
+    ncpus = 4
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    mix, fold, work = elf.sym("smp_mix"), elf.sym("smp_fold"), elf.sym("smp_work")
+    work0 = elf.sym("smp_counts")          # smp_counts.work[0]: vCPU 0's alone
+    ns.ok("vCont;c")
+    check_eq(ns.question("all running"), {}, "stops '?' reports")
+    # Every running vCPU stops once at the hardware breakpoint and stays.
+    ns.ok("Z1,%x,1" % mix, "hardware breakpoint with every vCPU running")
+    held = collections.Counter()
+
+    def at_mix(s):
+        check(s.signal == 5 and s.why == "hwbreak" and s.pc() == mix,
+              "stop %r is not a hit of the hardware breakpoint on smp_mix" % s)
+        held[s.thread] += 1
+    collect(ns, "hardware breakpoint", lambda: len(held) == ncpus, at_mix)
+    check_eq(sorted(held.items()), [(t, 1) for t in range(1, ncpus + 1)], "hits per thread")
+    ns.ok("z1,%x,1" % mix)
+    # A write watch on vCPU 0's count while vCPUs 0 and 1 run: vCPU 0 alone
+    # stops, in smp_work, with its count written.
+    count0 = ns.u64(1, work0)
+    ns.ok("vCont;c:1;c:2")
+    ns.ok("Z2,%x,8" % work0, "write watch with vCPUs running")
+    watched = []
+
+    def at_watch(s):
+        check(s.thread == 1 and s.signal == 5 and s.why == "watch" and s.addr == work0,
+              "stop %r is not thread 1's write of %#x" % (s, work0))
+        watched.append(s)
+    collect(ns, "write watch", lambda: watched, at_watch)
+    at = ns.reg(1, RIP)
+    check(work <= at < work + elf.sym_size("smp_work"),
+          "pc %#x of the watch's stop is not in smp_work" % at)
+    check_eq(ns.u64(1, work0), count0 + 1, "vCPU 0's count at the watch's stop")
+    ns.ok("z2,%x,8" % work0, "watch removed with vCPU 1 running")
+    # Everything runs; a software breakpoint inserted now is all that stops them.
+    ns.ok("vCont;c")
+    ns.ok("Z0,%x,1" % fold, "software breakpoint with every vCPU running")
+    hits = collections.Counter()
+
+    def at_fold(s):
+        check(s.signal == 5 and s.why == "swbreak" and s.pc() == fold,
+              "stop %r is not a hit of the software breakpoint on smp_fold" % s)
+        hits[s.thread] += 1
+        ns.ok("vCont;c:%x" % s.thread)
+    collect(ns, "software breakpoint", lambda: sum(hits.values()) >= 12, at_fold)
+    ns.ok("z0,%x,1" % fold, "software breakpoint removed with vCPUs running")
+    # Hits from before the removal may still come; thread 1 stopped alone
+    # then shows the original code.
+    ns.ok("vCont;t:1")
+    stopped = []
+
+    def late(s):
+        if s.signal == 0 or s.thread == 1:
+            check_eq(s.thread, 1, "thread of the stop vCont;t:1 brought (%r)" % s)
+            check(s.signal == 0 or (s.why == "swbreak" and s.pc() == fold),
+                  "thread 1's stop %r" % s)
+            stopped.append(s)
+        else:
+            at_fold(s)
+    collect(ns, "vCont;t:1", lambda: stopped, late)
+    check_eq(ns.read(1, fold, 16), elf.bytes_at(fold, 16), "code of smp_fold")
     check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
