@@ -212,11 +212,11 @@ class NonStop:
         for t, s in held.items():
             check_eq(s.signal, 0, "signal of thread %d held at the start (%r)" % (t, s))
 
-    def expect_exit(self, what):
-        """The guest's end: the exit notification, then kvmdbg's status."""
-        stops = self.stops(what)
-        check(stops[0].exited, "%s: stop %r instead of the exit" % (what, stops))
-        check_eq(stops[0].reply, EXIT_STOP, "%s: exit notification" % what)
+    def take_exit(self, stop, what):
+        """The exit notification, taken with vStopped as gdb does; then
+        kvmdbg's exit status."""
+        check_eq(stop.reply, EXIT_STOP, "%s: exit notification" % what)
+        check_eq(self.ask("vStopped"), "OK", "%s: vStopped after the exit notification" % what)
         self.vm.expect_exit(exit_status(SMP_EXIT))
 
 
@@ -310,7 +310,7 @@ def run_hits(ns, ncpus, stepper_rounds=0):
         what = "batch %d" % n
         stops = ns.stops(what)
         if stops[0].exited:
-            check_eq(stops[0].reply, EXIT_STOP, "exit notification")
+            ns.take_exit(stops[0], what)
             return hits, steps, stepper
         seen = set()
         for s in stops:
@@ -349,8 +349,6 @@ def test_thousand_hits_four_vcpus():
     hits, _, _ = run_hits(ns, ncpus)
     check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
              "hits reported per thread")
-    ns.rsp.kill()
-    vm.expect_exit(exit_status(SMP_EXIT))
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
@@ -364,8 +362,6 @@ def test_step_over_breakpoint_while_others_run():
     check_eq(steps, rounds, "steps of thread %s off the breakpoint" % stepper)
     check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
              "hits reported per thread")
-    ns.rsp.kill()
-    vm.expect_exit(exit_status(SMP_EXIT))
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
@@ -548,8 +544,6 @@ def test_guest_int3_with_breakpoint():
     hits, _, _ = run_hits(ns, ncpus)
     check_eq(sorted(hits.items()), [(t, iterations) for t in range(1, ncpus + 1)],
              "hits reported per thread")
-    ns.rsp.kill()
-    vm.expect_exit(exit_status(SMP_EXIT))
     check_eq(vm.serial(), expected_serial(ncpus, iterations, int3=True), "serial output")
 
 
@@ -588,11 +582,12 @@ def test_breakpoints_inserted_while_running():
     collect(ns, "hardware breakpoint", lambda: len(held) == ncpus, at_mix)
     check_eq(sorted(held.items()), [(t, 1) for t in range(1, ncpus + 1)], "hits per thread")
     ns.ok("z1,%x,1" % mix)
-    # A write watch on vCPU 0's count while vCPUs 0 and 1 run: vCPU 0 alone
-    # stops, in smp_work, with its count written.
+    # A write watch on vCPU 0's count, inserted while vCPU 1 runs (its own
+    # count is beside it): vCPU 0, resumed, stops at its next write, alone.
     count0 = ns.u64(1, work0)
-    ns.ok("vCont;c:1;c:2")
-    ns.ok("Z2,%x,8" % work0, "write watch with vCPUs running")
+    ns.ok("vCont;c:2")
+    ns.ok("Z2,%x,8" % work0, "write watch with vCPU 1 running")
+    ns.ok("vCont;c:1")
     watched = []
 
     def at_watch(s):
