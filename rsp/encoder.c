@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Framing of outgoing packets: escapes, run-length encoding, checksum. */
 #include <stdint.h>
+#include <string.h>
 
 #include <kvmdbg/rsp.h>
 
@@ -96,27 +97,47 @@ static size_t finish_packet(struct writer *w)
 	return w->overflow ? 0 : w->len;
 }
 
-size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
-			 uint8_t *out, size_t cap)
+static void put_data(struct writer *w, const uint8_t *p, size_t len, bool rle)
 {
-	const uint8_t *p = payload;
-	struct writer w = { .out = out, .cap = cap };
 	size_t i = 0;
 
-	put(&w, '$');
-	while (i < len && !w.overflow) {
+	while (i < len && !w->overflow) {
 		uint8_t c = p[i];
 
 		if (needs_escape(c)) {
 			/* Escaped pairs are never run-length encoded: a run
 			 * marker would repeat only the pair's second byte. */
-			put_body(&w, '}');
-			put_body(&w, c ^ 0x20);
+			put_body(w, '}');
+			put_body(w, c ^ 0x20);
 			i++;
 			continue;
 		}
-		i += put_symbol(&w, c, rle ? encodable_run(p + i, len - i) : 0);
+		i += put_symbol(w, c, rle ? encodable_run(p + i, len - i) : 0);
 	}
+}
+
+size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
+			 uint8_t *out, size_t cap)
+{
+	struct writer w = { .out = out, .cap = cap };
+
+	put(&w, '$');
+	put_data(&w, payload, len, rle);
+	return finish_packet(&w);
+}
+
+size_t rsp_encode_notification(const char *name, const void *payload, size_t len,
+			       uint8_t *out, size_t cap)
+{
+	struct writer w = { .out = out, .cap = cap };
+	size_t n = strlen(name);
+
+	put(&w, '%');
+	put_data(&w, (const uint8_t *)name, n, false);
+	put_body(&w, ':');
+	/* gdb expands runs in notifications as in packets, but nothing is
+	 * gained on the short stop replies they carry. */
+	put_data(&w, payload, len, false);
 	return finish_packet(&w);
 }
 

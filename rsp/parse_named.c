@@ -97,6 +97,16 @@ static enum rsp_cmd_kind parse_vkill(struct rsp_scan *s, struct rsp_cmd *c)
 	return RSP_CMD_KILL;
 }
 
+/* QNonStop:0 or QNonStop:1 */
+static enum rsp_cmd_kind parse_qnonstop(struct rsp_scan *s, struct rsp_cmd *c)
+{
+	if (!rsp_scan_char(s, ':') || s->n != 1 || (s->p[0] != '0' && s->p[0] != '1'))
+		return RSP_CMD_MALFORMED;
+	c->non_stop = s->p[0] == '1';
+	rsp_scan_skip(s, 1);
+	return RSP_CMD_QNONSTOP;
+}
+
 struct named_packet {
 	const char *name;
 	/* Parses what follows the name ... */
@@ -117,6 +127,9 @@ static const struct named_packet named_packets[] = {
 	{ .name = "qRcmd", .parse = parse_qrcmd },
 	{ .name = "vCont", .parse = rsp_parse_vcont },
 	{ .name = "vKill", .parse = parse_vkill },
+	{ .name = "QNonStop", .parse = parse_qnonstop },
+	{ .name = "vStopped", .kind = RSP_CMD_VSTOPPED },
+	{ .name = "vCtrlC", .kind = RSP_CMD_VCTRLC },
 };
 
 /*

@@ -87,12 +87,15 @@ void stub_console_flush_locked(struct kvmdbg_stub *s)
 		s->console_len -= n;
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);
-		/* gdb takes console output only while the guest runs. */
+		/* gdb takes console output only while the guest runs, and
+		 * never in non-stop mode: the log has it there. */
 		if (s->conn_fd >= 0 && s->running) {
 			rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 			rsp_put_str(&b, "O");
 			rsp_put_hex_bytes(&b, chunk, n);
 			stub_send(s, b.data, b.len);
+		} else if (s->non_stop) {
+			stub_log(s, "breakpoint output: %.*s", (int)n, chunk);
 		}
 		pthread_mutex_lock(&s->lock);
 	}
@@ -104,19 +107,18 @@ static struct kd_bpaction_table *table(struct kvmdbg_stub *s, enum kd_stop_kind 
 }
 
 /*
- * Steps v over the breakpoint at pc and lets it run on.  A stop of the VM
- * coming first leaves v on the trap instead, to meet it again once gdb
- * resumes it (the commands of that hit then run twice).
+ * A stop of the VM coming first leaves v on the trap instead, to meet it
+ * again once gdb resumes it: in all-stop the commands of that hit then
+ * run twice; non-stop steps past it then (stub_bp_step_cancel).
  */
-static void step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
-		      enum kd_stop_kind kind, uint64_t pc)
+bool stub_step_past(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
-	struct kd_swbp *bp = kind == KD_STOP_SWBREAK ? kd_bptable_find(s->bps, pc) : NULL;
+	struct kd_swbp *bp = kd_bptable_find(s->bps, pc);
 
 	/* With the trap out of memory no other vCPU may run past it. */
 	if (bp) {
 		if (!stub_take_exclusive(s, v))
-			return;
+			return false;
 		v->cond_exclusive = true;
 		/* Taking it may have waited with the lock released. */
 		bp = kd_bptable_find(s->bps, pc);
@@ -126,6 +128,7 @@ static void step_past(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	v->stepping_over = true;
 	v->step_over_addr = pc;
 	v->cond_resume = true;
+	return true;
 }
 
 bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
@@ -150,7 +153,7 @@ bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
 			out == KD_BP_STOP ? "; stopping there" : "");
 	if (out == KD_BP_STOP)
 		return false;
-	step_past(s, v, kind, pc);
+	stub_step_past(s, v, pc);
 	return true;
 }
 
@@ -171,6 +174,12 @@ void stub_bp_step_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	v->stepping_over = false;
 	if (bp)
 		stub_trap_write(s, bp->gpa);
+	/* Non-stop holds the vCPUs off the CPUs for a moment at each of gdb's
+	 * changes: the step past is only put off. */
+	if (s->non_stop) {
+		v->over_pending = true;
+		v->over_addr = v->step_over_addr;
+	}
 	stub_bp_step_done(s, v);
 }
 

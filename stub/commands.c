@@ -11,6 +11,7 @@
 #define E_INVAL		"E16"
 #define E_IO		"E05"
 #define E_SRCH		"E03"
+#define E_BUSY		"E10"
 
 static void reply(struct kvmdbg_stub *s, const char *text)
 {
@@ -46,7 +47,7 @@ static enum rsp_stop_reason stop_reason(enum kd_stop_kind k)
 	}
 }
 
-void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
+static void send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev, bool notify)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
 	const unsigned regnos[STUB_STOP_REGS] = { a->pc_regnum, a->sp_regnum, a->fp_regnum };
@@ -72,7 +73,20 @@ void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
 	rsp_buf_init(&b, s->reply, STUB_REPLY_SIZE);
 	rsp_put_stop(&b, &st);
 	stub_lldb_stop_extra(s, &b);
-	reply_buf(s, &b);
+	if (notify && !b.overflow)
+		stub_notify(s, b.data, b.len);
+	else
+		reply_buf(s, &b);
+}
+
+void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
+{
+	send_stop(s, ev, false);
+}
+
+void stub_notify_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev)
+{
+	send_stop(s, ev, true);
 }
 
 /* A plain stop (Ctrl-C) is reported for a vCPU gdb had resumed: the
@@ -105,12 +119,24 @@ void stub_report_stop(struct kvmdbg_stub *s, int signal)
 	stub_send_stop(s, &ev);
 }
 
+/* Non-stop: a running vCPU has no registers to show. */
+static bool regs_refused(struct kvmdbg_stub *s)
+{
+	if (!s->non_stop || !stub_ns_running(s, s->cur_g))
+		return false;
+	reply(s, E_BUSY);
+	return true;
+}
+
 static void read_regs(struct kvmdbg_stub *s)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
+	const void *regs;
 	size_t off = 0;
 
+	if (regs_refused(s))
+		return;
+	regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
 	if (!regs) {
 		reply(s, E_IO);
 		return;
@@ -125,9 +151,12 @@ static void read_regs(struct kvmdbg_stub *s)
 static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
+	void *regs;
 	size_t total = 0, off = 0;
 
+	if (regs_refused(s))
+		return;
+	regs = stub_regs_for(s, s->cur_g, s->arch->nregs);
 	for (unsigned i = 0; i < a->nregs; i++)
 		total += a->reg_size(i);
 	if (!regs || c->data_len != 2 * total ||
@@ -146,9 +175,12 @@ static void write_regs(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	const void *regs = stub_regs_for(s, s->cur_g, c->regno);
+	const void *regs;
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
 
+	if (regs_refused(s))
+		return;
+	regs = stub_regs_for(s, s->cur_g, c->regno);
 	if (!n || !regs) {
 		reply(s, !n ? E_INVAL : E_IO);
 		return;
@@ -160,9 +192,12 @@ static void read_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 static void write_reg(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
 	const struct kvmdbg_arch_ops *a = s->arch;
-	void *regs = stub_regs_for(s, s->cur_g, c->regno);
+	void *regs;
 	size_t n = c->regno < a->nregs ? a->reg_size(c->regno) : 0;
 
+	if (regs_refused(s))
+		return;
+	regs = stub_regs_for(s, s->cur_g, c->regno);
 	if (!n || !regs || c->data_len != 2 * n ||
 	    rsp_hex_decode((const char *)c->data, c->data_len, s->regval,
 			   a->max_reg_size) != (long)n) {
@@ -301,7 +336,11 @@ static const char *stop_words(enum kd_stop_kind k)
 /* What gdb shows beside each thread in `info threads`. */
 static void describe_vcpu(struct kvmdbg_stub *s, unsigned v, char *out, size_t len)
 {
-	if (v == s->last_event.vcpu)
+	if (s->non_stop && stub_ns_running(s, v))
+		snprintf(out, len, "vCPU %u, running", v);
+	else if (s->non_stop)
+		snprintf(out, len, "vCPU %u, stopped", v);
+	else if (v == s->last_event.vcpu)
 		snprintf(out, len, "vCPU %u, stopped %s", v, stop_words(s->last_event.kind));
 	else
 		snprintf(out, len, "vCPU %u, stopped with the others", v);
@@ -399,7 +438,16 @@ static bool asks_step(const struct rsp_cmd *c)
 
 static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 {
-	int err = c->kind == RSP_CMD_VCONT ? stub_vcont_check(s, c) : 0;
+	int err;
+
+	if (s->non_stop && c->kind != RSP_CMD_VCONT) {
+		stub_log(s, "%s refused: non-stop mode resumes threads with vCont",
+			c->kind == RSP_CMD_STEP ? "s" : "c");
+		reply(s, E_INVAL);
+		return;
+	}
+	err = c->kind != RSP_CMD_VCONT ? 0 :
+	      s->non_stop ? stub_vcont_threads(s, c) : stub_vcont_check(s, c);
 
 	if (err) {
 		stub_log(s, "vCont refused: %s", err == -ESRCH ?
@@ -412,6 +460,12 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 	if (asks_step(c) && s->cfg.caps->step == KVMDBG_MECH_NONE) {
 		stub_log(s, "single-step refused: the host cannot single-step (see monitor caps)");
 		reply(s, "E5f");
+		return;
+	}
+	if (s->non_stop) {
+		/* The stops come as notifications. */
+		reply(s, "OK");
+		stub_ns_vcont(s, c);
 		return;
 	}
 	if (s->vcpu_ops->resume(s, c) < 0)
@@ -432,18 +486,48 @@ static void supported(struct kvmdbg_stub *s)
 	snprintf(text, sizeof(text),
 		 "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
 		 "vContSupported+;QStartNoAckMode+;qXfer:threads:read+;"
-		 "ConditionalBreakpoints+;BreakpointCommands+;binary-upload+", STUB_PACKET_SIZE);
+		 "ConditionalBreakpoints+;BreakpointCommands+;binary-upload+;QNonStop+",
+		 STUB_PACKET_SIZE);
 	reply(s, text);
 }
+
+/* Non-stop: requests that read or change guest memory or the debug
+ * state are served with every vCPU off the CPUs (nonstop.c says why). */
+static bool needs_hold(enum rsp_cmd_kind k)
+{
+	switch (k) {
+	case RSP_CMD_READ_MEM: case RSP_CMD_READ_MEM_BIN:
+	case RSP_CMD_WRITE_MEM: case RSP_CMD_WRITE_MEM_BIN:
+	case RSP_CMD_INSERT_BP: case RSP_CMD_REMOVE_BP:
+	case RSP_CMD_QRCMD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void command(struct kvmdbg_stub *s, struct rsp_cmd *c);
 
 void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 {
 	struct rsp_cmd *c = &s->cmd;
-	char text[32];
+	bool hold;
 
 	if (stub_lldb_dispatch(s, pkt, &len))
 		return;
 	rsp_parse(pkt, len, c);
+	hold = s->non_stop && needs_hold(c->kind);
+	if (hold)
+		stub_ns_hold(s);
+	command(s, c);
+	if (hold)
+		stub_ns_unhold(s);
+}
+
+static void command(struct kvmdbg_stub *s, struct rsp_cmd *c)
+{
+	char text[32];
+
 	switch (c->kind) {
 	case RSP_CMD_UNKNOWN: reply(s, ""); break;
 	case RSP_CMD_MALFORMED: reply(s, E_INVAL); break;
@@ -452,7 +536,28 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 		reply(s, "OK");
 		s->noack = true;
 		break;
-	case RSP_CMD_HALT_REASON: stub_send_stop(s, &s->last_event); break;
+	case RSP_CMD_HALT_REASON:
+		if (s->non_stop)
+			stub_ns_halt_reason(s);
+		else
+			stub_send_stop(s, &s->last_event);
+		break;
+	case RSP_CMD_QNONSTOP:
+		stub_ns_set(s, c->non_stop);
+		reply(s, "OK");
+		break;
+	case RSP_CMD_VSTOPPED:
+		if (s->non_stop)
+			stub_ns_stopped(s);
+		else
+			reply(s, E_INVAL);
+		break;
+	case RSP_CMD_VCTRLC:
+		/* All-stop hears packets only with every vCPU stopped. */
+		reply(s, "OK");
+		if (s->non_stop)
+			stub_ns_ctrlc(s);
+		break;
 	case RSP_CMD_READ_REGS: read_regs(s); break;
 	case RSP_CMD_WRITE_REGS: write_regs(s, c); break;
 	case RSP_CMD_READ_REG: read_reg(s, c); break;
@@ -464,7 +569,7 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	case RSP_CMD_CONTINUE:
 	case RSP_CMD_STEP:
 	case RSP_CMD_VCONT: resume(s, c); break;
-	case RSP_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S;r"); break;
+	case RSP_CMD_VCONT_QUERY: reply(s, "vCont;c;C;s;S;t;r"); break;
 	case RSP_CMD_INSERT_BP:
 	case RSP_CMD_REMOVE_BP: breakpoint(s, c); break;
 	case RSP_CMD_KILL:

@@ -90,6 +90,15 @@ struct stub_vcpu {
 	atomic_bool quiet;
 	bool debug_applied;	/* last_debug is what KVM has */
 	struct kvm_guest_debug last_debug;
+
+	/* Non-stop mode (nonstop.c). */
+	bool over_pending;	/* steps past the breakpoint at over_addr */
+	uint64_t over_addr;	/* ... before it runs on */
+	bool ns_stop_req;	/* gdb asked it to stop: report ns_stop_sig */
+	uint8_t ns_stop_sig;	/* ... once it has parked */
+	bool ns_seen;		/* gdb has its stop: ns_last */
+	bool ns_resend;		/* '?' asked for ns_last again */
+	struct kd_stop_event ns_last;
 };
 
 /*
@@ -128,6 +137,7 @@ struct kvmdbg_stub {
 	bool quit;		/* kvmdbg_stub_stop: the stub thread ends */
 	bool vcpus_gone;	/* kvmdbg_stub_free: no vCPU thread calls in */
 	bool ready;		/* kvmdbg_stub_new completed: the lock exists */
+	bool non_stop;		/* gdb's QNonStop:1: each vCPU stops alone */
 	unsigned nparked;
 	bool stop_news;		/* a stop was queued: wake the stub thread
 				 * once every vCPU has parked */
@@ -181,6 +191,8 @@ struct kvmdbg_stub {
 	bool thread_suffix;	/* LLDB names the thread in register packets */
 	bool list_threads;	/* LLDB wants every thread in stop replies */
 	bool phys;		/* monitor phys on: addresses are physical */
+	bool ns_seq;		/* a %Stop went out: vStopped drains the rest */
+	bool ns_exit_sent;	/* the guest's exit was reported */
 	unsigned cur_g;		/* vCPU for register access (Hg) */
 	unsigned cur_c;		/* vCPU for c/s (Hc); UINT_MAX = all */
 	unsigned last_stop;	/* vCPU of the last stop reply */
@@ -214,6 +226,32 @@ void *stub_regs(struct kvmdbg_stub *s, unsigned vcpu);
 /* stub_regs with register regno (nregs: every register) readable and
  * writable too. */
 void *stub_regs_for(struct kvmdbg_stub *s, unsigned vcpu, unsigned regno);
+
+void stub_regs_flush_one(struct kvmdbg_stub *s, unsigned vcpu);
+void stub_apply_layout(struct kvmdbg_stub *s);
+bool stub_on_own_breakpoint(struct kvmdbg_stub *s, uint64_t pc);
+/* How gdb's resume request applies to one vCPU. */
+enum stub_action { ACT_HOLD, ACT_CONT, ACT_STEP, ACT_STOP };
+enum stub_action stub_vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+				   unsigned vcpu);
+/* The 'r' action that applies to the vCPU, or NULL. */
+const struct rsp_vcont_action *stub_vcont_range(struct kvmdbg_stub *s,
+						const struct rsp_cmd *cmd, unsigned vcpu);
+/* 0 when every thread a vCont names exists; -ESRCH otherwise. */
+int stub_vcont_threads(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
+
+/* nonstop.c: QNonStop:1 run control */
+void stub_ns_set(struct kvmdbg_stub *s, bool on);
+void stub_ns_hold(struct kvmdbg_stub *s);
+void stub_ns_unhold(struct kvmdbg_stub *s);
+bool stub_ns_running(struct kvmdbg_stub *s, unsigned vcpu);
+int stub_ns_vcont(struct kvmdbg_stub *s, const struct rsp_cmd *cmd);
+void stub_ns_ctrlc(struct kvmdbg_stub *s);
+void stub_ns_halt_reason(struct kvmdbg_stub *s);
+void stub_ns_stopped(struct kvmdbg_stub *s);
+void stub_ns_notify(struct kvmdbg_stub *s);
+void stub_ns_parked(struct kvmdbg_stub *s, struct stub_vcpu *v);
+bool stub_ns_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v);
 
 /* guestmem.c: guest memory as gdb sees it */
 long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
@@ -271,6 +309,9 @@ bool stub_bp_hit_resumes(struct kvmdbg_stub *s, struct stub_vcpu *v,
 			 enum kd_stop_kind kind, uint64_t pc);
 void stub_bp_step_done(struct kvmdbg_stub *s, struct stub_vcpu *v);
 void stub_bp_step_cancel(struct kvmdbg_stub *s, struct stub_vcpu *v);
+/* Steps v over the breakpoint at pc, alone if its trap must come out of
+ * memory; false when a stop came first. */
+bool stub_step_past(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc);
 void stub_console_flush_locked(struct kvmdbg_stub *s);
 
 /* watch.c */
@@ -328,6 +369,9 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);
 void stub_report_stop(struct kvmdbg_stub *s, int signal);
 unsigned stub_resumed_vcpu(struct kvmdbg_stub *s);
 void stub_send_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
+/* The same as a non-stop mode %Stop notification. */
+void stub_notify_stop(struct kvmdbg_stub *s, const struct kd_stop_event *ev);
+void stub_notify(struct kvmdbg_stub *s, const char *payload, size_t len);
 
 /* lldb_queries.c: true when the packet was LLDB's and is answered; a
  * register packet's thread suffix is taken off *len. */

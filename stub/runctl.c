@@ -78,7 +78,7 @@ void stub_wake(struct kvmdbg_stub *s)
 		stub_log(s, "cannot wake the gdb stub: %s", strerror(errno));
 }
 
-static void apply_layout(struct kvmdbg_stub *s)
+void stub_apply_layout(struct kvmdbg_stub *s)
 {
 	if (s->layout_dirty && stub_memslots_apply(s) < 0)
 		stub_log(s, "watchpoint page protection could not be applied");
@@ -86,7 +86,7 @@ static void apply_layout(struct kvmdbg_stub *s)
 
 void stub_release_all_locked(struct kvmdbg_stub *s)
 {
-	apply_layout(s);
+	stub_apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].runnable = true;
 		s->vcpus[i].step = false;
@@ -131,22 +131,25 @@ void *stub_regs_for(struct kvmdbg_stub *s, unsigned vcpu, unsigned regno)
 	return regs;
 }
 
+void stub_regs_flush_one(struct kvmdbg_stub *s, unsigned vcpu)
+{
+	struct stub_vcpu *v = &s->vcpus[vcpu];
+	int err;
+
+	if (!v->regs_valid)
+		return;
+	err = s->vcpu_ops->regs_store(s, vcpu, v->regs);
+	if (err)
+		stub_log(s, "cannot write vCPU %u registers: %s", vcpu, strerror(-err));
+	else
+		stub_vcpu_changed(s, vcpu);
+	v->regs_valid = false;
+}
+
 void stub_regs_flush(struct kvmdbg_stub *s)
 {
-	for (unsigned i = 0; i < s->nvcpus; i++) {
-		struct stub_vcpu *v = &s->vcpus[i];
-		int err;
-
-		if (!v->regs_valid)
-			continue;
-		err = s->vcpu_ops->regs_store(s, i, v->regs);
-		if (err)
-			stub_log(s, "cannot write vCPU %u registers: %s",
-				i, strerror(-err));
-		else
-			stub_vcpu_changed(s, i);
-		v->regs_valid = false;
-	}
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		stub_regs_flush_one(s, i);
 }
 
 static void apply_debug(struct kvmdbg_stub *s, struct stub_vcpu *v)
@@ -181,6 +184,7 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		v->thread = pthread_self();
 		v->thread_known = true;
 	}
+park:
 	while (s->stopping || !v->runnable ||
 	       (s->exclusive && s->exclusive != vcpu + 1)) {
 		/* Registers are only coherent once KVM has finished the
@@ -207,6 +211,8 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 				s->stop_news = false;
 				stub_wake(s);
 			}
+			if (s->non_stop)
+				stub_ns_parked(s, v);
 		}
 		pthread_cond_wait(&s->cond, &s->lock);
 	}
@@ -214,6 +220,9 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 		v->parked = false;
 		s->nparked--;
 	}
+	/* Taking the others off the CPUs waits with the lock released. */
+	if (v->over_pending && !stub_ns_step_over(s, v))
+		goto park;
 	v->regs_valid = false;
 	apply_debug(s, v);
 	/* A debug exit then finds the registers in kvm_run, without an ioctl;
@@ -242,8 +251,7 @@ void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static bool on_own_breakpoint(struct kvmdbg_stub *s, struct stub_vcpu *v,
-			      uint64_t pc)
+bool stub_on_own_breakpoint(struct kvmdbg_stub *s, uint64_t pc)
 {
 	const struct kd_hwslots *pool = &s->pools[s->arch->hw_pool(KD_HW_EXEC)];
 
@@ -267,6 +275,14 @@ void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	v->range = false;
 	if (kd_stopq_push(s->stopq, &ev) < 0)
 		stub_log(s, "vCPU %u stopped twice without a report", v->idx);
+	/* Non-stop: this vCPU alone stops; the stub thread hears of it once
+	 * it has parked (stub_ns_parked).  An event of its own says more than
+	 * the plain stop gdb may have asked for meanwhile. */
+	if (s->non_stop) {
+		v->runnable = false;
+		v->ns_stop_req = false;
+		return;
+	}
 	request_stop(s, v);
 	s->stop_news = true;
 }
@@ -279,7 +295,7 @@ void stub_push_stop(struct kvmdbg_stub *s, struct stub_vcpu *v,
 static bool range_goes_on(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 {
 	return v->range && pc >= v->range_start && pc < v->range_end &&
-	       !on_own_breakpoint(s, v, pc);
+	       !stub_on_own_breakpoint(s, pc);
 }
 
 /*
@@ -336,6 +352,10 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 		deliver(s, v, ev);
 	if (v->cond_resume) {
 		stub_bp_step_done(s, v);
+		/* Non-stop steps past a breakpoint this way too, for gdb's
+		 * step as well as its continue. */
+		if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs))))
+			stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
 		return;
 	}
 	if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs)))) {
@@ -542,9 +562,6 @@ void kvmdbg_stub_guest_exited(struct kvmdbg_stub *s, int status)
 		pthread_join(s->thread, NULL);
 }
 
-/* How gdb's resume request applies to one vCPU. */
-enum action { ACT_HOLD, ACT_CONT, ACT_STEP };
-
 bool stub_our_process(long pid)
 {
 	return pid == RSP_TID_ALL || pid == RSP_TID_ANY || pid == STUB_PID;
@@ -552,8 +569,8 @@ bool stub_our_process(long pid)
 
 /* The leftmost action naming the vCPU applies; "any thread" is the one
  * gdb last heard of. */
-static enum action vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
-				unsigned vcpu)
+enum stub_action stub_vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+				   unsigned vcpu)
 {
 	for (size_t i = 0; i < cmd->n_actions; i++) {
 		const struct rsp_vcont_action *a = &cmd->actions[i];
@@ -564,16 +581,14 @@ static enum action vcont_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd
 		switch (a->action) {
 		case 'c': case 'C': return ACT_CONT;
 		case 's': case 'S': case 'r': return ACT_STEP;
-		default: return ACT_HOLD;
+		default: return ACT_STOP;
 		}
 	}
 	return ACT_HOLD;
 }
 
-/* The 'r' action that applies to the vCPU, or NULL. */
-static const struct rsp_vcont_action *vcont_range(struct kvmdbg_stub *s,
-						  const struct rsp_cmd *cmd,
-						  unsigned vcpu)
+const struct rsp_vcont_action *stub_vcont_range(struct kvmdbg_stub *s,
+						const struct rsp_cmd *cmd, unsigned vcpu)
 {
 	for (size_t i = 0; i < cmd->n_actions; i++) {
 		const struct rsp_vcont_action *a = &cmd->actions[i];
@@ -585,7 +600,7 @@ static const struct rsp_vcont_action *vcont_range(struct kvmdbg_stub *s,
 	return NULL;
 }
 
-int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
+int stub_vcont_threads(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 {
 	for (size_t i = 0; i < cmd->n_actions; i++) {
 		const struct rsp_vcont_action *a = &cmd->actions[i];
@@ -595,15 +610,31 @@ int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		     (a->thread < 1 || (unsigned long)a->thread > s->nvcpus)))
 			return -ESRCH;
 	}
+	return 0;
+}
+
+/* In all-stop a thread gdb stops ('t') is one it holds. */
+static enum stub_action all_stop_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+					unsigned vcpu)
+{
+	enum stub_action a = stub_vcont_action(s, cmd, vcpu);
+
+	return a == ACT_STOP ? ACT_HOLD : a;
+}
+
+int stub_vcont_check(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
+{
+	if (stub_vcont_threads(s, cmd))
+		return -ESRCH;
 	/* Resuming nothing would leave gdb waiting for a stop that never
 	 * comes. */
 	for (unsigned i = 0; i < s->nvcpus; i++)
-		if (vcont_action(s, cmd, i) != ACT_HOLD)
+		if (all_stop_action(s, cmd, i) != ACT_HOLD)
 			return 0;
 	return -EINVAL;
 }
 
-static enum action plain_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
+static enum stub_action plain_action(struct kvmdbg_stub *s, const struct rsp_cmd *cmd,
 				unsigned vcpu)
 {
 	unsigned target = s->cur_c < s->nvcpus ? s->cur_c : s->last_stop;
@@ -634,11 +665,11 @@ static bool step_over(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
 
 int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 {
-	enum action act[s->nvcpus];
+	enum stub_action act[s->nvcpus];
 	bool pending = false;
 
 	for (unsigned i = 0; i < s->nvcpus; i++)
-		act[i] = cmd->kind == RSP_CMD_VCONT ? vcont_action(s, cmd, i)
+		act[i] = cmd->kind == RSP_CMD_VCONT ? all_stop_action(s, cmd, i)
 						     : plain_action(s, cmd, i);
 	if (cmd->has_addr && cmd->kind != RSP_CMD_VCONT) {
 		unsigned t = s->cur_c < s->nvcpus ? s->cur_c : s->last_stop;
@@ -666,11 +697,11 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 	stub_pending_refresh(s);
 	stub_bp_check_cpu_pages(s);
 	stub_watch_check_cpu_pages(s);
-	apply_layout(s);
+	stub_apply_layout(s);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
 		const struct rsp_vcont_action *r = cmd->kind == RSP_CMD_VCONT ?
-						   vcont_range(s, cmd, i) : NULL;
+						   stub_vcont_range(s, cmd, i) : NULL;
 		void *regs;
 
 		v->step = act[i] == ACT_STEP;
@@ -689,7 +720,7 @@ int stub_resume(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		    s->last_event.addr == s->arch->pc(regs) &&
 		    (s->last_event.kind == KD_STOP_SWBREAK ||
 		     s->last_event.kind == KD_STOP_HWBREAK) &&
-		    on_own_breakpoint(s, v, s->arch->pc(regs))) {
+		    stub_on_own_breakpoint(s, s->arch->pc(regs))) {
 			uint64_t pc = s->arch->pc(regs);
 
 			stub_regs_flush(s);

@@ -62,6 +62,15 @@ void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len)
 	send_raw(s, s->framed, s->framed_len);
 }
 
+/* Not kept for resending: notifications are never acknowledged. */
+void stub_notify(struct kvmdbg_stub *s, const char *payload, size_t len)
+{
+	size_t n = rsp_encode_notification("Stop", payload, len, s->framed,
+					   2 * STUB_REPLY_SIZE + 8);
+
+	send_raw(s, s->framed, n);
+}
+
 void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n)
 {
 	s->framed_len = rsp_encode_hex_packet(bytes, n, s->framed,
@@ -93,6 +102,11 @@ void stub_disconnect(struct kvmdbg_stub *s)
 	stub_remove_all_bps(s);
 	stub_regs_flush(s);
 	s->running = false;
+	s->non_stop = false;
+	for (unsigned i = 0; i < s->nvcpus; i++) {
+		s->vcpus[i].over_pending = false;
+		s->vcpus[i].ns_stop_req = false;
+	}
 	/* A client that leaves before ever resuming the guest held by -S (a
 	 * port probe, a health check, a crashed gdb) does not release it:
 	 * it waits for the next one. */
@@ -116,6 +130,8 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 	s->thread_suffix = false;
 	s->list_threads = false;
 	s->phys = false;
+	s->ns_seq = false;
+	s->ns_exit_sent = false;
 	s->framed_len = 0;
 	s->cur_c = UINT_MAX;
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
@@ -139,6 +155,10 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
  */
 static void interrupt(struct kvmdbg_stub *s)
 {
+	if (s->non_stop) {
+		stub_ns_ctrlc(s);
+		return;
+	}
 	if (!s->running) {
 		s->interrupt_owed = true;
 		return;
@@ -220,6 +240,12 @@ static bool handle_wake(struct kvmdbg_stub *s)
 	if (s->exited) {
 		stub_console_flush_locked(s);
 		pthread_mutex_unlock(&s->lock);
+		/* Non-stop reports it as a notification, and ends once gdb has
+		 * taken it with vStopped (stub_ns_stopped). */
+		if (s->non_stop && s->conn_fd >= 0) {
+			stub_ns_notify(s);
+			return true;
+		}
 		if (s->conn_fd >= 0) {
 			char w[8];
 
@@ -238,13 +264,21 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		memcpy(note, s->note, sizeof(note));
 		s->note[0] = 0;
 		pthread_mutex_unlock(&s->lock);
-		/* gdb takes console output only while the guest runs. */
+		/* gdb takes console output only while the guest runs, and
+		 * never in non-stop mode. */
 		if (s->conn_fd >= 0 && s->running)
 			stub_console(s, note);
+		else if (s->non_stop)
+			stub_log(s, "%s", note);
 		pthread_mutex_lock(&s->lock);
 	}
 	/* Breakpoint printf text goes before the stop that follows it. */
 	stub_console_flush_locked(s);
+	if (s->non_stop) {
+		pthread_mutex_unlock(&s->lock);
+		stub_ns_notify(s);
+		return true;
+	}
 	if (s->running && s->stopping) {
 		stub_wait_parked_locked(s);
 		stub_console_flush_locked(s);
@@ -278,7 +312,7 @@ void *stub_thread_main(void *arg)
 		int n;
 
 		pthread_mutex_lock(&s->lock);
-		watchdog = s->running && stub_watchdog_armed(s);
+		watchdog = (s->running || s->non_stop) && stub_watchdog_armed(s);
 		pthread_mutex_unlock(&s->lock);
 		n = poll(p, 2, watchdog ? WATCHDOG_MS : -1);
 		if (n < 0) {
@@ -318,5 +352,7 @@ void *stub_thread_main(void *arg)
 			continue;
 		}
 		handle_input(s, rx, got);
+		if (s->exit_reported)
+			return NULL;
 	}
 }

@@ -61,6 +61,15 @@ size_t rsp_encode_packet(const void *payload, size_t len, bool rle,
 			 uint8_t *out, size_t cap);
 
 /*
+ * Frames an asynchronous notification "%<name>:<data>#<2 hex checksum>"
+ * (non-stop mode's "Stop"): escaped as rsp_encode_packet does, without
+ * run-length encoding.  Returns the framed length, or 0 when it does not
+ * fit in cap.
+ */
+size_t rsp_encode_notification(const char *name, const void *payload, size_t len,
+			       uint8_t *out, size_t cap);
+
+/*
  * Frames the hex text of bytes[0..n) (two lowercase digits a byte) with
  * run-length encoding: the same packet, byte for byte, as
  * rsp_encode_packet() of that text with rle, built without the text.
@@ -188,6 +197,9 @@ enum rsp_cmd_kind {
 	RSP_CMD_QTHREAD_EXTRA,	/* qThreadExtraInfo,tid -> thread */
 	RSP_CMD_QXFER_READ,	/* qXfer:object:read:annex:off,len */
 	RSP_CMD_QRCMD,		/* qRcmd,hex -> data (hex text) */
+	RSP_CMD_QNONSTOP,	/* QNonStop:0|1 -> non_stop */
+	RSP_CMD_VSTOPPED,	/* vStopped */
+	RSP_CMD_VCTRLC,		/* vCtrlC */
 };
 
 #define RSP_VCONT_MAX 128
@@ -219,6 +231,7 @@ struct rsp_cmd {
 	uint64_t bp_kind;	/* Z z */
 	bool has_addr;		/* c/s/C/S carried an address */
 	bool has_signal;	/* C/S */
+	bool non_stop;		/* QNonStop */
 	uint8_t signal;
 	char hop;		/* H: 'g' or 'c' */
 	long thread;		/* H T qThreadExtraInfo */

@@ -56,6 +56,28 @@ static void test_encode_capacity(void **state)
 	assert_int_equal(rsp_encode_packet("#", 1, false, out, 6), 6);
 }
 
+/* The checksum covers the name, the colon and the data, not the '%'. */
+static void test_notification(void **state)
+{
+	static const char want[] = "%Stop:T05thread:1;#b7";
+	static const char escaped[] = "%Stop:a}\x03}\x0a#48";
+	uint8_t out[64];
+	size_t n = rsp_encode_notification("Stop", "T05thread:1;", 12, out, sizeof(out));
+
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(out, want, n);
+	/* Escaped as in a packet; a run is sent as it is. */
+	n = rsp_encode_notification("Stop", "a#*", 3, out, sizeof(out));
+	assert_int_equal(n, sizeof(escaped) - 1);
+	assert_memory_equal(out, escaped, n);
+	n = rsp_encode_notification("Stop", "W000000", 7, out, sizeof(out));
+	assert_int_equal(n, 16);
+	assert_memory_equal(out, "%Stop:W000000#", 14);
+	for (size_t cap = 0; cap < sizeof(want) - 1; cap++)
+		assert_int_equal(rsp_encode_notification("Stop", "T05thread:1;", 12,
+							 out, cap), 0);
+}
+
 static void test_checksum(void **state)
 {
 	assert_int_equal(rsp_checksum("", 0), 0);
@@ -300,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_encode_plain),
 		cmocka_unit_test(test_encode_escapes),
 		cmocka_unit_test(test_encode_capacity),
+		cmocka_unit_test(test_notification),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_rle_runs),
 		cmocka_unit_test(test_rle_forbidden_counts),

@@ -101,8 +101,6 @@ static void test_unknown(void **state)
 		K("vFile:setfs:0", UNKNOWN),
 		K("vAttach;1", UNKNOWN),
 		K("vRun;", UNKNOWN),
-		K("vStopped", UNKNOWN),
-		K("vCtrlC", UNKNOWN),
 		K("vContX", UNKNOWN),
 		K("vCont!", UNKNOWN),
 		K("vcont?", UNKNOWN),
@@ -117,7 +115,8 @@ static void test_unknown(void **state)
 		K("qSupportedX", UNKNOWN),
 		K("qsupported", UNKNOWN),
 		K("QSupported", UNKNOWN),
-		K("QNonStop:0", UNKNOWN),
+		K("QNonStopX:0", UNKNOWN),
+		K("vStoppedX", UNKNOWN),
 		K("QThreadEvents:1", UNKNOWN),
 		K("QStartNoAckModeX", UNKNOWN),
 		K("qStartNoAckMode", UNKNOWN),
@@ -771,6 +770,38 @@ static void test_kill_detach(void **state)
 	CHECK_KINDS(cases);
 }
 
+static void test_nonstop(void **state)
+{
+	static const struct kind_case cases[] = {
+		K("QNonStop:1", QNONSTOP),
+		K("QNonStop:0", QNONSTOP),
+		K("QNonStop", MALFORMED),
+		K("QNonStop:", MALFORMED),
+		K("QNonStop:2", MALFORMED),
+		K("QNonStop:10", MALFORMED),
+		K("QNonStop;1", MALFORMED),
+		K("vStopped", VSTOPPED),
+		K("vStopped;", MALFORMED),
+		K("vCtrlC", VCTRLC),
+		K("vCtrlC:1", MALFORMED),
+		K("vCont;t", VCONT),
+		K("vCont;t:2;c", VCONT),
+	};
+	struct parsed *p;
+
+	CHECK_KINDS(cases);
+	p = parse_bytes("QNonStop:1", 10);
+	assert_true(p->cmd.non_stop);
+	free(p);
+	p = parse_bytes("QNonStop:0", 10);
+	assert_false(p->cmd.non_stop);
+	free(p);
+	p = parse_bytes("vCont;t:p1.3", 12);
+	assert_int_equal(p->cmd.actions[0].action, 't');
+	assert_int_equal(p->cmd.actions[0].thread, 3);
+	free(p);
+}
+
 static void test_threads(void **state)
 {
 	static const struct {
@@ -1003,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_breakpoint_conditions),
 		cmocka_unit_test(test_breakpoint_conditions_malformed),
 		cmocka_unit_test(test_kill_detach),
+		cmocka_unit_test(test_nonstop),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_queries),
 		cmocka_unit_test(test_rejected_commands_are_cleared),
