@@ -519,10 +519,14 @@ def test_hostile_packets():
     check_eq(ns.ask("vStopped"), "OK", "vStopped with every vCPU running")
     for t in (1, 4):
         ns.select(t)
-        for payload in ("g", "p%x" % RIP, "G" + regs1, "P%x=%s" % (RAX, "00" * 8),
-                        "m%x,8" % spare, "M%x,8:%s" % (spare, "5a" * 8),
-                        "X%x,1:Z" % spare):
+        for payload in ("g", "p%x" % RIP, "G" + regs1, "P%x=%s" % (RAX, "00" * 8)):
             ns.refused(payload, "thread %d running" % t)
+    # Memory is the VM's, not a thread's: gdb reads and writes it through
+    # whichever thread it selected last, running or not.
+    ns.select(4)
+    ns.ok("M%x,8:%s" % (spare, "a5" * 8), "M with thread 4 running")
+    ns.ok("X%x,1:Z" % (spare + 7), "X with thread 4 running")
+    check_eq(ns.ask("m%x,8" % spare), "a5" * 7 + "5a", "m with thread 4 running")
     ns.refused("vCont;t:5", "a thread that does not exist, all running")
     ns.ok("vCont;t:-1", "stop every thread")
     got = collections.Counter()
@@ -532,7 +536,8 @@ def test_hostile_packets():
             got[s.thread] += 1
     check_eq(sorted(got.items()), [(t, 1) for t in range(1, ncpus + 1)],
              "stops per thread after vCont;t:-1")
-    check_eq(ns.read(1, spare, 8), before, "memory a refused M aimed at")
+    check_eq(ns.read(1, spare, 8), b"\xa5" * 7 + b"Z", "memory written with every vCPU running")
+    check_eq(before, bytes(8), "spare slot at the start")
     check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
