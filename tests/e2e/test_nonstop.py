@@ -182,8 +182,18 @@ def session(iterations=FOREVER, ncpus=NCPUS):
     vm.elf = Elf(path)
     g = NonStopGdb(path)
     g.connect(vm.port)
-    check_eq(g.states(), {t: "stopped" for t in range(1, ncpus + 1)},
-             "thread states right after connecting")
+    # gdb may hear of some of the held threads only after the connection
+    # is made, in a notification: their *stopped records are passed over.
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while True:
+        states = g.states()
+        if states == {t: "stopped" for t in range(1, ncpus + 1)}:
+            break
+        check(time.monotonic() < deadline, "thread states %ds after connecting: %r"
+              % (STOP_TIMEOUT, states))
+        time.sleep(0.05)
+    with g.cond:
+        g.stop_cursor = len(g.lines)
     return vm, g
 
 
