@@ -182,8 +182,12 @@ def session(iterations=FOREVER, ncpus=NCPUS):
     vm.elf = Elf(path)
     g = NonStopGdb(path)
     g.connect(vm.port)
-    # gdb may hear of some of the held threads only after the connection
-    # is made, in a notification: their *stopped records are passed over.
+    # gdb 13 fails an internal check when it connects to more than one
+    # stopped thread: the stub may show it the held ones as running, or
+    # report them once connected.  Either way interrupt -a has them all
+    # stopped; the *stopped records of all that are passed over.
+    if "running" in g.states().values():
+        g.console("interrupt -a")
     deadline = time.monotonic() + STOP_TIMEOUT
     while True:
         states = g.states()
