@@ -97,6 +97,7 @@ struct stub_vcpu {
 	bool ns_stop_req;	/* gdb asked it to stop: report ns_stop_sig */
 	uint8_t ns_stop_sig;	/* ... once it has parked */
 	bool ns_seen;		/* gdb has its stop: ns_last */
+	bool ns_unseen_hold;	/* stopped since the switch, gdb told it runs */
 	bool ns_resend;		/* '?' asked for ns_last again */
 	struct kd_stop_event ns_last;
 };

@@ -35,8 +35,12 @@ static struct kd_stop_event plain_stop(unsigned vcpu, uint8_t signal)
 
 /*
  * Switching keeps every vCPU as it is, except that all-stop has them all
- * stopped.  All-stop answers packets only with the VM stopped: entering
- * non-stop, each vCPU is a stopped thread, reported again by '?'.
+ * stopped.  All-stop answers packets only with the VM stopped, so entering
+ * non-stop every vCPU is stopped; yet '?' reports only the one gdb last
+ * heard of.  gdb 13 fails an internal assertion (remote.c, wait) when it
+ * is handed two stopped threads or more while it connects.  The others are
+ * running to gdb: they stay stopped (as -S would hold them) until gdb
+ * first resumes a thread, and a vCont;t or vCtrlC reports them stopped.
  */
 void stub_ns_set(struct kvmdbg_stub *s, bool on)
 {
@@ -50,20 +54,23 @@ void stub_ns_set(struct kvmdbg_stub *s, bool on)
 		for (unsigned i = 0; i < s->nvcpus; i++) {
 			s->vcpus[i].over_pending = false;
 			s->vcpus[i].ns_stop_req = false;
+			s->vcpus[i].ns_unseen_hold = false;
 		}
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		struct stub_vcpu *v = &s->vcpus[i];
+		/* Events that came with the last one reported are still owed. */
+		bool owed = kd_stopq_pending(s->stopq, i);
 
 		v->runnable = false;
 		v->over_pending = false;
 		v->ns_stop_req = false;
 		v->ns_resend = false;
-		/* Events that came with the last one reported are still owed. */
-		v->ns_seen = !kd_stopq_pending(s->stopq, i);
-		v->ns_last = i == s->last_event.vcpu ? s->last_event : plain_stop(i, 0);
+		v->ns_seen = i == s->last_event.vcpu && !owed;
+		v->ns_unseen_hold = i != s->last_event.vcpu && !owed;
+		v->ns_last = s->last_event;
 	}
 	s->non_stop = true;
 	s->ns_seq = false;
@@ -90,7 +97,7 @@ void stub_ns_unhold(struct kvmdbg_stub *s)
 
 		/* Its stop was at a breakpoint gdb has removed since, which
 		 * discarded the event: gdb never heard of it, so it runs on. */
-		if (!v->runnable && !v->ns_seen && !v->ns_stop_req &&
+		if (!v->runnable && !v->ns_seen && !v->ns_stop_req && !v->ns_unseen_hold &&
 		    !kd_stopq_pending(s->stopq, i))
 			v->runnable = true;
 	}
@@ -104,7 +111,7 @@ bool stub_ns_running(struct kvmdbg_stub *s, unsigned vcpu)
 	bool running;
 
 	pthread_mutex_lock(&s->lock);
-	running = s->vcpus[vcpu].runnable;
+	running = s->vcpus[vcpu].runnable || s->vcpus[vcpu].ns_unseen_hold;
 	pthread_mutex_unlock(&s->lock);
 	return running;
 }
@@ -128,6 +135,13 @@ void stub_ns_parked(struct kvmdbg_stub *s, struct stub_vcpu *v)
 /* Lock held.  A vCPU stopped or stopping already gives no second report. */
 static void stop_one(struct kvmdbg_stub *s, struct stub_vcpu *v, uint8_t signal)
 {
+	if (v->ns_unseen_hold) {
+		v->ns_unseen_hold = false;
+		v->ns_stop_req = true;
+		v->ns_stop_sig = signal;
+		stub_ns_parked(s, v);
+		return;
+	}
 	if (!v->runnable)
 		return;
 	v->runnable = false;
@@ -198,6 +212,12 @@ int stub_ns_vcont(struct kvmdbg_stub *s, const struct rsp_cmd *cmd)
 		resume_one(s, v, act, stub_vcont_range(s, cmd, i));
 		resumes = true;
 	}
+	for (unsigned i = 0; i < s->nvcpus && resumes; i++) {
+		if (s->vcpus[i].ns_unseen_hold) {
+			s->vcpus[i].ns_unseen_hold = false;
+			s->vcpus[i].runnable = true;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (resumes)
 		s->held = false;
@@ -209,7 +229,7 @@ void stub_ns_ctrlc(struct kvmdbg_stub *s)
 {
 	pthread_mutex_lock(&s->lock);
 	for (unsigned i = 0; i < s->nvcpus; i++) {
-		if (s->vcpus[i].runnable) {
+		if (s->vcpus[i].runnable || s->vcpus[i].ns_unseen_hold) {
 			stop_one(s, &s->vcpus[i], SIGINT_NR);
 			break;
 		}

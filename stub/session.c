@@ -106,6 +106,7 @@ void stub_disconnect(struct kvmdbg_stub *s)
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		s->vcpus[i].over_pending = false;
 		s->vcpus[i].ns_stop_req = false;
+		s->vcpus[i].ns_unseen_hold = false;
 	}
 	/* A client that leaves before ever resuming the guest held by -S (a
 	 * port probe, a health check, a crashed gdb) does not release it:
