@@ -701,6 +701,8 @@ class Rsp:
             if b == b"%":
                 self._read_note()
                 continue
+            if b == b"$":
+                raise TestFailure("expected an ack, got packet %s" % _shown(self._framed()))
             raise TestFailure("expected an ack, got %r" % b)
 
     def _framed(self):
@@ -741,8 +743,8 @@ class Rsp:
                     if b == b"%":
                         self._read_note()
                     elif b == b"$":
-                        raise TestFailure("packet %r while waiting for a notification"
-                                          % self._framed()[:60])
+                        raise TestFailure("packet %s while waiting for a notification"
+                                          % _shown(self._framed()))
                     else:
                         raise TestFailure("%r while waiting for a notification" % b)
             except socket.timeout:
@@ -776,6 +778,13 @@ class Rsp:
             self.sock.close()
         except OSError:
             pass
+
+
+def _shown(body):
+    """A packet body for a failure message: console output as its text."""
+    if re.fullmatch(rb"O([0-9a-f]{2})+", body):
+        return "O (console output %r)" % bytes.fromhex(body[1:].decode())[:200]
+    return repr(body[:80])
 
 
 def _unescape(body):
