@@ -655,4 +655,45 @@ def test_breakpoints_inserted_while_running():
     check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
+@test
+def test_back_to_all_stop():
+    """QNonStop:0 with vCPUs running stops them all, with no notification;
+    the session then goes on in all-stop, replies and all."""
+    ncpus, iterations = 3, 30
+    vm = launch(ncpus, iterations, spin=True)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    spins, fold = elf.sym("smp_spin_count"), elf.sym("smp_fold")
+    ns.ok("vCont;c")
+    ns.ok("vCont;t:2", "stop the spinner")
+    stops = ns.stops("vCont;t:2")
+    check(len(stops) == 1 and stops[0].thread == 2, "vCont;t:2 brought %r" % stops)
+    count = ns.u64(2, spins)
+    ns.ok("vCont;c:2", "resume the spinner")
+    check_eq(ns.question("spinner resumed"), {}, "stops '?' reports with every vCPU running")
+    wait_until(lambda: ns.u64(1, spins) > count, "the spinner's count never moved")
+    ns.ok("QNonStop:0")
+    reply = ns.ask("?")
+    stop = Stop(reply, "'?' in all-stop")
+    check(1 <= stop.thread <= ncpus, "'?' in all-stop answered %r" % reply[:60])
+    # Every vCPU stays where it is: the spinner's count and every pc.
+    first = ns.read(1, spins, 8), [ns.reg(t, RIP) for t in range(1, ncpus + 1)]
+    time.sleep(0.5)
+    check_eq((ns.read(1, spins, 8), [ns.reg(t, RIP) for t in range(1, ncpus + 1)]), first,
+             "spin count and pcs half a second after QNonStop:0")
+    # All-stop as ever: a breakpoint's stop is the reply to vCont.
+    ns.select(1)
+    ns.ok("M%x,4:01000000" % elf.sym("smp_spin_release"), "release the spinner")
+    ns.ok("Z0,%x,1" % fold)
+    stop = Stop(ns.ask("vCont;c"), "all-stop vCont;c")
+    check(stop.signal == 5 and stop.why == "swbreak" and stop.pc() == fold,
+          "all-stop stop %r is not a hit of smp_fold" % stop)
+    ns.ok("z0,%x,1" % fold)
+    check_eq(ns.ask("vCont;c"), EXIT_STOP, "all-stop reply at the guest's end")
+    check(not ns.rsp.notes, "notifications in all-stop: %r" % ns.rsp.notes[:2])
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
 main()
