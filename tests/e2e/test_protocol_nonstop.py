@@ -303,17 +303,18 @@ def test_stopped_vcpu_while_others_run():
     check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
-def run_hits(ns, ncpus, stepper_rounds=0):
+def run_hits(ns, ncpus, stepper_rounds=0, cond=""):
     """Runs the guest to its end through a breakpoint on smp_fold, resuming
     each stopped thread alone; with stepper_rounds, the first thread to hit
-    is stepped off the breakpoint (vCont;s) that many times first.  Every
+    is stepped off the breakpoint (vCont;s) that many times first; cond:
+    the breakpoint's condition, as the Z0 packet carries it.  Every
     hit is checked against the guest's count; returns the hits per thread
     and the steps done."""
     fold = ns.vm.elf.sym("smp_fold")
     slots = ns.vm.elf.sym("smp_counts") + 8 * 2 * (ns.vm.elf.sym_size("smp_counts") // 8 // 3)
     hits = collections.Counter()
     stepper, stepping, steps = None, False, 0
-    ns.ok("Z0,%x,1" % fold)
+    ns.ok("Z0,%x,1%s" % (fold, cond))
     ns.ok("vCont;c")
     n = 0
     while True:
@@ -693,6 +694,54 @@ def test_back_to_all_stop():
     check_eq(ns.ask("vCont;c"), EXIT_STOP, "all-stop reply at the guest's end")
     check(not ns.rsp.notes, "notifications in all-stop: %r" % ns.rsp.notes[:2])
     vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
+@test
+def test_conditional_breakpoint():
+    """A condition the stub evaluates, true on vCPU 2 alone: every other
+    vCPU passes the breakpoint each time without a stop, none of vCPU 2's
+    hits is lost."""
+    ncpus, iterations = 4, 100
+    vm = launch(ncpus, iterations)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    # (edi zero-extended from 32 bits) == 2: smp_fold's idx argument is 2
+    bytecode = "260005" "2a20" "2202" "13" "27"
+    hits, _, _ = run_hits(ns, ncpus, cond=";X%x,%s" % (len(bytecode) // 2, bytecode))
+    check_eq(sorted(hits.items()), [(3, iterations)], "hits reported per thread")
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
+@test
+def test_write_watch_with_others_on_the_page():
+    """A write watch on vCPU 1's fold count while the other vCPUs write
+    their own counts beside it, on the same page: each of vCPU 1's writes is
+    reported once, just after it, and no other vCPU ever stops."""
+    ncpus, iterations = 4, 100
+    vm = launch(ncpus, iterations)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    per = vm.elf.sym_size("smp_counts") // 8 // len(COUNT_FIELDS)
+    slot = vm.elf.sym("smp_counts") + 8 * (2 * per + 1)      # smp_counts.fold[1]
+    ns.ok("Z2,%x,8" % slot)
+    ns.ok("vCont;c")
+    hits = 0
+    n = 0
+    while True:
+        n += 1
+        what = "batch %d" % n
+        stops = ns.stops(what)
+        if stops[0].exited:
+            ns.take_exit(stops[0], what)
+            break
+        check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 5 and
+              stops[0].why == "watch" and stops[0].addr == slot,
+              "%s: stops %r are not thread 2's write of %#x" % (what, stops, slot))
+        hits += 1
+        check_eq(ns.u64(2, slot), hits, "%s: vCPU 1's fold count at its write %d" % (what, hits))
+        ns.ok("vCont;c:2")
+    check_eq(hits, iterations, "writes reported")
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
