@@ -53,7 +53,8 @@ TSAN_FILES = {
     "test_watchpoints.py": None,
     "test_conditions.py": ["conditions_four_vcpus", "dprintf_agent_with_condition"],
     "test_protocol_nonstop.py": ["thousand_hits_four_vcpus",
-                                 "step_over_breakpoint_while_others_run"],
+                                 "step_over_breakpoint_while_others_run",
+                                 "conditional_breakpoint", "write_watch_with_others_on_the_page"],
 }
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 
