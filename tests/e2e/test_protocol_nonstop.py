@@ -745,4 +745,51 @@ def test_write_watch_with_others_on_the_page():
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
+@test
+def test_actions_on_running_threads_and_ranges():
+    """s and c naming a running thread change nothing (its next stop is the
+    t that follows); a range step of one thread ends outside the range while
+    the others run; '?' in the middle of a notification sequence restarts
+    it with every stopped thread; k ends kvmdbg with vCPUs running."""
+    ncpus = 3
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    fold, mix = elf.sym("smp_fold"), elf.sym("smp_mix")
+    ns.ok("vCont;c")
+    ns.ok("vCont;s:1", "step of running thread 1")
+    ns.ok("vCont;c:1", "continue of running thread 1")
+    ns.ok("vCont;t:1")
+    stops = ns.stops("vCont;t:1 after s and c of the running thread")
+    check(len(stops) == 1 and stops[0].thread == 1 and stops[0].signal == 0,
+          "the first stop after vCont;s:1 on the running thread is %r, not vCont;t:1's" % stops)
+    ns.ok("vCont;c:1")
+    # Every thread stops at the breakpoint once; the first notification is
+    # left undrained and '?' asked instead.
+    ns.ok("Z0,%x,1" % fold)
+    note = ns.rsp.notification(STOP_TIMEOUT)
+    check(note.startswith("Stop:T05"), "notification %r" % note[:60])
+    held = ns.question("'?' in the middle of a sequence")
+    check(Stop(note[5:], "notification").thread in held, "'?' %r left out the notified thread %r"
+          % (held, note[:40]))
+    got = set(held)
+    while len(got) < ncpus:
+        for s in ns.stops("the other hits"):
+            check(s.thread not in got and s.why == "swbreak" and s.pc() == fold,
+                  "stop %r after the '?' (threads seen %r)" % (s, sorted(got)))
+            got.add(s.thread)
+    ns.ok("z0,%x,1" % fold)
+    # A range step over smp_fold's body: thread 2 stops back in smp_mix.
+    ns.ok("vCont;r%x,%x:2" % (fold, fold + elf.sym_size("smp_fold")), "range step of thread 2")
+    stops = ns.stops("range step")
+    check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 5 and
+          stops[0].why is None and mix <= stops[0].pc() < mix + elf.sym_size("smp_mix"),
+          "range step of thread 2 ended as %r, not in smp_mix" % stops)
+    check_eq(sorted(ns.question("after the range step")), [1, 2, 3], "threads stopped")
+    ns.ok("vCont;c")
+    ns.rsp.send_raw(Rsp.frame("k"))
+    vm.expect_exit(0)
+
+
 main()
