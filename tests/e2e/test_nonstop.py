@@ -345,4 +345,37 @@ def test_guest_exit():
         line = "smp: vCPU %d work %d mix %d fold %d\n" % (v, iterations, iterations, iterations)
         check(line in vm.serial(), "serial output %r lacks %r" % (vm.serial(), line))
 
+@test
+def test_thousand_hits_resumed_one_thread_at_a_time():
+    """1,000 hits of a breakpoint on smp_fold with every vCPU running: each hit stops its
+    thread alone and is resumed alone (-exec-continue --thread), which has
+    gdb step that thread over the breakpoint while the others run; every
+    hit is reported once, in the right thread, against the guest's count."""
+    ncpus, iterations = 4, 250
+    vm, g = session(iterations, ncpus)
+    g.console("set var smp_spin_release = 1")
+    bp = g.result("-break-insert smp_fold")["bkpt"]
+    site = int(bp["addr"], 16)
+    run_all(g, ncpus)
+    hits = {t: 0 for t in range(1, ncpus + 1)}
+    n = 0
+    while True:
+        n += 1
+        stop = g.next_stop("hit %d" % n)
+        if stop.get("reason") == "exited":
+            check_eq(int(stop.get("exit-code", "0"), 8), exit_status(SMP_EXIT), "exit code")
+            break
+        t = int(stop.get("thread-id", "0"))
+        check(stop.get("reason") == "breakpoint-hit" and t in hits and
+              int(stop["frame"]["addr"], 16) == site,
+              "stop %d is not a hit of the breakpoint: %r" % (n, stop))
+        g.select(t)
+        check_eq(fold_count(g, t - 1), hits[t], "thread %d's fold count at its hit %d"
+                 % (t, hits[t] + 1))
+        hits[t] += 1
+        g.mi("-exec-continue --thread %d" % t)
+    check_eq(hits, {t: iterations for t in range(1, ncpus + 1)}, "hits per thread")
+    vm.expect_exit(exit_status(SMP_EXIT))
+
+
 main()
