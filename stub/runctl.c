@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * All-stop run control.  vCPU threads park in kvmdbg_vcpu_pre_run while
- * the VM is stopped; the stub thread stops them by setting `stopping` and
- * kicking each one out of KVM_RUN (immediate_exit covers the window before
- * KVM_RUN, the signal the time inside it), and resumes them per gdb's
- * request, first stepping each vCPU that sits on one of the stub's own
- * breakpoints past it while every other vCPU stays parked.
+ * All-stop run control, and the vCPU threads' side of both modes (the
+ * stub thread's side of non-stop is nonstop.c).  vCPU threads park in
+ * kvmdbg_vcpu_pre_run while the VM is stopped; the stub thread stops them
+ * by setting `stopping` and kicking each one out of KVM_RUN
+ * (immediate_exit covers the window before KVM_RUN, the signal the time
+ * inside it), and resumes them per gdb's request, first stepping each
+ * vCPU that sits on one of the stub's own breakpoints past it while every
+ * other vCPU stays parked.
  */
 #include <errno.h>
 #include <limits.h>
@@ -343,6 +345,7 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 			     const struct kd_debug_event *ev)
 {
 	struct kd_swbp *bp = kd_bptable_find(s->bps, v->step_over_addr);
+	bool on_its_own;
 
 	v->stepping_over = false;
 	if (bp)
@@ -350,18 +353,18 @@ static void finish_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v,
 	/* The instruction itself raised the guest's own exception. */
 	if (!ev->stepped)
 		deliver(s, v, ev);
-	if (v->cond_resume) {
+	/* Stepped past on its own (a false condition, or any step past in
+	 * non-stop, for gdb's step as well as its continue), or by
+	 * stub_resume with the others parked. */
+	on_its_own = v->cond_resume;
+	if (on_its_own)
 		stub_bp_step_done(s, v);
-		/* Non-stop steps past a breakpoint this way too, for gdb's
-		 * step as well as its continue. */
-		if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs))))
-			stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
-		return;
-	}
 	if (v->step && !(ev->stepped && range_goes_on(s, v, s->arch->pc(v->regs)))) {
 		stub_push_stop(s, v, KD_STOP_SIGNAL, ev->pc);
 		return;
 	}
+	if (on_its_own)
+		return;
 	/* The rest of a continue, or of a range step, runs with the others. */
 	v->runnable = false;
 	pthread_cond_broadcast(&s->cond);
