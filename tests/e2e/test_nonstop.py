@@ -17,8 +17,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (ChildGdb, Elf, TestFailure, check, check_eq, exit_status,
                         guest_path, kvmdbg, main, source_line, test)
+from smp_guest import SMP_EXIT, expected_serial
 
-SMP_EXIT = 0x2a
 FOREVER = 100000000     # iterations no test waits for
 STOP_TIMEOUT = 60       # hang guard for one awaited stop on a loaded machine
 NCPUS = 3
@@ -376,6 +376,46 @@ def test_thousand_hits_resumed_one_thread_at_a_time():
         g.mi("-exec-continue --thread %d" % t)
     check_eq(hits, {t: iterations for t in range(1, ncpus + 1)}, "hits per thread")
     vm.expect_exit(exit_status(SMP_EXIT))
+
+
+@test
+def test_next_over_a_call_the_others_run_through():
+    """next over smp_mix's call of smp_fold in thread 1: gdb's breakpoint at
+    the return address is passed all the time by the other threads, which
+    gdb steps over it while thread 1 steps; then the guest runs to its end
+    with every count and the checksum right."""
+    ncpus, iterations = 4, 1500
+    vm, g = session(iterations, ncpus)
+    g.console("set var smp_spin_release = 1")
+    bp = g.result("-break-insert -p 1 smp_mix")["bkpt"]
+    run_all(g, ncpus)
+    stop = g.next_stop("thread 1's breakpoint on smp_mix")
+    check(stop.get("reason") == "breakpoint-hit" and stop.get("thread-id") == "1" and
+          stop["frame"].get("func") == "smp_mix", "stop %r is not thread 1 in smp_mix" % stop)
+    g.mi("-break-delete %s" % bp["number"])
+    call_line = source_line("guests/x86_64/smp.c", "return smp_fold(idx, acc * ")
+    lines = [int(stop["frame"]["line"])]
+    for n in range(4):
+        g.select(1)
+        g.console("next")
+        stop = g.next_stop("next %d" % n)
+        check(stop.get("reason") == "end-stepping-range" and stop.get("thread-id") == "1",
+              "next %d ended with %r" % (n, stop))
+        lines.append(int(stop["frame"]["line"]))
+        states = g.states()
+        check_eq(states[1], "stopped", "thread 1 after next %d" % n)
+        check(all(states[t] == "running" for t in range(2, ncpus + 1)),
+              "states after next %d: %r" % (n, states))
+        if lines[-2] == call_line:
+            break
+    check(call_line in lines[:-1], "the nexts never went over the call on line %d: lines %r"
+          % (call_line, lines))
+    check(not g.pending_stops(), "stops nobody asked for: %r" % g.pending_stops())
+    g.console("continue &")
+    stop = g.next_stop("the guest's end")
+    check_eq(stop.get("reason"), "exited", "reason of the last stop (%r)" % stop)
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
 main()

@@ -21,13 +21,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, TestFailure, check, check_eq, exit_status,
                         guest_path, kvmdbg, main, run, test)
+from smp_guest import SMP_EXIT, expected_serial, guest_args
 
-SMP_EXIT = 0x2a
 # The exit as all-stop reports it: kvmdbg's own exit status, low byte.
 EXIT_STOP = "W%02x" % (exit_status(SMP_EXIT) & 0xff)
 RIP = 0x10              # register number of rip in the amd64 register set
 RAX = 0
-MASK = (1 << 64) - 1
 FOREVER = 100000000     # iterations no test waits for
 STOP_TIMEOUT = 60       # hang guard for one awaited stop on a loaded machine
 COUNT_FIELDS = ("work", "mix", "fold")      # struct smp_counts, in order
@@ -37,29 +36,6 @@ ERROR_RE = re.compile(r"E[0-9a-fA-F]{2}")
 
 
 # ---- the guest --------------------------------------------------------------
-
-def guest_args(ncpus, iterations, spin=False, int3=False):
-    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else []) + \
-        (["int3"] if int3 else [])
-
-
-def expected_serial(ncpus, iterations, int3=False):
-    """What the guest prints: the same arithmetic as smp.c."""
-    lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
-    total = 0
-    for idx in range(ncpus):
-        acc = idx
-        for _ in range(iterations):
-            acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
-            acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
-        total = (total + acc) & MASK
-        # with int3, vCPU k's own handler counts k + 1 traps per call
-        lines.append("smp: vCPU %d work %d mix %d fold %d"
-                     % (idx, iterations, iterations, iterations) +
-                     (" int3 %d" % ((idx + 1) * iterations) if int3 else ""))
-    lines.append("smp: checksum 0x%016x" % total)
-    return "\n".join(lines) + "\n"
-
 
 def launch(ncpus, iterations, spin=False, int3=False):
     """kvmdbg with ncpus vCPUs held before their first instruction."""

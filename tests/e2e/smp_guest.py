@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: MIT
+"""What the smp.elf guest is given and what it prints (guests/x86_64/smp.c),
+for the tests that run it."""
+
+SMP_EXIT = 0x2a
+MASK = (1 << 64) - 1
+
+
+def guest_args(ncpus, iterations, spin=False, int3=False):
+    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else []) + \
+        (["int3"] if int3 else [])
+
+
+def expected_serial(ncpus, iterations, int3=False):
+    """The guest's output: the same arithmetic as smp.c."""
+    lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
+    total = 0
+    for idx in range(ncpus):
+        acc = idx
+        for _ in range(iterations):
+            acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
+            acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
+        total = (total + acc) & MASK
+        # with int3, vCPU k's own handler counts k + 1 traps per call
+        lines.append("smp: vCPU %d work %d mix %d fold %d"
+                     % (idx, iterations, iterations, iterations) +
+                     (" int3 %d" % ((idx + 1) * iterations) if int3 else ""))
+    lines.append("smp: checksum 0x%016x" % total)
+    return "\n".join(lines) + "\n"
