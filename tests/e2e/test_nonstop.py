@@ -418,4 +418,36 @@ def test_next_over_a_call_the_others_run_through():
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
+def end_with_breakpoints(how):
+    """Breakpoints of every kind inserted, one thread stopped at one, the
+    others running: gdb detaches (or is killed), and the guest ends exactly
+    as undebugged."""
+    ncpus, iterations = 4, 300
+    vm, g = session(iterations, ncpus)
+    g.console("set var smp_spin_release = 1")
+    g.result("-break-insert smp_fold")
+    g.result("-break-insert -h smp_mix")
+    g.console("watch smp_counts.work[1]")
+    run_all(g, ncpus)
+    stop = g.next_stop("first stop")
+    check(stop.get("reason") in ("breakpoint-hit", "watchpoint-trigger"),
+          "first stop %r" % stop)
+    if how == "detach":
+        g.console("detach")
+    else:
+        g.kill()
+    vm.expect_exit(exit_status(SMP_EXIT))
+    check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
+
+
+@test
+def test_detach_with_breakpoints():
+    end_with_breakpoints("detach")
+
+
+@test
+def test_gdb_killed_with_breakpoints():
+    end_with_breakpoints("kill")
+
+
 main()
