@@ -54,7 +54,8 @@ TSAN_FILES = {
     "test_conditions.py": ["conditions_four_vcpus", "dprintf_agent_with_condition"],
     "test_protocol_nonstop.py": ["thousand_hits_four_vcpus",
                                  "step_over_breakpoint_while_others_run",
-                                 "conditional_breakpoint", "write_watch_with_others_on_the_page"],
+                                 "conditional_breakpoint", "write_watch_with_others_on_the_page",
+                                 "random_run_control_stress"],
 }
 E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 

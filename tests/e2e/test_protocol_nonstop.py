@@ -12,6 +12,7 @@ vCPU N - 1.
 
 import collections
 import os
+import random
 import re
 import socket
 import struct
@@ -139,17 +140,41 @@ class NonStop:
         return [first] + self.drain(what)
 
     def question(self, what):
-        """Every stop '?' and the vStopped after it report, by thread."""
+        """Every stop '?' and the vStopped after it report, by thread.  A
+        notification that came before the reply is of a sequence '?'
+        abandons: its thread must be among those '?' reports."""
         reply = self.ask("?")
+        abandoned = [Stop(n[5:], "%s: notification before the reply to ?" % what)
+                     for n in self.rsp.notes if n.startswith("Stop:T")]
+        self.rsp.notes.clear()
         if reply == "OK":
-            return {}
-        stops = [Stop(reply, "%s: reply to ?" % what)] + self.drain(what)
+            stops = []
+        else:
+            stops = [Stop(reply, "%s: reply to ?" % what)] + self.drain(what)
         by_thread = {}
         for s in stops:
             check(s.thread not in by_thread, "%s: thread %d reported twice: %r"
                   % (what, s.thread, stops))
             by_thread[s.thread] = s
+        for s in abandoned:
+            check(s.thread in by_thread, "%s: '?' left out thread %d, stopped by %r"
+                  % (what, s.thread, s))
         return by_thread
+
+    def poll(self, what):
+        """The stops of a notification already come or coming at once;
+        [] when none is there."""
+        if not self.rsp.notes:
+            self.rsp.sock.settimeout(0.02)
+            try:
+                b = self.rsp._byte()
+            except socket.timeout:
+                return []
+            finally:
+                self.rsp.sock.settimeout(self.rsp.timeout)
+            check(b == b"%", "%s: %r while no reply was due" % (what, b))
+            self.rsp._read_note()
+        return self.stops(what)
 
     def select(self, thread):
         self.ok("Hg%x" % thread, "select thread %d" % thread)
@@ -766,6 +791,138 @@ def test_actions_on_running_threads_and_ranges():
     ns.ok("vCont;c")
     ns.rsp.send_raw(Rsp.frame("k"))
     vm.expect_exit(0)
+
+
+STRESS_ROUNDS = 600
+STRESS_SEED = 20261203
+
+
+@test
+def test_random_run_control_stress():
+    """Random t, c, s, vCtrlC, '?', breakpoint insertions and removals on
+    four running vCPUs.  Whatever the interleaving, each stop is reported
+    once, for a thread the session has running, with a cause the session
+    gave it; '?' reports exactly the stopped threads; and at the end the
+    guest's counts show no call lost or doubled by a step past a trap."""
+    ncpus = 4
+    rnd = random.Random(STRESS_SEED)
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    fold = elf.sym("smp_fold")
+    threads = range(1, ncpus + 1)
+    running = set()
+    causes = {t: set() for t in threads}   # what may stop a running thread
+    inserted = False
+    ctrlc = 0                              # vCtrlC not yet seen to stop one
+
+    history = collections.deque(maxlen=30)      # for a failure's log
+
+    def event(s, what):
+        nonlocal ctrlc
+        t = s.thread
+        history.append("%s: stop %s" % (what, s.reply[:24]))
+        if t not in running:
+            print("the stress run's last steps:\n  " + "\n  ".join(history), flush=True)
+        check(t in running, "%s: stop %r of thread %d, which is not running (last steps in "
+              "the log)" % (what, s, t))
+        if s.signal == 0:
+            check("t" in causes[t], "%s: T00 of thread %d, never asked to stop" % (what, t))
+        elif s.signal == 2:
+            check(ctrlc > 0, "%s: T02 of thread %d without a vCtrlC" % (what, t))
+            ctrlc -= 1
+        elif s.why == "swbreak":
+            check("bp" in causes[t] and s.pc() == fold,
+                  "%s: breakpoint stop %r of thread %d" % (what, s, t))
+        else:
+            check(s.signal == 5 and s.why is None and "step" in causes[t],
+                  "%s: stop %r of thread %d, neither asked nor at a breakpoint" % (what, s, t))
+        running.discard(t)
+
+    def resume(t, action):
+        running.add(t)
+        causes[t] = {"bp"} if inserted else set()
+        if action == "s":
+            causes[t].add("step")
+
+    def settle(what):
+        for s in ns.poll(what):
+            event(s, what)
+
+    def early(what, named=None, action=None):
+        """Notifications that came before an action's reply: the stub had
+        sent them first, so a c or s naming the notified thread resumed it
+        (the stops vStopped hands out after it were still pending)."""
+        while ns.rsp.notes:
+            for i, s in enumerate(ns.stops(what)):
+                event(s, what)
+                if i == 0 and s.thread == named and action:
+                    resume(s.thread, action)
+
+    ns.ok("vCont;c")
+    for t in threads:
+        resume(t, "c")
+    for n in range(STRESS_ROUNDS):
+        what = "round %d" % n
+        settle(what)
+        r = rnd.random()
+        t = rnd.choice(threads)
+        history.append("%s: %.2f thread %d, running %s" % (what, r, t, sorted(running)))
+        if r < 0.25:
+            if t in running:
+                causes[t].add("t")
+            ns.ok("vCont;t:%x" % t, what)
+            early(what)
+        elif r < 0.62:
+            action = "c" if r < 0.5 else "s"
+            was_running = t in running
+            ns.ok("vCont;%s:%x" % (action, t), what)
+            if not was_running:
+                resume(t, action)
+            early(what, t if was_running else None, action)
+        elif r < 0.7:
+            if running:
+                ctrlc += 1
+            ns.ok("vCtrlC", what)
+            early(what)
+        elif r < 0.82:
+            inserted = not inserted
+            if inserted:
+                for u in running:
+                    causes[u].add("bp")
+            ns.ok("%s0,%x,1" % ("Z" if inserted else "z", fold), what)
+            early(what)
+        elif r < 0.95:
+            held = ns.question(what)
+            for u, s in held.items():
+                if u in running:
+                    event(s, what)
+            check_eq(sorted(held), sorted(set(threads) - running), "%s: threads '?' reports"
+                     % what)
+        else:
+            # Nothing notified yet; a stop not yet notified may still come
+            # as the reply, and then is not notified again.
+            reply = ns.ask("vStopped")
+            while reply != "OK":
+                event(Stop(reply, "%s: vStopped" % what), what)
+                reply = ns.ask("vStopped")
+    # Everything stopped: each running thread reports once more.
+    for t in sorted(running):
+        ns.ok("vCont;t:%x" % t, "final stop")
+        causes[t].add("t")
+    while running:
+        for s in ns.stops("final stops"):
+            event(s, "final stops")
+    check_eq(sorted(ns.question("at the end")), list(threads), "threads '?' reports at the end")
+    check_eq(ns.read(1, fold, 16), elf.bytes_at(fold, 16), "smp_fold's code as the stub shows it")
+    counts = ns.counts(1, ncpus)
+    for v in range(ncpus):
+        work, mix, fold_n = (counts[f][v] for f in COUNT_FIELDS)
+        check(work - mix in (0, 1) and mix - fold_n in (0, 1) and work - fold_n in (0, 1),
+              "vCPU %d's counts work %d mix %d fold %d: a call lost or doubled"
+              % (v, work, mix, fold_n))
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
 main()
