@@ -168,8 +168,12 @@ static void unguard_if_cpu_page(struct kd_swbp *bp, void *opaque)
 	snprintf(text, sizeof(text), "the breakpoint at 0x%llx is no longer guarded: %s",
 		 (unsigned long long)bp->addr, cpu_page_why);
 	stub_log(s, "%s", text);
-	snprintf(line, sizeof(line), "kvmdbg: %s\n", text);
-	stub_console(s, line);
+	/* gdb waits for a stop reply, which console output may precede,
+	 * except in non-stop mode. */
+	if (!s->non_stop) {
+		snprintf(line, sizeof(line), "kvmdbg: %s\n", text);
+		stub_console(s, line);
+	}
 }
 
 /*

@@ -136,7 +136,8 @@ static const char *const type_names[] = {
 };
 
 /* Tells the log, and gdb's console now (stub thread) or at the stub
- * thread's next wake-up (vCPU thread). */
+ * thread's next wake-up (vCPU thread); non-stop mode has no console
+ * outside a monitor command's reply. */
 static void tell(struct kvmdbg_stub *s, bool now, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -152,7 +153,8 @@ static void tell(struct kvmdbg_stub *s, bool now, const char *fmt, ...)
 	stub_log(s, "%s", line);
 	snprintf(text, sizeof(text), "kvmdbg: %s\n", line);
 	if (now) {
-		stub_console(s, text);
+		if (!s->non_stop)
+			stub_console(s, text);
 	} else if (used < sizeof(s->note)) {
 		snprintf(s->note + used, sizeof(s->note) - used, "%s", text);
 		stub_wake(s);

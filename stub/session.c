@@ -266,11 +266,9 @@ static bool handle_wake(struct kvmdbg_stub *s)
 		s->note[0] = 0;
 		pthread_mutex_unlock(&s->lock);
 		/* gdb takes console output only while the guest runs, and
-		 * never in non-stop mode. */
+		 * never in non-stop mode: the log has it then. */
 		if (s->conn_fd >= 0 && s->running)
 			stub_console(s, note);
-		else if (s->non_stop)
-			stub_log(s, "%s", note);
 		pthread_mutex_lock(&s->lock);
 	}
 	/* Breakpoint printf text goes before the stop that follows it. */

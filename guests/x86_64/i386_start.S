@@ -4,15 +4,11 @@
  * calls kmain32(magic, info) on its own stack, with a zero frame pointer
  * ending the chain of frames.
  */
-#define MB_HEADER_MAGIC	0x1badb002
-#define MB_HEADER_FLAGS	((1 << 0) | (1 << 1))
+#include "multiboot_elf.h"
+
 #define STACK_SIZE	16384
 
-	.section .multiboot, "a"
-	.balign 4
-	.long MB_HEADER_MAGIC
-	.long MB_HEADER_FLAGS
-	.long -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
+	multiboot_elf_header
 
 	.text
 	.code32

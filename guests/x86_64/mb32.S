@@ -7,8 +7,8 @@
  *   mb32 mmap ok                    (an available range covers 1 MiB)
  * and exits with MB32_EXIT through the debug-exit port.
  */
-#define MB_HEADER_MAGIC	0x1badb002
-#define MB_HEADER_FLAGS	((1 << 0) | (1 << 1))
+#include "multiboot_elf.h"
+
 #define MB_BOOT_MAGIC	0x2badb002
 #define MBI_FLAG_MEM	(1 << 0)
 #define MBI_FLAG_CMDLINE (1 << 2)
@@ -25,11 +25,7 @@
 #define MB32_EXIT	0x32
 #define MB32_BAD_MAGIC	0x7e
 
-	.section .multiboot, "a"
-	.balign 4
-	.long MB_HEADER_MAGIC
-	.long MB_HEADER_FLAGS
-	.long -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
+	multiboot_elf_header
 
 	.text
 	.code32
