@@ -447,6 +447,16 @@ def check_scheduler_locking(spins, stepper=1, spinner=2, settle=0.5):
     check(read_u64(spins) > count, "spin count did not move after continue")
 
 
+def wait_until(cond, what, timeout=RUN_TIMEOUT):
+    """Polls cond() until it holds; a test failure if it never does within
+    timeout seconds (a hang guard, not a measure)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TestFailure("%s within %ds" % (what, timeout))
+        time.sleep(0.05)
+
+
 def cont(timeout=RUN_TIMEOUT):
     """continue; returns the stop it produced."""
     before = len(events.stops)

@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (ChildGdb, Elf, TestFailure, check, check_eq, exit_status,
-                        guest_path, kvmdbg, main, source_line, test)
+                        guest_path, kvmdbg, main, source_line, test,
+                        wait_until)
 from smp_guest import SMP_EXIT, expected_serial
 
 FOREVER = 100000000     # iterations no test waits for
@@ -224,15 +225,6 @@ def spinner_held(vm, g):
              {1: "running", SPINNER: "stopped", 3: "running"}, "thread states at the hit")
     check_eq(threads[SPINNER][1], "smp_spin", "function of thread %d" % SPINNER)
     return int(stop["frame"]["addr"], 16)
-
-
-def wait_until(cond, what, timeout=STOP_TIMEOUT):
-    """Polls cond() until true; a test failure if it never is (hang guard)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TestFailure("%s within %ds" % (what, timeout))
-        time.sleep(0.05)
 
 
 def fold_count(g, vcpu):

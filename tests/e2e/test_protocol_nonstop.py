@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, TestFailure, check, check_eq, exit_status,
-                        guest_path, kvmdbg, main, run, test)
+                        guest_path, kvmdbg, main, run, test, wait_until)
 from smp_guest import SMP_EXIT, expected_serial, guest_args
 
 # The exit as all-stop reports it: kvmdbg's own exit status, low byte.
@@ -230,15 +230,6 @@ class NonStop:
         check_eq(stop.reply, EXIT_STOP, "%s: exit notification" % what)
         check_eq(self.ask("vStopped"), "OK", "%s: vStopped after the exit notification" % what)
         self.vm.expect_exit(exit_status(SMP_EXIT))
-
-
-def wait_until(cond, what, timeout=STOP_TIMEOUT):
-    """Polls cond() until true; a test failure if it never is (hang guard)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TestFailure("%s within %ds" % (what, timeout))
-        time.sleep(0.05)
 
 
 # ---- tests ------------------------------------------------------------------
