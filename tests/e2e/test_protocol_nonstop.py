@@ -538,6 +538,10 @@ def test_hostile_packets():
     ns.ok("X%x,1:Z" % (spare + 7), "X with thread 4 running")
     check_eq(ns.ask("m%x,8" % spare), "a5" * 7 + "5a", "m with thread 4 running")
     ns.refused("vCont;t:5", "a thread that does not exist, all running")
+    for payload in ("vCont;", "vCont;x:1", "vCont;t:", "vCont;c:zz", "vCont;r1000:1", "vCont;C:1",
+                    "vCont;S:1", "vCont;c:1:2", "vCont;t:1;;t:2", "vStopped;1", "vCtrlC;1",
+                    "QNonStop", "QNonStop:0x1", "?x"):
+        ns.refused(payload, "malformed, all running")
     ns.ok("vCont;t:-1", "stop every thread")
     got = collections.Counter()
     while sum(got.values()) < ncpus:
