@@ -728,7 +728,7 @@ class Rsp:
         return body
 
     def _read_note(self):
-        self.notes.append(_rle_decode(_unescape(self._framed())).decode("latin-1"))
+        self.notes.append(decode_body(self._framed()).decode("latin-1"))
 
     def read_body(self):
         """The next packet's body as sent (escapes and runs kept); acknowledged."""
@@ -765,7 +765,7 @@ class Rsp:
 
     def read_packet(self):
         """The next packet's payload, run-length decoded; acknowledged."""
-        return _rle_decode(_unescape(self.read_body())).decode("latin-1")
+        return decode_body(self.read_body()).decode("latin-1")
 
     def request(self, payload):
         """Sends a packet, expects '+' and returns the reply payload."""
