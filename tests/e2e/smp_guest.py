@@ -21,9 +21,14 @@ def expected_serial(ncpus, iterations, int3=False):
             acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
             acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
         total = (total + acc) & MASK
-        # with int3, vCPU k's own handler counts k + 1 traps per call
         lines.append("smp: vCPU %d work %d mix %d fold %d"
                      % (idx, iterations, iterations, iterations) +
-                     (" int3 %d" % ((idx + 1) * iterations) if int3 else ""))
+                     (" int3 %d" % int3_traps(idx, iterations) if int3 else ""))
     lines.append("smp: checksum 0x%016x" % total)
     return "\n".join(lines) + "\n"
+
+
+def int3_traps(vcpu, calls):
+    """The guest's own int3 traps of vcpu before its smp_work call number
+    calls + 1 (with the word int3): k + 1 per call on vCPU k."""
+    return (vcpu + 1) * calls

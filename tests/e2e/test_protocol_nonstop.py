@@ -224,6 +224,19 @@ class NonStop:
         check_eq(sorted(held), list(range(1, ncpus + 1)), "threads reported after connecting")
         return held
 
+    def until_exit(self):
+        """(what, stops) for each batch of stops up to the guest's exit,
+        which is taken."""
+        n = 0
+        while True:
+            n += 1
+            what = "batch %d" % n
+            stops = self.stops(what)
+            if stops[0].exited:
+                self.take_exit(stops[0], what)
+                return
+            yield what, stops
+
     def take_exit(self, stop, what):
         """The exit notification, taken with vStopped as gdb does; then
         kvmdbg's exit status."""
@@ -308,14 +321,7 @@ def run_hits(ns, ncpus, stepper_rounds=0, cond=""):
     stepper, stepping, steps = None, False, 0
     ns.ok("Z0,%x,1%s" % (fold, cond))
     ns.ok("vCont;c")
-    n = 0
-    while True:
-        n += 1
-        what = "batch %d" % n
-        stops = ns.stops(what)
-        if stops[0].exited:
-            ns.take_exit(stops[0], what)
-            return hits, steps, stepper
+    for what, stops in ns.until_exit():
         seen = set()
         for s in stops:
             t = s.thread
@@ -342,6 +348,7 @@ def run_hits(ns, ncpus, stepper_rounds=0, cond=""):
                 ns.ok("vCont;s:%x" % t, "step thread %d" % t)
             else:
                 ns.ok("vCont;c:%x" % t, "resume thread %d" % t)
+    return hits, steps, stepper
 
 
 @test
@@ -723,14 +730,7 @@ def test_write_watch_with_others_on_the_page():
     ns.ok("Z2,%x,8" % slot)
     ns.ok("vCont;c")
     hits = 0
-    n = 0
-    while True:
-        n += 1
-        what = "batch %d" % n
-        stops = ns.stops(what)
-        if stops[0].exited:
-            ns.take_exit(stops[0], what)
-            break
+    for what, stops in ns.until_exit():
         check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 5 and
               stops[0].why == "watch" and stops[0].addr == slot,
               "%s: stops %r are not thread 2's write of %#x" % (what, stops, slot))

@@ -31,21 +31,15 @@ from kvmdbg_e2e import (Elf, RUN_TIMEOUT, Rsp, check, check_eq, connect, cont, c
                         events, exit_status, frame_names, gdb, gdb_run, guest_path,
                         in_function, interrupt_after, kvmdbg, main, packet, pc, read_mem,
                         read_u64, reg, resume, run, test)
+from smp_guest import SMP_EXIT, expected_serial, guest_args, int3_traps
 
-SMP_EXIT = 0x2a
 SMP_EXIT_BAD_COUNT = 0x2b
 FUNCS = ("smp_work", "smp_mix", "smp_fold")
 COUNT_FIELDS = ("work", "mix", "fold")      # struct smp_counts, in order
 LOOP_FUNCS = FUNCS + ("smp_run", "smp_main", "smp_spin", "smp_halt")
-MASK = (1 << 64) - 1
 
 
 # ---- the guest --------------------------------------------------------------
-
-def guest_args(ncpus, iterations, spin=False, int3=False):
-    return ["cpus=%d" % ncpus, "iter=%d" % iterations] + (["spin"] if spin else []) + \
-        (["int3"] if int3 else [])
-
 
 def launch(ncpus, iterations, spin=False, int3=False):
     """kvmdbg with ncpus vCPUs held before their first instruction, its
@@ -79,29 +73,6 @@ def check_raw_exit(vm, rsp, ncpus, iterations):
              "reply at the guest's end")
     vm.expect_exit(exit_status(SMP_EXIT))
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
-
-
-def expected_serial(ncpus, iterations, int3=False):
-    """What the guest prints: the same arithmetic as smp.c."""
-    lines = ["smp: %d vCPUs, %d iterations" % (ncpus, iterations)]
-    total = 0
-    for idx in range(ncpus):
-        acc = idx
-        for _ in range(iterations):
-            acc = ((acc + 1) * 0x9e3779b97f4a7c15) & MASK     # smp_work, smp_mix
-            acc = ((acc ^ (acc >> 29)) + idx) & MASK          # smp_fold
-        total = (total + acc) & MASK
-        lines.append("smp: vCPU %d work %d mix %d fold %d"
-                     % (idx, iterations, iterations, iterations) +
-                     (" int3 %d" % int3_traps(idx, iterations) if int3 else ""))
-    lines.append("smp: checksum 0x%016x" % total)
-    return "\n".join(lines) + "\n"
-
-
-def int3_traps(vcpu, calls):
-    """The guest's own int3 traps of vcpu before its smp_work call number
-    calls + 1 (with the word int3): k + 1 per call on vCPU k."""
-    return (vcpu + 1) * calls
 
 
 def max_vcpus(vm):
