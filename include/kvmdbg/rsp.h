@@ -200,6 +200,7 @@ enum rsp_cmd_kind {
 	RSP_CMD_QNONSTOP,	/* QNonStop:0|1 -> non_stop */
 	RSP_CMD_VSTOPPED,	/* vStopped */
 	RSP_CMD_VCTRLC,		/* vCtrlC */
+	RSP_CMD_LAST = RSP_CMD_VCTRLC
 };
 
 #define RSP_VCONT_MAX 128

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct rsp_cmd c, again;
 
 	rsp_parse(data, size, &c);
-	FUZZ_CHECK(c.kind >= RSP_CMD_UNKNOWN && c.kind <= RSP_CMD_QRCMD);
+	FUZZ_CHECK(c.kind >= RSP_CMD_UNKNOWN && c.kind <= RSP_CMD_LAST);
 	FUZZ_CHECK(memchr(c.object, 0, sizeof(c.object)) && memchr(c.annex, 0, sizeof(c.annex)));
 	FUZZ_CHECK(c.n_actions <= RSP_VCONT_MAX);
 	check_data(&c, data, size);

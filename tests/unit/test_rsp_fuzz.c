@@ -256,12 +256,12 @@ static void test_decode_resyncs_after_garbage(void **state)
 /* ---- rsp_parse ------------------------------------------------------------ */
 
 static const char *const prefixes[] = {
-	"", "?", "g", "G", "p", "P", "m", "M", "X", "c", "s", "C", "S", "Z",
+	"", "?", "g", "G", "p", "P", "m", "M", "x", "X", "c", "s", "C", "S", "Z",
 	"z", "k", "D", "D;", "H", "Hg", "Hc", "T", "Tp", "vCont", "vCont;",
 	"vCont?", "vKill;", "vFile:", "qSupported", "qSupported:",
 	"QStartNoAckMode", "qAttached", "qAttached:", "qC", "qfThreadInfo",
 	"qsThreadInfo", "qThreadExtraInfo,", "qXfer:", "qXfer:features:read:",
-	"qRcmd,", "q", "Q", "v",
+	"qRcmd,", "QNonStop:", "vStopped", "vCtrlC", "q", "Q", "v",
 };
 
 static bool all_hex(const uint8_t *p, size_t n)
@@ -285,7 +285,7 @@ static bool all_zero(const void *p, size_t n)
 static void check_cmd(const uint8_t *payload, size_t len,
 		      const struct rsp_cmd *c)
 {
-	assert_true(c->kind >= RSP_CMD_UNKNOWN && c->kind <= RSP_CMD_QRCMD);
+	assert_true(c->kind >= RSP_CMD_UNKNOWN && c->kind <= RSP_CMD_LAST);
 	if (c->data) {
 		assert_true(c->data >= payload);
 		assert_true(c->data_len <= len);
@@ -430,7 +430,7 @@ static void test_parse_random(void **state)
 {
 	static struct rsp_cmd first, again;
 	uint64_t seed = 0x5eed0003;
-	unsigned seen[RSP_CMD_QRCMD + 1] = { 0 };
+	unsigned seen[RSP_CMD_LAST + 1] = { 0 };
 
 	for (int iter = 0; iter < PARSE_ITERATIONS; iter++) {
 		uint8_t tmp[128];
@@ -448,7 +448,7 @@ static void test_parse_random(void **state)
 		seen[first.kind]++;
 		free(payload);
 	}
-	for (int k = RSP_CMD_UNKNOWN; k <= RSP_CMD_QRCMD; k++)
+	for (int k = RSP_CMD_UNKNOWN; k <= RSP_CMD_LAST; k++)
 		if (seen[k] == 0)
 			fail_msg("command kind %d never produced", k);
 }
