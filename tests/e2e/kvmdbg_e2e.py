@@ -262,6 +262,11 @@ class Vm:
             raise TestFailure("kvmdbg exit status: expected %d, got %d; serial %r; stderr %r"
                               % (status, got, self.serial(), self.stderr()))
 
+    def postmortem(self):
+        """After a gdb error, what else tells why gdb lost kvmdbg: nothing
+        more for a local process, whose state and stderr say it."""
+        return ""
+
     def kill(self):
         """Ends the process; returns any sanitizer report it printed."""
         if self.proc.poll() is None:
@@ -861,9 +866,20 @@ def _kvmdbg_states():
             status = vm.poll()
             state = "running" if status is None else "exited with status %d" % status
             out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(vm.stderr()[-400:]), 420))
+            seen = vm.postmortem()
+            if seen:
+                out += "; %s" % _one_line(seen, 600)
         except (TestFailure, OSError) as e:
             out += "; kvmdbg state unknown: %s" % _one_line(e, 200)
     return out
+
+
+def _raised_at(e, fn):
+    """Where in the test's file the error came from (which gdb command
+    failed), as " (test_x.py:LINE)", or ""."""
+    here = [f for f in traceback.extract_tb(e.__traceback__)
+            if f.filename == fn.__code__.co_filename]
+    return " (%s:%d)" % (os.path.basename(here[-1].filename), here[-1].lineno) if here else ""
 
 
 def _test_name(fn):
@@ -903,7 +919,8 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         except TestSkipped as e:
             result = "SKIP: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
-            result = "FAIL: %s: gdb: %s%s" % (name, _one_line(e), _kvmdbg_states())
+            result = "FAIL: %s: gdb: %s%s%s" % (name, _one_line(e), _raised_at(e, fn),
+                                                _kvmdbg_states())
         except Exception as e:
             tb = traceback.extract_tb(e.__traceback__)[-1]
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),

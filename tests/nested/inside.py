@@ -115,6 +115,13 @@ class Vm(base.Vm):
     def expect_exit(self, status, timeout=RUN_TIMEOUT):
         super().expect_exit(status, timeout)
 
+    def postmortem(self):
+        """What the nested machine's kernel logged of an oops, a warning, a
+        process it killed or one that crashed: its console shows none."""
+        _, out = shell("dmesg | grep -i -E 'oops|bug:|warning:|killed process|unhandled|"
+                       "segfault|kernel panic' | tail -n 4")
+        return "nested kernel: " + out if out.strip() else ""
+
     def kill(self):
         """Ends the process; no sanitizer runs inside."""
         try:
