@@ -506,24 +506,6 @@ static bool needs_hold(enum rsp_cmd_kind k)
 	}
 }
 
-static void command(struct kvmdbg_stub *s, struct rsp_cmd *c);
-
-void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
-{
-	struct rsp_cmd *c = &s->cmd;
-	bool hold;
-
-	if (stub_lldb_dispatch(s, pkt, &len))
-		return;
-	rsp_parse(pkt, len, c);
-	hold = s->non_stop && needs_hold(c->kind);
-	if (hold)
-		stub_ns_hold(s);
-	command(s, c);
-	if (hold)
-		stub_ns_unhold(s);
-}
-
 static void command(struct kvmdbg_stub *s, struct rsp_cmd *c)
 {
 	char text[32];
@@ -598,4 +580,20 @@ static void command(struct kvmdbg_stub *s, struct rsp_cmd *c)
 	case RSP_CMD_QXFER_READ: xfer(s, c); break;
 	case RSP_CMD_QRCMD: monitor(s, c); break;
 	}
+}
+
+void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
+{
+	struct rsp_cmd *c = &s->cmd;
+	bool hold;
+
+	if (stub_lldb_dispatch(s, pkt, &len))
+		return;
+	rsp_parse(pkt, len, c);
+	hold = s->non_stop && needs_hold(c->kind);
+	if (hold)
+		stub_ns_hold(s);
+	command(s, c);
+	if (hold)
+		stub_ns_unhold(s);
 }

@@ -226,12 +226,20 @@ static bool thread_suffix(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len
 bool stub_lldb_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len)
 {
 	uint64_t addr;
+	enum rsp_lldb_kind kind;
+	bool hold;
 
 	if (!thread_suffix(s, pkt, len)) {
 		reply_text(s, "E03");
 		return true;
 	}
-	switch (rsp_parse_lldb(pkt, *len, &addr)) {
+	kind = rsp_parse_lldb(pkt, *len, &addr);
+	/* Non-stop: these read guest memory and every vCPU's registers,
+	 * which running vCPUs only give up held (nonstop.c). */
+	hold = s->non_stop && (kind == RSP_LLDB_REGION_INFO || kind == RSP_LLDB_THREADS_INFO);
+	if (hold)
+		stub_ns_hold(s);
+	switch (kind) {
 	case RSP_LLDB_NONE: return false;
 	case RSP_LLDB_MALFORMED: reply_text(s, "E16"); break;
 	case RSP_LLDB_HOST_INFO: host_info(s); break;
@@ -248,5 +256,7 @@ bool stub_lldb_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t *len)
 		reply_text(s, "OK");
 		break;
 	}
+	if (hold)
+		stub_ns_unhold(s);
 	return true;
 }

@@ -788,6 +788,39 @@ def test_actions_on_running_threads_and_ranges():
     vm.expect_exit(0)
 
 
+@test
+def test_lldb_queries_while_running():
+    """LLDB's jThreadsInfo (every vCPU's pc, sp and fp) and
+    qMemoryRegionInfo (the page tables) with every vCPU running: answered
+    with each thread's pc inside the guest's code, and the vCPUs run on."""
+    ncpus = 3
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    elf = vm.elf
+    fold = elf.sym("smp_fold")
+    code = [(elf.sym(f), elf.sym(f) + elf.sym_size(f))
+            for f in ("smp_fold", "smp_mix", "smp_work", "smp_run", "smp_main")]
+    ns.ok("vCont;c")
+    for n in range(20):
+        threads = ns.ask("jThreadsInfo")
+        for t in range(1, ncpus + 1):
+            m = re.search(r'\{"tid":%d,[^}]*"%d":"([0-9a-f]{16})"' % (t, RIP), threads)
+            check(m is not None, "jThreadsInfo %d: no pc of thread %d in %r" % (n, t, threads[:200]))
+            where = int.from_bytes(bytes.fromhex(m.group(1)), "little")
+            check(any(lo <= where < hi for lo, hi in code) or where < fold,
+                  "jThreadsInfo %d: thread %d's pc %#x is nowhere in the guest" % (n, t, where))
+        check(ns.ask("qMemoryRegionInfo:%x" % fold).startswith(
+            "start:%x;size:" % (fold & ~0xfff)), "qMemoryRegionInfo %d of smp_fold" % n)
+    ns.ok("vCont;t:1")
+    ns.stops("stop of thread 1")
+    before = ns.counts(1, ncpus)["work"]
+    wait_until(lambda: all(a > b for a, b in zip(ns.counts(1, ncpus)["work"][1:], before[1:])),
+               "vCPUs 1 and 2 counted nothing after the queries")
+    ns.rsp.send_raw(Rsp.frame("k"))
+    vm.expect_exit(0)
+
+
 STRESS_ROUNDS = 600
 STRESS_SEED = 20261203
 
