@@ -857,13 +857,16 @@ def _one_line(text, limit=600):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _kvmdbg_states():
+def _kvmdbg_states(exited_only=False):
     """What became of the test's kvmdbg processes, for a gdb error: a
-    connection gdb saw closed says nothing of why."""
+    connection gdb saw closed says nothing of why; for any other failure,
+    those that have ended (a guest that crashed under a check)."""
     out = ""
     for vm in [v for v in _live if isinstance(v, Vm)]:
         try:
             status = vm.poll()
+            if exited_only and status is None:
+                continue
             state = "running" if status is None else "exited with status %d" % status
             out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(vm.stderr()[-400:]), 420))
             seen = vm.postmortem()
@@ -915,7 +918,7 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             fn()
             result = "PASS: %s" % name
         except TestFailure as e:
-            result = "FAIL: %s: %s" % (name, _one_line(e))
+            result = "FAIL: %s: %s%s" % (name, _one_line(e), _kvmdbg_states(exited_only=True))
         except TestSkipped as e:
             result = "SKIP: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
