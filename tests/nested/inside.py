@@ -29,7 +29,7 @@ from kvmdbg_e2e import (Elf, Rsp, TestFailure, bp_address, check, check_eq,  # n
                         check_raises, check_scheduler_locking, events, exit_status, frame_names,
                         gdb_run, guest_path, in_function, interrupt_after, monitor, packet, pc,
                         read_mem, read_u32, read_u64, reg, set_reg, stub_bytes, test, write_mem)
-from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError  # noqa: E402
+from nested_vm import GDB_PORT_INSIDE, Channel, ChannelError, ChannelTimeout  # noqa: E402
 
 CONSOLE = os.environ.get("KVMDBG_NESTED_CONSOLE", "")
 CONSOLE_LOG = os.environ.get("KVMDBG_NESTED_CONSOLE_LOG") or None
@@ -54,10 +54,21 @@ def console():
     return _console[0]
 
 
+# The first command the nested machine did not answer in time: the rest
+# of the file's tests fail at once instead of each waiting out its own
+# time limit, so that the runner can try the file in a fresh machine.
+_unanswered = []
+
+
 def shell(text, timeout=RUN_TIMEOUT):
     """Runs shell text in the nested machine; returns (status, output text)."""
+    if _unanswered:
+        raise TestFailure("nested machine: it stopped answering at %s" % _unanswered[0])
     try:
         status, out = console().shell(text, timeout)
+    except ChannelTimeout as e:
+        _unanswered.append(repr(text[:60]))
+        raise TestFailure("nested machine: %s" % e)
     except ChannelError as e:
         raise TestFailure("nested machine: %s" % e)
     return status, out.decode("utf-8", "replace")

@@ -27,6 +27,10 @@ class ChannelError(Exception):
     pass
 
 
+class ChannelTimeout(ChannelError):
+    """The machine did not answer in time: it may have stopped for good."""
+
+
 class Channel:
     """A connection to init.sh's command loop."""
 
@@ -48,8 +52,8 @@ class Channel:
     def _fill(self, deadline, what):
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ChannelError("no %s within the time limit; console ends %r"
-                               % (what, self.buf[-300:]))
+            raise ChannelTimeout("no %s within the time limit; console ends %r"
+                                 % (what, self.buf[-300:]))
         self.sock.settimeout(left)
         try:
             chunk = self.sock.recv(65536)

@@ -111,9 +111,12 @@ def main():
     except suite.SETUP_ERRORS as e:
         tests.fail_all(files, "setup: %s" % suite.one_line(e))
         return 0
-    vm = machine(vmlinuz, initrd, workdir)
-    vms.append(vm)
-    tests.run_machine(vm, files, suite.check_kvm_and_network, None)
+    def remake():
+        fresh = machine(vmlinuz, initrd, workdir)
+        vms.append(fresh)
+        return fresh
+
+    tests.run_machine(remake(), files, suite.check_kvm_and_network, None, remake)
     return 0
 
 
