@@ -256,14 +256,20 @@ class Suite:
         return deadline
 
 
+def run_inside(vm, command):
+    """Runs command through a fresh connection to the machine's console;
+    ChannelError or OSError when it fails or gets no answer."""
+    channel = Channel(vm.serial_path, vm.console_log)
+    try:
+        channel.check_shell(command)
+    finally:
+        channel.close()
+
+
 def answers(vm):
     """Whether the machine still runs a shell command for its console."""
     try:
-        channel = Channel(vm.serial_path, vm.console_log)
-        try:
-            channel.check_shell("true")
-        finally:
-            channel.close()
+        run_inside(vm, "true")
         return True
     except (ChannelError, OSError):
         return False
@@ -273,11 +279,7 @@ def leftovers(vm):
     """Ends whatever a test file left running inside (a gdb that crashed
     never cleans up), so the next file finds the gdb port free."""
     try:
-        channel = Channel(vm.serial_path, vm.console_log)
-        try:
-            channel.check_shell("stop_all")
-        finally:
-            channel.close()
+        run_inside(vm, "stop_all")
     except (ChannelError, OSError) as e:
         note("cannot clean up inside the nested machine: %s" % e)
 
