@@ -183,14 +183,20 @@ def test_debug_kernel():
     gdb_run("detach")
     check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's poweroff (stderr %r)"
              % vm.stderr())
-    out = vm.serial()
-    m = MARKER_RE.search(out)
-    check(m is not None, "no user-space marker on the serial console; it ends %r" % out[-800:])
-    check_eq(m.group(1), "2", "online CPUs /init counted")
+    m = init_marker(vm)
     check(m.group(2).isdigit() and int(m.group(2)) >= 1,
           "kprobe hits (the kernel's own int3) %r" % m.group(2))
     check("kvmdbg: guest powered off" in vm.stderr(), "stderr %r" % vm.stderr())
 
+
+
+def init_marker(vm):
+    """/init's line on the serial console, which must count 2 CPUs."""
+    out = vm.serial()
+    m = MARKER_RE.search(out)
+    check(m is not None, "no user-space marker on the serial console; it ends %r" % out[-800:])
+    check_eq(m.group(1), "2", "online CPUs /init counted")
+    return m
 
 
 @test
@@ -201,10 +207,8 @@ def test_reboot_ends_run():
                 "--append", "console=ttyS0 panic=-1 kvmdbg_end=reboot", VMLINUX_INSIDE)
     check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's reboot (stderr %r)"
              % vm.stderr())
+    init_marker(vm)
     out = vm.serial()
-    m = MARKER_RE.search(out)
-    check(m is not None, "no user-space marker on the serial console; it ends %r" % out[-800:])
-    check_eq(m.group(1), "2", "online CPUs /init counted")
     check("reboot: Restarting system" in out, "serial ends %r" % out[-300:])
     check("kvmdbg: guest reset the machine" in vm.stderr(), "stderr %r" % vm.stderr())
 
