@@ -472,10 +472,33 @@ static void resume(struct kvmdbg_stub *s, const struct rsp_cmd *c)
 		reply(s, E_IO);
 }
 
+/*
+ * gdb takes a stop notification it was sent with vStopped even after D's
+ * OK: closing at once would answer that with the end of the connection,
+ * and gdb's detach fails.  The connection then stays open for it.
+ */
 static void detach(struct kvmdbg_stub *s)
 {
+	bool owed = s->non_stop && s->ns_seq;
+
 	reply(s, "OK");
 	s->held = false;
+	if (!owed) {
+		stub_disconnect(s);
+		return;
+	}
+	stub_end_session(s);
+	s->draining = true;
+}
+
+static void drained(struct kvmdbg_stub *s, const struct rsp_cmd *c)
+{
+	if (c->kind != RSP_CMD_VSTOPPED) {
+		stub_log(s, "packet after D refused: the session has ended");
+		reply(s, E_INVAL);
+		return;
+	}
+	reply(s, "OK");
 	stub_disconnect(s);
 }
 
@@ -587,6 +610,11 @@ void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len)
 	struct rsp_cmd *c = &s->cmd;
 	bool hold;
 
+	if (s->draining) {
+		rsp_parse(pkt, len, c);
+		drained(s, c);
+		return;
+	}
 	if (stub_lldb_dispatch(s, pkt, &len))
 		return;
 	rsp_parse(pkt, len, c);

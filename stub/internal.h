@@ -194,6 +194,7 @@ struct kvmdbg_stub {
 	bool phys;		/* monitor phys on: addresses are physical */
 	bool ns_seq;		/* a %Stop went out: vStopped drains the rest */
 	bool ns_exit_sent;	/* the guest's exit was reported */
+	bool draining;		/* after D: only the vStopped gdb owes */
 	unsigned cur_g;		/* vCPU for register access (Hg) */
 	unsigned cur_c;		/* vCPU for c/s (Hc); UINT_MAX = all */
 	unsigned last_stop;	/* vCPU of the last stop reply */
@@ -364,6 +365,7 @@ void stub_send(struct kvmdbg_stub *s, const char *payload, size_t len);
 void stub_send_hex(struct kvmdbg_stub *s, const void *bytes, size_t n);
 void stub_console(struct kvmdbg_stub *s, const char *text);
 void stub_disconnect(struct kvmdbg_stub *s);
+void stub_end_session(struct kvmdbg_stub *s);
 
 /* commands.c */
 void stub_dispatch(struct kvmdbg_stub *s, const uint8_t *pkt, size_t len);

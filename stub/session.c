@@ -88,12 +88,9 @@ void stub_console(struct kvmdbg_stub *s, const char *text)
 	stub_send(s, b.data, b.len);
 }
 
-void stub_disconnect(struct kvmdbg_stub *s)
+/* The guest goes on as if undebugged; the connection may stay open. */
+void stub_end_session(struct kvmdbg_stub *s)
 {
-	if (s->conn_fd < 0)
-		return;
-	close(s->conn_fd);
-	s->conn_fd = -1;
 	pthread_mutex_lock(&s->lock);
 	s->debugger = false;
 	/* Memory may only be patched with every vCPU parked. */
@@ -116,6 +113,26 @@ void stub_disconnect(struct kvmdbg_stub *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void stub_disconnect(struct kvmdbg_stub *s)
+{
+	if (s->conn_fd < 0)
+		return;
+	close(s->conn_fd);
+	s->conn_fd = -1;
+	if (!s->draining) {
+		stub_end_session(s);
+		return;
+	}
+	s->draining = false;
+	/* The guest's exit waited for gdb to leave; now the stub is done. */
+	pthread_mutex_lock(&s->lock);
+	if (s->exited) {
+		s->exit_reported = true;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void on_connect(struct kvmdbg_stub *s, int fd)
 {
 	int one = 1;
@@ -133,6 +150,7 @@ static void on_connect(struct kvmdbg_stub *s, int fd)
 	s->phys = false;
 	s->ns_seq = false;
 	s->ns_exit_sent = false;
+	s->draining = false;
 	s->framed_len = 0;
 	s->cur_c = UINT_MAX;
 	rsp_decoder_init(&s->dec, s->inbuf, STUB_PACKET_SIZE);
@@ -240,7 +258,17 @@ static bool handle_wake(struct kvmdbg_stub *s)
 	}
 	if (s->exited) {
 		stub_console_flush_locked(s);
+		/* gdb left with D: no exit report, but the vStopped it still
+		 * owes gets its answer before the process goes away. */
+		if (s->draining && !s->quit) {
+			pthread_mutex_unlock(&s->lock);
+			return true;
+		}
 		pthread_mutex_unlock(&s->lock);
+		if (s->draining) {
+			stub_disconnect(s);
+			return false;
+		}
 		/* Non-stop reports it as a notification, and ends once gdb has
 		 * taken it with vStopped (stub_ns_stopped). */
 		if (s->non_stop && s->conn_fd >= 0) {
@@ -348,6 +376,8 @@ void *stub_thread_main(void *arg)
 			continue;
 		if (got <= 0) {
 			stub_disconnect(s);
+			if (s->exit_reported)
+				return NULL;
 			continue;
 		}
 		handle_input(s, rx, got);

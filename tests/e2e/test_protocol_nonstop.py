@@ -245,6 +245,24 @@ class NonStop:
         self.vm.expect_exit(exit_status(SMP_EXIT))
 
 
+def rest_of_connection(rsp, timeout=RUN_TIMEOUT):
+    """Every byte the stub sends before it closes the connection, acks
+    left out."""
+    rsp.sock.settimeout(timeout)
+    data = rsp.buf
+    rsp.buf = b""
+    try:
+        while True:
+            chunk = rsp.sock.recv(65536)
+            if not chunk:
+                return data.replace(b"+", b"")
+            data += chunk
+    except socket.timeout:
+        raise TestFailure("the stub kept the connection open %ds after D" % timeout)
+    finally:
+        rsp.sock.settimeout(rsp.timeout)
+
+
 # ---- tests ------------------------------------------------------------------
 
 @test
@@ -491,12 +509,19 @@ def disconnect_with_breakpoints(how):
     ns.ok("vCont;c")
     stops = ns.stops("first stops")
     check(all(s.signal == 5 for s in stops), "first stops %r" % stops)
-    if how == "D":
+    if how != "close":
         # The stopped threads stay stopped; one more stop is awaited and
         # left pending, undrained.
         ns.ok("vCont;c:%x" % stops[0].thread)
         ns.rsp.notification(STOP_TIMEOUT)
         ns.ok("D")
+    if how == "D":
+        # gdb takes that notification with vStopped after D's OK.
+        ns.ok("vStopped", "the vStopped gdb owes after D")
+        check_eq(rest_of_connection(ns.rsp), b"", "sent after D's last OK")
+    if how == "D, exit":
+        # The guest ends while gdb still owes it: no exit report.
+        check_eq(rest_of_connection(ns.rsp, timeout=120), b"", "sent to a detached gdb")
     ns.rsp.kill()
     vm.expect_exit(plain.status, timeout=120)
     check_eq(vm.serial(), plain.serial(), "serial output after the session ended")
@@ -510,6 +535,11 @@ def test_disconnect_with_breakpoints():
 @test
 def test_detach_with_breakpoints():
     disconnect_with_breakpoints("D")
+
+
+@test
+def test_guest_ends_after_detach():
+    disconnect_with_breakpoints("D, exit")
 
 
 @test
