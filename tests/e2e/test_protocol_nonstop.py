@@ -831,6 +831,9 @@ def test_lldb_queries_while_running():
     fold = elf.sym("smp_fold")
     text, text_size = elf.section(".text")
     ns.ok("vCont;c")
+    # vCPU 0 lets the others go once it has started the guest: stopped
+    # before that, it would hold them forever.
+    wait_until(lambda: all(ns.counts(1, ncpus)["work"]), "every vCPU counting")
     for n in range(20):
         threads = ns.ask("jThreadsInfo")
         for t in range(1, ncpus + 1):
