@@ -10,8 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (Elf, Rsp, check, check_eq, cont, cont_to_exit, debug, events, gdb,
-                        gdb_run, guest_path, interrupt_after, kvmdbg, main, pc, reg, resume,
+from kvmdbg_e2e import (ChildGdb, Elf, Rsp, check, check_eq, cont, cont_to_exit, debug, events,
+                        exit_status, gdb, gdb_run, guest_path, kvmdbg, main, pc, reg, resume,
                         scratch, source_line, test)
 
 GUEST = "rangestep.elf"
@@ -129,22 +129,49 @@ def test_breakpoint_inside_range_stops_there():
 
 @test
 def test_ctrl_c_ends_a_long_range_step():
-    vm = debug(GUEST)
+    # gdb's -exec-interrupt, not a SIGINT: gdb in batch mode under Python may
+    # take a signal as a quit of its own instead of passing it on.
+    path = guest_path(GUEST)
+    vm = kvmdbg("run", "--gdb", "tcp:127.0.0.1:0", "-S", path)
+    vm.wait_listening()
+    gdb_run("file " + path)
+    log = os.path.join(scratch(), "remote.log")
+    g = ChildGdb(path)
+    g.console("set remotelogfile " + log)
+    g.mi("-target-select remote 127.0.0.1:%d" % vm.port)
     line = source_line(SOURCE, SPIN)
-    gdb_run("set var range_iters = 2")
-    gdb_run("set var range_spin = 1")
-    gdb.Breakpoint("%s:%d" % (os.path.basename(SOURCE), line))
-    cont()
-    gdb_run("delete")
-    sum_before = int(gdb.parse_and_eval("range_sum"))
-    stop = interrupt_after(2.0, "next")
+    g.console("set var range_iters = 2")
+    g.console("set var range_spin = 1")
+    g.mi("-break-insert %s:%d" % (os.path.basename(SOURCE), line))
+    g.mi("-exec-continue")
+    g.wait_for(r'^\*stopped,reason="breakpoint-hit"')
+    g.mi("-break-delete")
+    sum_before = mi_value(g, "range_sum")
+    g.mi("-exec-next")
+    g.wait_for(r"^\*running", 10)
+    time.sleep(2.0)
+    g.mi("-exec-interrupt")
+    stop = g.wait_for(r"^\*stopped", 20)
+    check('signal-name="SIGINT"' in stop, "stop record %r" % stop)
     lo, end = spin_range()
-    check(lo <= stop["pc"] < end, "pc after the interrupt: %#x, loop at %#x-%#x"
-          % (stop["pc"], lo, end))
-    check_eq(gdb.selected_frame().find_sal().line, line, "line after the interrupt")
-    check(int(gdb.parse_and_eval("range_sum")) > sum_before, "the loop did not run")
-    gdb_run("set var range_spin = 0")
-    cont_to_exit(vm, EXIT)
+    where = int(re.search(r'addr="(0x[0-9a-f]+)"', stop).group(1), 16)
+    check(lo <= where < end, "pc after the interrupt: %#x, loop at %#x-%#x" % (where, lo, end))
+    check('line="%d"' % line in stop, "line after the interrupt: %r" % stop)
+    check(mi_value(g, "range_sum") > sum_before, "the loop did not run")
+    with open(log, "rb") as f:
+        sent = f.read()
+    last_resume = sent.rfind(b"$vCont;", 0, sent.rfind(b"$T02"))
+    check(sent[last_resume:last_resume + 8] == b"$vCont;r",
+          "the interrupted resume was %r, not a range step" % sent[last_resume:last_resume + 40])
+    g.console("set var range_spin = 0")
+    g.mi("-exec-continue")
+    g.wait_for(r'^\*stopped,reason="exited"')
+    vm.expect_exit(exit_status(EXIT))
+    g.quit()
+
+
+def mi_value(g, expr):
+    return int(g.mi("-data-evaluate-expression " + expr).split('value="')[1].split('"')[0])
 
 
 # ---- the packet over a socket ----------------------------------------------------
