@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,10 +64,12 @@ E2E_LINE = re.compile(r"^(PLAN|PASS|FAIL|SKIP): (.*)$")
 class Tally:
     def __init__(self):
         self.counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+        self.lock = threading.Lock()
 
     def add(self, kind, text):
-        self.counts[kind] += 1
-        print("%s: %s" % (kind, text), flush=True)
+        with self.lock:
+            self.counts[kind] += 1
+            print("%s: %s" % (kind, text), flush=True)
 
     def summary(self):
         line = "%d passed, %d failed" % (self.counts["PASS"], self.counts["FAIL"])
@@ -278,6 +281,7 @@ def main():
                for p in sorted(glob.glob(os.path.join(HERE, "fuzz", "fuzz_*.c")))]
     targets = [p for p in targets if selected(p, args.names)]
     skip = os.path.join(fuzz_dir, "SKIP")
+    runnable = []
     for path in targets:
         if os.path.exists(skip):
             with open(skip) as f:
@@ -285,7 +289,11 @@ def main():
         elif not os.access(path, os.X_OK):
             tally.add("SKIP", "fuzz/%s: not built (make fuzz-build)" % os.path.basename(path))
         else:
-            run_fuzz(path, logdir, tally)
+            runnable.append(path)
+    # Each keeps one core busy for its time: two at once.
+    with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
+        for future in [pool.submit(run_fuzz, p, logdir, tally) for p in runnable]:
+            future.result()
 
     files = [p for p in sorted(glob.glob(os.path.join(HERE, "e2e", "test_*.py")))
              if selected(p, args.names)]

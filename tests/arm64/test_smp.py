@@ -23,9 +23,9 @@ ROUNDS = 50
 STOPS_EACH = 3
 MAX_STOPS = 30
 STACK_SIZE = 0x4000     # guest.ld: one stack per vCPU below __stackN_top
-# Each of the 2 * HIT_ROUNDS calls of smp_work is reported: 20 to 45 s at
+# Each of the 2 * HIT_ROUNDS calls of smp_work is reported: 5 to 12 s at
 # the 9 to 23 stops/s of the nested machine, idle or loaded.
-HIT_ROUNDS = 200
+HIT_ROUNDS = 50
 # With smp_brk set, vCPU N runs the guest's own brk N + 1 times a call.
 BRK_ROUNDS = 10
 BRK_SERIAL = "smp: brk counts %d %d\n" % (BRK_ROUNDS, 2 * BRK_ROUNDS)
