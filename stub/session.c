@@ -117,6 +117,12 @@ void stub_disconnect(struct kvmdbg_stub *s)
 {
 	if (s->conn_fd < 0)
 		return;
+	/* The end of the connection follows the last reply at once: closing
+	 * with gdb's ack of that reply already come and unread sends a reset
+	 * instead, and gdb reads "connection reset", not the end.  Nothing to
+	 * do where the peer is gone already or the fd is no socket. */
+	if (shutdown(s->conn_fd, SHUT_WR) < 0 && errno != ENOTCONN && errno != ENOTSOCK)
+		stub_log(s, "ending the gdb connection: %s", strerror(errno));
 	close(s->conn_fd);
 	s->conn_fd = -1;
 	if (!s->draining) {
