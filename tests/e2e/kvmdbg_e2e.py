@@ -877,6 +877,24 @@ def _kvmdbg_states(exited_only=False):
     return out
 
 
+def _stub_states():
+    """For a test that waited in vain: where the stub and vCPU threads of
+    each kvmdbg still running were (stub_state.py, run by an attached gdb)."""
+    out = ""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stub_state.py")
+    for vm in [v for v in _live if isinstance(v, Vm) and v.poll() is None]:
+        try:
+            r = subprocess.run(["gdb", "-nx", "-batch", "-p", str(vm.proc.pid), "-x", script],
+                               capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out += "; stub state unknown: %s" % _one_line(e, 200)
+            continue
+        lines = [line for line in r.stdout.splitlines() if line.startswith("STUB-STATE: ")]
+        out += "; " + (_one_line(lines[-1][len("STUB-STATE: "):], 900) if lines else
+                       "stub state unknown: %s" % _one_line(r.stderr[-300:], 300))
+    return out
+
+
 def _raised_at(e, fn):
     """Where in the test's file the error came from (which gdb command
     failed), as " (test_x.py:LINE)", or ""."""
@@ -918,7 +936,9 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             fn()
             result = "PASS: %s" % name
         except TestFailure as e:
-            result = "FAIL: %s: %s%s" % (name, _one_line(e), _kvmdbg_states(exited_only=True))
+            result = "FAIL: %s: %s%s%s" % (name, _one_line(e), _kvmdbg_states(exited_only=True),
+                                           _stub_states() if local_kvm and " within " in str(e)
+                                           else "")
         except TestSkipped as e:
             result = "SKIP: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
