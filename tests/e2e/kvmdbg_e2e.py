@@ -653,6 +653,22 @@ class ChildGdb:
     def console(self, command, timeout=15):
         return self.mi('-interpreter-exec console "%s"' % command.replace('"', '\\"'), timeout)
 
+    def value(self, expr):
+        """An integer expression's value."""
+        return int(self.mi("-data-evaluate-expression " + expr).split('value="')[1].split('"')[0])
+
+    def interrupt_after(self, seconds, command="-exec-continue", timeout=20):
+        """Runs command, and after seconds stops it with gdb's own interrupt
+        (a Ctrl-C byte to the stub); returns the stop record, checked to be
+        a SIGINT one."""
+        self.mi(command)
+        self.wait_for(r"^\*running", 10)
+        time.sleep(seconds)
+        self.mi("-exec-interrupt")
+        stop = self.wait_for(r"^\*stopped", timeout)
+        check('signal-name="SIGINT"' in stop, "stop record %r" % stop)
+        return stop
+
     def wait_for(self, pattern, timeout=RUN_TIMEOUT):
         """The next output line (after the previous match) matching pattern."""
         i, line = self._await(self.cursor, pattern, timeout, repr(pattern))
