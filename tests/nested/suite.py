@@ -148,7 +148,7 @@ class Suite:
         emulated nested virtualization can hang the whole machine, which
         says nothing of kvmdbg.  That is noted, never silent.  Returns the
         machine the next file runs on."""
-        results, why, log = self.file_results(path, vm, deadline)
+        results, why, log, seconds = self.file_results(path, vm, deadline)
         if (why or any(k == "FAIL" for k, _ in results)) and remake is not None and \
                 not answers(vm):
             note("%s: the nested machine stopped answering its console (log in %s); "
@@ -159,12 +159,12 @@ class Suite:
                 vm = self.fresh_machine(remake)
             except SETUP_ERRORS as e:
                 note("the fresh nested machine did not come up: %s" % one_line(e))
-                self.report_file(path, results, why, log)
+                self.report_file(path, results, why, log, seconds)
                 return vm
             # The hang may have spent the budget the file had.
-            results, why, log = self.file_results(path, vm, max(
+            results, why, log, seconds = self.file_results(path, vm, max(
                 deadline, time.monotonic() + self.budget / 2))
-        self.report_file(path, results, why, log)
+        self.report_file(path, results, why, log, seconds)
         return vm
 
     def fresh_machine(self, remake):
@@ -180,7 +180,7 @@ class Suite:
 
     def file_results(self, path, vm, deadline):
         """Runs one test file under gdb: (its results, why it ended badly
-        or None, its log)."""
+        or None, its log, the seconds it took)."""
         name = self.name(path)
         log = os.path.join(self.logdir, name.replace("/", "-") + ".log")
         env = dict(os.environ, **self.env,
@@ -188,13 +188,13 @@ class Suite:
                    KVMDBG_NESTED_CONSOLE_LOG=vm.console_log,
                    KVMDBG_NESTED_PORT=str(vm.port))
         timeout = int(max(10, min(FILE_TIMEOUT, deadline - time.monotonic())))
-        self.started = time.monotonic()
+        started = time.monotonic()
         argv = ["setpriv", "--pdeathsig", "KILL", "--", self.gdb, "-batch", "-nx", "-q", "-x", path]
         status, text = runner.run_group(argv, env, timeout, log)
         _, results, why = runner.gdb_results(text, status, timeout, name)
-        return results, why, log
+        return results, why, log, time.monotonic() - started
 
-    def report_file(self, path, results, why, log):
+    def report_file(self, path, results, why, log, seconds):
         name = self.name(path)
         seen = set()
         failed = False
@@ -209,7 +209,7 @@ class Suite:
                     report("FAIL", "%s: %s: %s; see %s" % (name, test, why, log))
         if failed:
             note("%s: log in %s" % (name, log))
-        note("%s: %.1fs" % (name, time.monotonic() - self.started))
+        note("%s: %.1fs" % (name, seconds))
 
     def keep_logs(self, vm):
         for log in (vm.console_log, vm.qemu_log):
