@@ -911,6 +911,17 @@ def _stub_states():
     return out
 
 
+def _remote_log_tail(path, lines=6):
+    """The last packets of gdb's remote log, for a gdb error: which request
+    was waiting for its reply when the connection failed."""
+    try:
+        with open(path, errors="replace") as f:
+            tail = f.read().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "; remote log ends %s" % _one_line(" | ".join(tail), 500) if tail else ""
+
+
 def _raised_at(e, fn):
     """Where in the test's file the error came from (which gdb command
     failed), as " (test_x.py:LINE)", or ""."""
@@ -948,6 +959,9 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             print("SKIP: %s: %s" % (name, unusable), flush=True)
             continue
         events.reset()
+        # Each test's own log; tests that keep one of their own replace it.
+        remote_log = os.path.join(scratch(), "remote.log")
+        gdb_run("set remotelogfile " + remote_log)
         try:
             fn()
             result = "PASS: %s" % name
@@ -958,8 +972,8 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         except TestSkipped as e:
             result = "SKIP: %s: %s" % (name, _one_line(e))
         except (gdb.error, gdb.MemoryError) as e:
-            result = "FAIL: %s: gdb: %s%s%s" % (name, _one_line(e), _raised_at(e, fn),
-                                                _kvmdbg_states())
+            result = "FAIL: %s: gdb: %s%s%s%s" % (name, _one_line(e), _raised_at(e, fn),
+                                                  _remote_log_tail(remote_log), _kvmdbg_states())
         except Exception as e:
             tb = traceback.extract_tb(e.__traceback__)[-1]
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
