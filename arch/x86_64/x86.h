@@ -98,6 +98,38 @@ uint64_t x86_db_inject_rip(uint64_t exit_dr6, const struct kd_debug_event *ev,
 			   uint64_t rip);
 void x86_db_deliver_regs(uint64_t exit_dr6, uint64_t *dr6, uint64_t *dr7);
 
+/*
+ * A locked read-modify-write instruction (or xchg with memory) whose write
+ * reached user space as MMIO (lockedrmw.c).
+ */
+enum x86_rmw_op {
+	X86_RMW_ADD, X86_RMW_OR, X86_RMW_AND, X86_RMW_SUB, X86_RMW_XOR,
+	X86_RMW_NOT, X86_RMW_NEG, X86_RMW_INC, X86_RMW_DEC,
+	X86_RMW_XCHG, X86_RMW_XADD, X86_RMW_CMPXCHG, X86_RMW_CMPXCHG8B,
+	X86_RMW_BTS, X86_RMW_BTR, X86_RMW_BTC,
+};
+
+struct x86_rmw {
+	enum x86_rmw_op op;
+	unsigned len;		/* bytes of the instruction */
+	unsigned width;		/* bytes of the memory operand */
+	uint64_t lin;		/* linear address of the memory operand */
+	int reg;		/* register operand, x86 encoding 0-15; -1: none */
+	bool high_byte;		/* reg is ah, ch, dh or bh */
+	bool has_imm;
+	uint64_t imm;		/* immediate source, sign-extended */
+};
+
+bool x86_rmw_find(const struct x86_regs *r, const uint8_t *code, size_t ncode,
+		  unsigned width, bool (*lin_ok)(uint64_t lin, void *opaque),
+		  void *opaque, struct x86_rmw *out);
+bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *data,
+		  const uint8_t *now, uint8_t *out, bool *write);
+bool x86_redo_locked_write(void *regs, const uint8_t *code, size_t ncode, uint32_t len,
+			   bool (*lin_ok)(uint64_t lin, void *opaque), void *opaque,
+			   const uint8_t *data, const uint8_t *now, uint8_t *out,
+			   bool *write, bool *regs_changed);
+
 bool x86_read_restarted(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
 			int vcpu_fd, void *regs);
 void x86_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps);
