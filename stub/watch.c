@@ -208,18 +208,114 @@ static bool match_slots(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa
 	return false;
 }
 
+/* Reads [addr, addr+len) as the vCPU maps it, the stub's traps hidden. */
+static bool read_virt(struct kvmdbg_stub *s, const void *regs, uint64_t addr, uint8_t *buf,
+		      size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		uint64_t gpa, left, n;
+		const uint8_t *hva;
+
+		if (stub_translate(s, regs, false, addr + done, &gpa, &left) < 0)
+			return false;
+		n = len - done < left ? len - done : left;
+		hva = stub_hva(s, gpa, n);
+		if (!hva)
+			return false;
+		stub_bp_mmio_read(s, gpa, buf + done, (uint32_t)n, hva);
+		done += n;
+	}
+	return true;
+}
+
+/* The code bytes that end at pc, as many as max and readable; how many. */
+static size_t code_before(struct kvmdbg_stub *s, const void *regs, uint64_t pc,
+			  uint8_t *buf, size_t max)
+{
+	uint64_t page = (pc - 1) & ~(s->page_size - 1);
+	size_t n = pc - page < max ? (size_t)(pc - page) : max;
+
+	/* The page before may not be mapped: then only pc's own bytes. */
+	if (n < max && read_virt(s, regs, pc - max, buf, max))
+		return max;
+	return read_virt(s, regs, pc - n, buf + max - n, n) ? n : 0;
+}
+
+struct exit_access {
+	struct kvmdbg_stub *s;
+	const void *regs;
+	uint64_t gpa;
+	uint32_t len;
+};
+
+static bool is_exit_access(uint64_t lin, void *opaque)
+{
+	const struct exit_access *a = opaque;
+	uint64_t gpa, left;
+
+	return stub_translate(a->s, a->regs, false, lin, &gpa, &left) == 0 &&
+	       gpa == a->gpa && left >= a->len;
+}
+
+/*
+ * The write of an atomic read-modify-write to a write-protected page:
+ * KVM made its read and hands over only the result.  Done under the
+ * lock, with every write to the page serialized here, the instruction is
+ * redone against what the bytes hold now, so that it reads and writes
+ * them at one point in time, as the processor would.  One vCPU alone has
+ * nobody to race with, and pays no register read per write.
+ */
+static bool redo_locked_write(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa,
+			      uint32_t len, const uint8_t *hva, uint8_t *out, bool *write)
+{
+	uint8_t code[15], now[sizeof(v->run->mmio.data)];
+	struct exit_access at = { .s = s, .regs = v->regs, .gpa = gpa, .len = len };
+	bool regs_changed = false;
+	size_t n;
+	int err;
+
+	if (!s->arch->redo_locked_write || s->nvcpus < 2 ||
+	    s->arch->regs_load(v->fd, v->regs) < 0)
+		return false;
+	v->regs_valid = true;
+	n = code_before(s, v->regs, s->arch->pc(v->regs), code, sizeof(code));
+	stub_bp_mmio_read(s, gpa, now, len, hva);
+	if (!n || !s->arch->redo_locked_write(v->regs, code + sizeof(code) - n, n, len,
+					      is_exit_access, &at, v->run->mmio.data, now,
+					      out, write, &regs_changed))
+		return false;
+	if (!regs_changed)
+		return true;
+	v->regs_valid = false;
+	err = s->arch->regs_store(v->fd, v->regs);
+	if (err < 0) {
+		/* Registers and memory must agree: the write as KVM made it. */
+		stub_log(s, "cannot give vCPU %u the outcome of its atomic write at 0x%llx: %s",
+			v->idx, (unsigned long long)gpa, strerror(-err));
+		return false;
+	}
+	stub_vcpu_changed(s, v->idx);
+	return true;
+}
+
 bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
 	uint64_t addr = run->mmio.phys_addr;
 	uint8_t *hva = len ? stub_hva(s, addr, len) : NULL;
-	bool write = run->mmio.is_write, hit;
+	bool write = run->mmio.is_write, hit, store = write;
+	const uint8_t *data = run->mmio.data;
+	uint8_t redone[sizeof(run->mmio.data)];
 	enum kd_stop_kind kind;
 	uint64_t vaddr;
 
 	if (!hva)
 		return false;	/* a device of the VMM's */
+	if (write && redo_locked_write(s, v, addr, len, hva, redone, &store))
+		data = redone;
 	hit = kd_watchset_match(s->watches, addr, len, write, &kind, &vaddr) ||
 	      match_slots(s, v, addr, len, write, &kind, &vaddr);
 	/*
@@ -232,9 +328,9 @@ bool stub_watch_mmio(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		v->regs_valid = true;
 		v->rewind = true;
 		v->rewind_pc = s->arch->pc(v->regs);
-	} else if (write) {
+	} else if (store) {
 		/* A trap the write covers stays; its saved bytes take the write. */
-		stub_bp_mmio_write(s, addr, run->mmio.data, len, hva);
+		stub_bp_mmio_write(s, addr, data, len, hva);
 	}
 	if (!write)
 		stub_bp_mmio_read(s, addr, run->mmio.data, len, hva);

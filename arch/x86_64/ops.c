@@ -30,6 +30,7 @@ static const uint8_t x86_trap[] = { X86_INT3 };
 	.decode_exit = x86_decode_exit, \
 	.deliver = x86_deliver, \
 	.read_restarted = x86_read_restarted, \
+	.redo_locked_write = x86_redo_locked_write, \
 	.probe = x86_probe
 
 static const struct kvmdbg_arch_ops x86_ops = {

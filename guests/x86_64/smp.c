@@ -14,7 +14,11 @@
  * set), int3 (before each smp_work call vCPU k executes int3 k + 1 times,
  * which its own #BP handler counts in smp_int3_hits; smp_int3.S).  The
  * int3 counts differ from vCPU to vCPU, so a trap handed to the wrong vCPU
- * changes them.  A debugger may instead set smp_iterations or smp_spinner
+ * changes them.  atomics: each call also updates the shared counters of
+ * smp_atomics, on a page of their own, with every locked instruction form
+ * a compiler uses for them (lock add, inc, xadd, cmpxchg, or, bts, and an
+ * xchg spinlock around a plain increment); the totals tell whether any
+ * update was lost.  A debugger may instead set smp_iterations or smp_spinner
  * while the guest is held before its first instruction; a word on the
  * command line wins over what it set.
  */
@@ -36,6 +40,20 @@ struct smp_counts {
 	uint64_t fold[SMP_MAX_CPUS];
 };
 
+/* Shared by every vCPU with the atomics word; alone on its page, so that
+ * a watch there sees only these. */
+struct smp_atomics {
+	uint64_t added;		/* lock add */
+	uint64_t incs;		/* lock inc */
+	uint64_t xadds;		/* lock xadd */
+	uint64_t swaps;		/* lock cmpxchg loop, += 3 */
+	uint64_t locked;	/* plain ++ under the xchg lock */
+	uint64_t bits;		/* lock or and lock bts: one bit per vCPU */
+	uint64_t xadd_sum;	/* of the values lock xadd returned */
+	uint32_t lock;
+	uint32_t untouched;	/* written by nobody: a watch here never stops */
+};
+
 /* What the Multiboot loader handed to vCPU 0 (smp_boot32.S). */
 extern uint32_t smp_boot_magic, smp_boot_info;
 
@@ -50,6 +68,8 @@ volatile uint32_t smp_go;
 volatile uint32_t smp_finished;
 volatile uint32_t smp_int3;
 volatile uint64_t smp_int3_hits[SMP_MAX_CPUS];
+volatile uint32_t smp_with_atomics;
+struct smp_atomics smp_atomics __attribute__((aligned(4096)));
 
 uint64_t smp_fold(uint32_t idx, uint64_t acc);
 uint64_t smp_mix(uint32_t idx, uint64_t acc);
@@ -106,6 +126,36 @@ static void int3_setup(uint32_t idx)
 		     "d"((uint32_t)(slot >> 32)));
 }
 
+/* Spelled out in assembly: each is the locked form under test. */
+static void atomics_once(uint32_t idx)
+{
+	struct smp_atomics *a = &smp_atomics;
+	uint64_t one = 1, old, want;
+
+	asm volatile("lock addq $1, %0" : "+m"(a->added));
+	asm volatile("lock incq %0" : "+m"(a->incs));
+	asm volatile("lock xaddq %1, %0" : "+m"(a->xadds), "+r"(one));
+	asm volatile("lock addq %1, %0" : "+m"(a->xadd_sum) : "r"(one));
+	do {
+		old = __atomic_load_n(&a->swaps, __ATOMIC_RELAXED);
+		want = old + 3;
+		asm volatile("lock cmpxchgq %2, %1" : "+a"(old), "+m"(a->swaps) : "r"(want)
+			     : "cc");
+	} while (old != want - 3);
+	for (;;) {
+		uint32_t taken = 1;
+
+		asm volatile("xchgl %0, %1" : "+r"(taken), "+m"(a->lock));
+		if (!taken)
+			break;
+		cpu_relax();
+	}
+	a->locked++;
+	__atomic_store_n(&a->lock, 0, __ATOMIC_RELEASE);
+	asm volatile("lock orq %1, %0" : "+m"(a->bits) : "r"(1ull << (2 * (idx % 32))));
+	asm volatile("lock btsq %1, %0" : "+m"(a->bits) : "r"((uint64_t)(2 * (idx % 32) + 1)) : "cc");
+}
+
 static __attribute__((noinline)) void smp_run(uint32_t idx)
 {
 	uint32_t i, j, n = smp_iterations;
@@ -116,6 +166,8 @@ static __attribute__((noinline)) void smp_run(uint32_t idx)
 		for (j = 0; j < traps; j++)
 			smp_int3_fire();
 		acc = smp_work(idx, acc);
+		if (smp_with_atomics)
+			atomics_once(idx);
 	}
 	smp_acc[idx] = acc;
 	__atomic_fetch_add(&smp_finished, 1, __ATOMIC_RELEASE);
@@ -155,6 +207,8 @@ static void parse_cmdline(const char *s)
 			smp_spinner = 1;
 		else if ((v = after(s, "int3")) && (*v == ' ' || !*v))
 			smp_int3 = 1;
+		else if ((v = after(s, "atomics")) && (*v == ' ' || !*v))
+			smp_with_atomics = 1;
 		while (*s && *s != ' ')
 			s++;
 	}
@@ -206,6 +260,30 @@ static void __attribute__((noreturn)) report(void)
 		ok &= smp_counts.work[i] == n && smp_counts.mix[i] == n &&
 		      smp_counts.fold[i] == n;
 		sum += smp_acc[i];
+	}
+	if (smp_with_atomics) {
+		const struct smp_atomics *a = &smp_atomics;
+		uint64_t calls = (uint64_t)n * smp_cpus;
+		uint64_t bits = smp_cpus >= 32 ? ~0ull : (1ull << (2 * smp_cpus)) - 1;
+
+		uart_puts("smp: atomics add ");
+		uart_putdec(a->added);
+		uart_puts(" inc ");
+		uart_putdec(a->incs);
+		uart_puts(" xadd ");
+		uart_putdec(a->xadds);
+		uart_puts(" cmpxchg ");
+		uart_putdec(a->swaps);
+		uart_puts(" locked ");
+		uart_putdec(a->locked);
+		uart_puts(" bits 0x");
+		uart_puthex(a->bits, 16);
+		uart_putc('\n');
+		/* Every value lock xadd returned once: their sum tells a
+		 * duplicate or a gap in what the instruction read. */
+		ok &= a->added == calls && a->incs == calls && a->xadds == calls &&
+		      a->swaps == 3 * calls && a->locked == calls && a->bits == bits &&
+		      a->xadd_sum == calls * (calls - 1) / 2;
 	}
 	uart_puts("smp: checksum 0x");
 	uart_puthex(sum, 16);

@@ -175,6 +175,22 @@ struct kvmdbg_arch_ops {
 	 * of pages the stub unmaps. */
 	bool (*read_restarted)(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
 			       int vcpu_fd, void *regs);
+	/*
+	 * A write to write-protected RAM that exited as MMIO by an instruction
+	 * that read the same bytes first, inside KVM (x86: a locked
+	 * read-modify-write, or xchg): KVM read the old value from the
+	 * read-only slot and only hands over the result, so another vCPU's
+	 * write in between would be lost.  code: the ncode bytes that end at
+	 * the vCPU's pc; data: the len bytes KVM wants written; now: what
+	 * they hold now.  True when the instruction was redone against now:
+	 * out is to be written where *write, and where *regs_changed the
+	 * registers in regs are to be stored.  lin_ok tells whether a linear
+	 * address is the exit's.  NULL where no atomic access exits so.
+	 */
+	bool (*redo_locked_write)(void *regs, const uint8_t *code, size_t ncode, uint32_t len,
+				  bool (*lin_ok)(uint64_t lin, void *opaque), void *opaque,
+				  const uint8_t *data, const uint8_t *now, uint8_t *out,
+				  bool *write, bool *regs_changed);
 	/* A store KVM could not decode for the VMM (the exit names no
 	 * access the stub could perform) to guest-physical *gpa, on a
 	 * write-protected page: the stub steps it with the page writable.
