@@ -21,14 +21,6 @@
 
 #include "x86.h"
 
-#define FL_CF	0x001u
-#define FL_PF	0x004u
-#define FL_AF	0x010u
-#define FL_ZF	0x040u
-#define FL_SF	0x080u
-#define FL_OF	0x800u
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
-
 /* The longest x86 instruction. */
 #define MAX_INSN 15
 
@@ -415,11 +407,11 @@ static unsigned szp(uint64_t res, unsigned bits)
 	unsigned f = 0;
 
 	if (!res)
-		f |= FL_ZF;
+		f |= X86_FL_ZF;
 	if (res >> (bits - 1) & 1)
-		f |= FL_SF;
+		f |= X86_FL_SF;
 	if (!__builtin_parityll(res & 0xff))
-		f |= FL_PF;
+		f |= X86_FL_PF;
 	return f;
 }
 
@@ -431,11 +423,11 @@ static uint64_t addsub(uint64_t a, uint64_t b, bool sub, unsigned bits, unsigned
 	unsigned f = szp(res, bits);
 
 	if (sub ? a < b : res < a)
-		f |= FL_CF;
+		f |= X86_FL_CF;
 	if (ovf >> (bits - 1) & 1)
-		f |= FL_OF;
+		f |= X86_FL_OF;
 	if ((a ^ b ^ res) & 0x10)
-		f |= FL_AF;
+		f |= X86_FL_AF;
 	*flags = f;
 	return res;
 }
@@ -519,26 +511,26 @@ bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *da
 	case X86_RMW_ADD:
 	case X86_RMW_SUB:
 		res = addsub(cur, src, i->op == X86_RMW_SUB, bits, &f);
-		k.rflags = set_flags(k.rflags, FL_ARITH, f);
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH, f);
 		break;
 	case X86_RMW_OR:
 	case X86_RMW_AND:
 	case X86_RMW_XOR:
 		res = i->op == X86_RMW_OR ? cur | src : i->op == X86_RMW_AND ? cur & src : cur ^ src;
 		/* AF is undefined: it keeps what KVM left. */
-		k.rflags = set_flags(k.rflags, FL_ARITH & ~FL_AF, szp(res, bits));
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH & ~X86_FL_AF, szp(res, bits));
 		break;
 	case X86_RMW_NOT:
 		res = ~cur & m;
 		break;
 	case X86_RMW_NEG:
 		res = addsub(0, cur, true, bits, &f);
-		k.rflags = set_flags(k.rflags, FL_ARITH, f);
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH, f);
 		break;
 	case X86_RMW_INC:
 	case X86_RMW_DEC:
 		res = addsub(cur, 1, i->op == X86_RMW_DEC, bits, &f);
-		k.rflags = set_flags(k.rflags, FL_ARITH & ~FL_CF, f);
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH & ~X86_FL_CF, f);
 		break;
 	case X86_RMW_XCHG:
 		/* KVM writes the register's old value and gave it what it read. */
@@ -548,13 +540,13 @@ bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *da
 	case X86_RMW_XADD:
 		/* The register holds what KVM read; the difference is the addend. */
 		res = addsub(cur, (kvm - src) & m, false, bits, &f);
-		k.rflags = set_flags(k.rflags, FL_ARITH, f);
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH, f);
 		reg_store(&k, (unsigned)i->reg, i->high_byte, w, cur);
 		break;
 	case X86_RMW_CMPXCHG:
 		/* A failed compare only read: nothing to redo.  A successful one
 		 * left the expected value in rax. */
-		if (!(k.rflags & FL_ZF)) {
+		if (!(k.rflags & X86_FL_ZF)) {
 			store = false;
 			break;
 		}
@@ -564,11 +556,11 @@ bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *da
 		}
 		store = false;
 		addsub(gpr_get(&k, REG_RAX) & m, cur, true, bits, &f);
-		k.rflags = set_flags(k.rflags, FL_ARITH, f);
+		k.rflags = set_flags(k.rflags, X86_FL_ARITH, f);
 		reg_store(&k, REG_RAX, false, w, cur);
 		break;
 	case X86_RMW_CMPXCHG8B:
-		if (!(k.rflags & FL_ZF)) {
+		if (!(k.rflags & X86_FL_ZF)) {
 			store = false;
 			break;
 		}
@@ -578,7 +570,7 @@ bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *da
 			break;
 		}
 		store = false;
-		k.rflags &= ~(uint64_t)FL_ZF;
+		k.rflags &= ~(uint64_t)X86_FL_ZF;
 		reg_store(&k, REG_RAX, false, 4, cur);
 		reg_store(&k, REG_RDX, false, 4, cur >> 32);
 		break;
@@ -586,7 +578,7 @@ bool x86_rmw_redo(const struct x86_rmw *i, struct x86_regs *r, const uint8_t *da
 	case X86_RMW_BTR:
 	case X86_RMW_BTC:
 		bit = (unsigned)(src & (bits - 1));
-		k.rflags = set_flags(k.rflags, FL_CF, (cur >> bit & 1) ? FL_CF : 0);
+		k.rflags = set_flags(k.rflags, X86_FL_CF, (cur >> bit & 1) ? X86_FL_CF : 0);
 		res = i->op == X86_RMW_BTS ? cur | 1ull << bit :
 		      i->op == X86_RMW_BTR ? cur & ~(1ull << bit) : cur ^ 1ull << bit;
 		break;

@@ -55,6 +55,14 @@ enum {
 #define X86_PTE_ADDR	0x000ffffffffff000ull
 #define X86_DR6_BS	(1ull << 14)
 #define X86_INT3	0xcc
+/* The arithmetic flags of RFLAGS. */
+#define X86_FL_CF	0x001u
+#define X86_FL_PF	0x004u
+#define X86_FL_AF	0x010u
+#define X86_FL_ZF	0x040u
+#define X86_FL_SF	0x080u
+#define X86_FL_OF	0x800u
+#define X86_FL_ARITH	(X86_FL_CF | X86_FL_PF | X86_FL_AF | X86_FL_ZF | X86_FL_SF | X86_FL_OF)
 
 extern const char x86_target_xml[];
 extern const char x86_i386_target_xml[];

@@ -15,14 +15,6 @@
 
 #include "x86.h"
 
-#define FL_CF	0x001u
-#define FL_PF	0x004u
-#define FL_AF	0x010u
-#define FL_ZF	0x040u
-#define FL_SF	0x080u
-#define FL_OF	0x800u
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
-
 #define RIP	0x401000ull
 #define GS_BASE	0xffff888000000000ull
 
@@ -317,7 +309,7 @@ static void test_find_among_other_bytes(void **state)
 	__asm__ volatile(insn "\n\tlea -128(%%rsp),%%rsp\n\tpushfq\n\t"	\
 			 "popq %0\n\tlea 128(%%rsp),%%rsp"		\
 			 : "=r"(fl_), __VA_ARGS__ : "cc", "memory");	\
-	fl_ & FL_ARITH;							\
+	fl_ & X86_FL_ARITH;							\
 })
 
 static void put(uint8_t *p, uint64_t v, unsigned n)
@@ -390,13 +382,13 @@ static const uint64_t values[] = {
 
 static uint64_t with_flags(const struct x86_regs *r, uint64_t fl)
 {
-	return (r->regs.rflags & ~(uint64_t)FL_ARITH) | fl;
+	return (r->regs.rflags & ~(uint64_t)X86_FL_ARITH) | fl;
 }
 
 /* inc and dec keep CF: the host's is its own. */
 static uint64_t with_flags_but_cf(const struct x86_regs *r, uint64_t fl)
 {
-	return with_flags(r, (fl & ~(uint64_t)FL_CF) | (r->regs.rflags & FL_CF));
+	return with_flags(r, (fl & ~(uint64_t)X86_FL_CF) | (r->regs.rflags & X86_FL_CF));
 }
 
 /* lock addl $imm,(mem) and lock subq %rsi,(mem) against the host. */
@@ -406,7 +398,7 @@ static void test_redo_add_sub(void **state)
 	struct x86_rmw add = { .op = X86_RMW_ADD, .width = 4, .reg = -1, .has_imm = true };
 	struct x86_rmw sub = { .op = X86_RMW_SUB, .width = 8, .reg = 6 };
 
-	pre->regs.rflags = 0x202 | FL_AF;
+	pre->regs.rflags = 0x202 | X86_FL_AF;
 	for (size_t a = 0; a < NVALUES; a++) {
 		for (size_t b = 0; b < NVALUES; b++) {
 			uint32_t m32 = (uint32_t)values[a], m32now = m32 + 1;
@@ -466,41 +458,41 @@ static void test_redo_logic(void **state)
 		uint32_t m32 = (uint32_t)values[a], n32 = 0xffffffff;
 		uint64_t fl;
 
-		for (unsigned af = 0; af <= FL_AF; af += FL_AF) {
+		for (unsigned af = 0; af <= X86_FL_AF; af += X86_FL_AF) {
 			pre->regs.rflags = 0x202 | af;
 			pre->regs.rdx = 0x1111111111118f0full;
 			pre->regs.rbx = 0x22222222f0f0f0f0ull;
 
 			*post = *pre;
 			fl = HW_FLAGS("lock orb $4,%1", "+m"(m8) :);
-			post->regs.rflags = with_flags(pre, (fl & ~FL_AF) | af);
+			post->regs.rflags = with_flags(pre, (fl & ~X86_FL_AF) | af);
 			check_same(&orb, post, m8, (uint8_t)values[a], true);
 			r = redo(&orb, post, m8, 0xfb, &out, &write);
 			fl = HW_FLAGS("lock orb $4,%1", "+m"(n8) :);
 			assert_int_equal(out, n8);
-			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~FL_AF) | af));
+			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~X86_FL_AF) | af));
 			free(r);
 
 			*post = *pre;
 			fl = HW_FLAGS("lock andw %2,%1", "+m"(m16) : "r"((uint16_t)pre->regs.rdx));
-			post->regs.rflags = with_flags(pre, (fl & ~FL_AF) | af);
+			post->regs.rflags = with_flags(pre, (fl & ~X86_FL_AF) | af);
 			check_same(&andw, post, m16, (uint16_t)values[a], true);
 			r = redo(&andw, post, m16, 0x8001, &out, &write);
 			fl = HW_FLAGS("lock andw %2,%1", "+m"(n16) : "r"((uint16_t)pre->regs.rdx));
 			assert_int_equal(out, n16);
 			assert_int_equal(out, 0x8001);
-			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~FL_AF) | af));
+			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~X86_FL_AF) | af));
 			free(r);
 
 			*post = *pre;
 			fl = HW_FLAGS("lock xorl %2,%1", "+m"(m32) : "r"((uint32_t)pre->regs.rbx));
-			post->regs.rflags = with_flags(pre, (fl & ~FL_AF) | af);
+			post->regs.rflags = with_flags(pre, (fl & ~X86_FL_AF) | af);
 			check_same(&xorl, post, m32, (uint32_t)values[a], true);
 			r = redo(&xorl, post, m32, 0xffffffff, &out, &write);
 			fl = HW_FLAGS("lock xorl %2,%1", "+m"(n32) : "r"((uint32_t)pre->regs.rbx));
 			assert_int_equal(out, n32);
 			assert_int_equal(out, 0x0f0f0f0f);
-			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~FL_AF) | af));
+			assert_int_equal(r->regs.rflags, with_flags(pre, (fl & ~X86_FL_AF) | af));
 			free(r);
 
 			m8 = (uint8_t)values[a];
@@ -561,7 +553,7 @@ static void test_redo_unary(void **state)
 			assert_int_equal(out, (uint32_t)(values[a] + 2));
 			assert_int_equal(out, n32);
 			assert_int_equal(r->regs.rflags, with_flags_but_cf(pre, fl));
-			assert_int_equal(r->regs.rflags & FL_CF, cf);
+			assert_int_equal(r->regs.rflags & X86_FL_CF, cf);
 			free(r);
 
 			fl = HW_FLAGS("lock decb %1", "+m"(m8) :);
@@ -671,7 +663,7 @@ static void test_redo_cmpxchg(void **state)
 	post = regs64();
 	*post = *pre;
 	fl = HW_FLAGS("lock cmpxchgl %3,%1", "+m"(mem), "+a"(eax) : "r"(1u));
-	assert_true(fl & FL_ZF);
+	assert_true(fl & X86_FL_ZF);
 	post->regs.rflags = with_flags(pre, fl);
 	check_same(&c, post, 1, 0, true);
 	/* someone else acquired it: the compare now fails, no write */
@@ -681,7 +673,7 @@ static void test_redo_cmpxchg(void **state)
 	assert_int_equal(r->regs.rax, neax);
 	assert_int_equal(r->regs.rax, 1);
 	assert_int_equal(r->regs.rflags, with_flags(pre, fl));
-	assert_false(r->regs.rflags & FL_ZF);
+	assert_false(r->regs.rflags & X86_FL_ZF);
 	assert_true(r->dirty & X86_DIRTY_REGS);
 	free(r);
 	/* rax's upper half goes when eax is written */
@@ -708,12 +700,12 @@ static void test_redo_cmpxchg(void **state)
 	/* byte-wide: al against the byte, ah left alone */
 	c.width = 1;
 	post->regs.rax = 0x1200;
-	post->regs.rflags = 0x202 | FL_ZF;
+	post->regs.rflags = 0x202 | X86_FL_ZF;
 	r = redo(&c, post, 1, 0x80, &out, &write);
 	assert_false(write);
 	assert_int_equal(r->regs.rax, 0x1280);
-	assert_false(r->regs.rflags & FL_ZF);
-	assert_true(r->regs.rflags & FL_CF);		/* 0 - 0x80 borrows */
+	assert_false(r->regs.rflags & X86_FL_ZF);
+	assert_true(r->regs.rflags & X86_FL_CF);		/* 0 - 0x80 borrows */
 	free(r);
 	free(pre);
 	free(post);
@@ -731,13 +723,13 @@ static void test_redo_cmpxchg8b(void **state)
 	post->regs.rax = 0x22222222;
 	post->regs.rcx = 0x33333333;
 	post->regs.rbx = 0x44444444;
-	post->regs.rflags = 0x202 | FL_ZF | FL_CF;
+	post->regs.rflags = 0x202 | X86_FL_ZF | X86_FL_CF;
 	check_same(&c, post, 0x3333333344444444ull, 0x1111111122222222ull, true);
 	r = redo(&c, post, 0x3333333344444444ull, 0x99999999aaaaaaaaull, &out, &write);
 	assert_false(write);
 	assert_int_equal(r->regs.rdx, 0x99999999);
 	assert_int_equal(r->regs.rax, 0xaaaaaaaa);
-	assert_int_equal(r->regs.rflags, 0x202 | FL_CF);
+	assert_int_equal(r->regs.rflags, 0x202 | X86_FL_CF);
 	assert_true(r->dirty & X86_DIRTY_REGS);
 	free(r);
 	/* failed in KVM: nothing */
@@ -768,16 +760,16 @@ static void test_redo_bit_ops(void **state)
 	r = redo(&bts, post, 1ull << 37 | 1, 1ull << 37 | 2, &out, &write);
 	assert_true(write);
 	assert_int_equal(out, 1ull << 37 | 2);
-	assert_true(r->regs.rflags & FL_CF);	/* someone else had it */
-	assert_int_equal(r->regs.rflags, 0x202 | FL_CF);
+	assert_true(r->regs.rflags & X86_FL_CF);	/* someone else had it */
+	assert_int_equal(r->regs.rflags, 0x202 | X86_FL_CF);
 	assert_true(r->dirty & X86_DIRTY_REGS);
 	free(r);
 	/* a negative offset: -1 is bit 63 */
 	post->regs.rax = (uint64_t)-1;
-	post->regs.rflags = 0x202 | FL_ZF;
+	post->regs.rflags = 0x202 | X86_FL_ZF;
 	check_same(&bts, post, 1ull << 63, 0, true);
 
-	post->regs.rflags = 0x202 | FL_CF;	/* the bit was 1 */
+	post->regs.rflags = 0x202 | X86_FL_CF;	/* the bit was 1 */
 	check_same(&btr, post, 0xf0, 0xf8, true);
 	r = redo(&btr, post, 0xf0, 0xf0, &out, &write);
 	assert_int_equal(out, 0xf0);
@@ -789,7 +781,7 @@ static void test_redo_bit_ops(void **state)
 	check_same(&btc, post, 0x8001, 0x0001, true);
 	r = redo(&btc, post, 0x8001, 0x8000, &out, &write);
 	assert_int_equal(out, 0);
-	assert_int_equal(r->regs.rflags, 0x202 | FL_CF);
+	assert_int_equal(r->regs.rflags, 0x202 | X86_FL_CF);
 	free(r);
 	free(pre);
 	free(post);
@@ -814,7 +806,7 @@ static void test_find_then_redo(void **state)
 	assert_true(write);
 	assert_int_equal(out, 43);
 	assert_int_equal(r->regs.rax, 42);
-	assert_int_equal(r->regs.rflags, 0x202 | FL_PF);	/* 0x2b: even parity */
+	assert_int_equal(r->regs.rflags, 0x202 | X86_FL_PF);	/* 0x2b: even parity */
 	free(r);
 	free(post);
 }
