@@ -63,20 +63,17 @@ static void rearm_bp(struct kd_swbp *bp, void *opaque)
 
 /* Walks [addr, addr+len) in physically contiguous pieces; returns the
  * bytes that could be reached, or -errno when none could. */
-static long access_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
-		       uint8_t *buf, size_t len, enum access mode)
+static long walk_mem(struct kvmdbg_stub *s, const void *regs, bool phys, uint64_t addr,
+		     uint8_t *buf, size_t len, enum access mode)
 {
-	const void *regs = stub_regs(s, vcpu);
 	size_t done = 0;
 
-	if (!regs)
-		return -EIO;
 	while (done < len) {
 		uint64_t gpa, left, n;
 		struct overlay o;
 		uint8_t *hva;
 
-		if (stub_translate(s, regs, s->phys, addr + done, &gpa, &left) < 0)
+		if (stub_translate(s, regs, phys, addr + done, &gpa, &left) < 0)
 			break;
 		n = len - done < left ? len - done : left;
 		hva = stub_hva(s, gpa, n);
@@ -95,6 +92,21 @@ static long access_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
 		done += n;
 	}
 	return done ? (long)done : -EFAULT;
+}
+
+static long access_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
+		       uint8_t *buf, size_t len, enum access mode)
+{
+	const void *regs = stub_regs(s, vcpu);
+
+	return regs ? walk_mem(s, regs, s->phys, addr, buf, len, mode) : -EIO;
+}
+
+/* What the vCPU itself reads there, whatever gdb's view of addresses. */
+long stub_read_virt(struct kvmdbg_stub *s, const void *regs, uint64_t addr,
+		    uint8_t *out, size_t len)
+{
+	return walk_mem(s, regs, false, addr, out, len, READ);
 }
 
 long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,

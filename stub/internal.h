@@ -256,6 +256,8 @@ void stub_ns_parked(struct kvmdbg_stub *s, struct stub_vcpu *v);
 bool stub_ns_step_over(struct kvmdbg_stub *s, struct stub_vcpu *v);
 
 /* guestmem.c: guest memory as gdb sees it */
+long stub_read_virt(struct kvmdbg_stub *s, const void *regs, uint64_t addr,
+		    uint8_t *out, size_t len);
 long stub_read_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,
 		   uint8_t *out, size_t len);
 long stub_write_mem(struct kvmdbg_stub *s, unsigned vcpu, uint64_t addr,

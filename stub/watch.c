@@ -208,28 +208,6 @@ static bool match_slots(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa
 	return false;
 }
 
-/* Reads [addr, addr+len) as the vCPU maps it, the stub's traps hidden. */
-static bool read_virt(struct kvmdbg_stub *s, const void *regs, uint64_t addr, uint8_t *buf,
-		      size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		uint64_t gpa, left, n;
-		const uint8_t *hva;
-
-		if (stub_translate(s, regs, false, addr + done, &gpa, &left) < 0)
-			return false;
-		n = len - done < left ? len - done : left;
-		hva = stub_hva(s, gpa, n);
-		if (!hva)
-			return false;
-		stub_bp_mmio_read(s, gpa, buf + done, (uint32_t)n, hva);
-		done += n;
-	}
-	return true;
-}
-
 /* The code bytes that end at pc, as many as max and readable; how many. */
 static size_t code_before(struct kvmdbg_stub *s, const void *regs, uint64_t pc,
 			  uint8_t *buf, size_t max)
@@ -238,9 +216,9 @@ static size_t code_before(struct kvmdbg_stub *s, const void *regs, uint64_t pc,
 	size_t n = pc - page < max ? (size_t)(pc - page) : max;
 
 	/* The page before may not be mapped: then only pc's own bytes. */
-	if (n < max && read_virt(s, regs, pc - max, buf, max))
+	if (n < max && stub_read_virt(s, regs, pc - max, buf, max) == (long)max)
 		return max;
-	return read_virt(s, regs, pc - n, buf + max - n, n) ? n : 0;
+	return stub_read_virt(s, regs, pc - n, buf + max - n, n) == (long)n ? n : 0;
 }
 
 struct exit_access {
