@@ -186,7 +186,9 @@ static bool match_slots(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t gpa
 		for (unsigned i = 0; i < s->pools[p].n; i++)
 			any |= s->pools[p].slot[i].used &&
 			       s->pools[p].slot[i].type != KD_HW_EXEC;
-	if (!any || s->arch->regs_load(v->fd, v->regs) < 0)
+	/* Once per exit: the locked-write redo may have read them already
+	 * (pre_run marks them stale before every run). */
+	if (!any || (!v->regs_valid && s->arch->regs_load(v->fd, v->regs) < 0))
 		return false;
 	v->regs_valid = true;
 	for (unsigned p = 0; p < 2; p++) {
