@@ -81,8 +81,7 @@ struct stub_vcpu {
 	atomic_ulong exits;	/* KVM_RUN returns, read by the watchdog */
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
-	bool stuck_seen;	/* stuck_pc holds the last kicked pc */
-	uint64_t stuck_pc;
+	struct kd_stall stall;	/* the watchdog's looks at this vCPU */
 	struct kvmdbg_step_mask step_mask; /* interrupts held off this run */
 	bool exit_set;		/* the stub set run->immediate_exit */
 	/* pre_run has nothing to do: no debugger, nothing asked of this

@@ -473,7 +473,7 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 		}
 		return true;
 	}
-	v->stuck_seen = false;
+	kd_stall_reset(&v->stall);
 	if (err)
 		return false;
 	v->io_pending = run->exit_reason == KVM_EXIT_IO ||

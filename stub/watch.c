@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -366,7 +367,9 @@ bool stub_exec_unmapped(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
  * the vCPU retries forever without exiting (so do writes of a descriptor's
  * accessed bit to a read-only page).  The stub thread kicks a vCPU
  * that has not exited for a while; one found twice at the same pc with
- * nothing in between runs one step with every watched page mapped.  That
+ * nothing in between, and busy on the CPU meanwhile (kd_stall_look), runs
+ * one step with every watched page mapped: a write it makes to a watched
+ * page goes unseen, so a vCPU that only waited for the CPU must not.  That
  * includes the vCPU stepping alone with one page mapped back, whose
  * instruction may need another hidden page: its step is widened.  The
  * others are held meanwhile, and cannot be stuck.
@@ -398,6 +401,19 @@ bool stub_watchdog_armed(struct kvmdbg_stub *s)
 	return s->vm_fd >= 0 && (kd_watchset_count(s->watches) || s->nguarded);
 }
 
+/* The calling vCPU thread's CPU time: the watchdog looks at a vCPU from
+ * its own thread. */
+static uint64_t thread_cpu_ns(struct kvmdbg_stub *s)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0) {
+		stub_log(s, "reading a vCPU thread's CPU time: %s", strerror(errno));
+		return KD_STALL_NO_CLOCK;
+	}
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 {
 	struct kvm_mp_state mp;
@@ -408,27 +424,23 @@ void stub_watchdog_check(struct kvmdbg_stub *s, struct stub_vcpu *v)
 	 * by design, and a step would not end before something wakes it
 	 * (which the vCPUs held meanwhile may be the ones to do). */
 	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state != KVM_MP_STATE_RUNNABLE) {
-		v->stuck_seen = false;
+		kd_stall_reset(&v->stall);
 		return;
 	}
 	if (s->arch->regs_load(v->fd, v->regs) < 0)
 		return;
 	v->regs_valid = true;
 	pc = s->arch->pc(v->regs);
-	if (v->stuck_seen && pc == v->stuck_pc) {
-		v->stuck_seen = false;
-		if (!v->unhide_step) {
-			unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
-			return;
-		}
-		s->unhidden_page = ALL_PAGES;
-		s->unhidden_prot = KD_PAGE_RW;
-		if (stub_memslots_apply(s) < 0)
-			stub_log(s, "cannot map the watched pages back for one instruction");
+	if (!kd_stall_look(&v->stall, pc, thread_cpu_ns(s)))
+		return;
+	if (!v->unhide_step) {
+		unhide_for_one_step(s, v, ALL_PAGES, KD_PAGE_RW);
 		return;
 	}
-	v->stuck_seen = true;
-	v->stuck_pc = pc;
+	s->unhidden_page = ALL_PAGES;
+	s->unhidden_prot = KD_PAGE_RW;
+	if (stub_memslots_apply(s) < 0)
+		stub_log(s, "cannot map the watched pages back for one instruction");
 }
 
 void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_t pc)
@@ -443,8 +455,7 @@ void stub_exec_unmapped_done(struct kvmdbg_stub *s, struct stub_vcpu *v, uint64_
 	v->exec_step = false;
 	/* Segment loads come in runs (ds, es, ss, ...): the next instruction
 	 * stuck at this pc is taken as stuck at the first look. */
-	v->stuck_seen = true;
-	v->stuck_pc = pc;
+	kd_stall_first(&v->stall, pc, thread_cpu_ns(s));
 	s->unhidden_page = NO_PAGE;
 	if (stub_memslots_apply(s) < 0)
 		stub_log(s, "cannot unmap a watched page again");

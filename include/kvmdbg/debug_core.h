@@ -297,4 +297,38 @@ int kd_watchset_guard(struct kd_watchset *ws, uint64_t gpa, uint64_t len, int de
  */
 void kd_watchset_turn_off(struct kd_watchset *ws, size_t i);
 
+/* ---- A vCPU that makes no progress ------------------------------------------ */
+
+/*
+ * Some accesses KVM makes for an instruction fail inside the kernel, which
+ * then retries the instruction forever without an exit.  The caller looks at
+ * a vCPU that has not exited for a while: its pc, and the CPU time its
+ * thread has had.  The vCPU is stuck when a later look finds it at the
+ * same pc having run for at least KD_STALL_CPU_NS since the first: a vCPU
+ * whose thread the host did not schedule (a loaded machine) is at the same
+ * pc too, and has had no chance to move.  A stuck one spins in the kernel
+ * and has the CPU whenever it can.
+ */
+#define KD_STALL_CPU_NS 10000000ull
+/* For a caller without a thread CPU clock: the pc alone decides. */
+#define KD_STALL_NO_CLOCK UINT64_MAX
+
+struct kd_stall {
+	bool seen;		/* the first look: */
+	uint64_t pc;
+	uint64_t cpu_ns;
+};
+
+/* Forgets the first look: the vCPU exited, so it made progress. */
+void kd_stall_reset(struct kd_stall *st);
+/* Takes this as the first look. */
+void kd_stall_first(struct kd_stall *st, uint64_t pc, uint64_t cpu_ns);
+/*
+ * A look at the vCPU: true when it is stuck (and the first look is
+ * forgotten).  Otherwise this look is the first unless the vCPU is still
+ * at the first look's pc without having had the CPU long enough, or its
+ * clock went backwards (another thread ran it): then a fresh first look.
+ */
+bool kd_stall_look(struct kd_stall *st, uint64_t pc, uint64_t cpu_ns);
+
 #endif
