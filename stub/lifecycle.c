@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+/* Linux keeps 15 characters of a thread's name. */
+#define STUB_THREAD_NAME "kvmdbg-stub"
+
 /* Every register buffer is max_reg_size long: a backend whose registers
  * do not fit would overflow them. */
 static bool regs_fit(const struct kvmdbg_arch_ops *a)
@@ -222,5 +225,9 @@ int kvmdbg_stub_start(struct kvmdbg_stub *s)
 	if (err)
 		return -err;
 	s->thread_started = true;
+	/* So that top, a debugger of the VMM and the tests tell it apart. */
+	err = pthread_setname_np(s->thread, STUB_THREAD_NAME);
+	if (err)
+		stub_log(s, "naming the gdb stub thread: %s", strerror(err));
 	return 0;
 }

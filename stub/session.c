@@ -335,6 +335,7 @@ void *stub_thread_main(void *arg)
 		s->given_fd = -1;
 	}
 	for (;;) {
+		bool on_conn = s->conn_fd >= 0;
 		struct pollfd p[2] = {
 			{ .fd = s->wake_fd, .events = POLLIN },
 			{ .fd = s->conn_fd >= 0 ? s->conn_fd : s->listen_fd,
@@ -362,6 +363,12 @@ void *stub_thread_main(void *arg)
 		}
 		if ((p[0].revents & POLLIN) && !handle_wake(s))
 			return NULL;
+		/* A stop report that could not be sent there (gdb gone) ended the
+		 * connection p[1] was: what it saw of that says nothing of the
+		 * listener, and an accept would hold this thread, and the guest's
+		 * exit, until another gdb came. */
+		if (on_conn && s->conn_fd < 0)
+			continue;
 		if (!(p[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if (s->conn_fd < 0) {

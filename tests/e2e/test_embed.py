@@ -5,14 +5,17 @@ with gdb: what it needs of the stub is all public API."""
 
 import os
 import re
+import socket
+import struct
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (KVMDBG, STARTUP_TIMEOUT, Elf, TestFailure, Vm, bp_address, check,
-                        check_eq, cont, connect, events, exit_status, gdb, gdb_run, guest_path,
-                        main, packet, pc, read_mem, read_u32, read_u64, reg, resume, scratch,
-                        test, write_mem)
+from kvmdbg_e2e import (KVMDBG, STARTUP_TIMEOUT, Elf, Rsp, TestFailure, Vm, bp_address,  # noqa: E402
+                        check, check_eq, cont, connect, events, exit_status, gdb, gdb_run,
+                        guest_path, main, packet, pc, read_mem, read_u32, read_u64, reg, resume,
+                        scratch, test, write_mem)
 
 EXAMPLE = os.path.join(os.path.dirname(KVMDBG), "examples", "minivmm")
 LISTEN_RE = re.compile(r"^minivmm: gdb stub listening on tcp:127\.0\.0\.1:(\d+)$", re.M)
@@ -35,8 +38,8 @@ def minivmm(*args):
     return Vm([EXAMPLE] + list(args))
 
 
-def debug_example(guest):
-    """minivmm held before the guest's first instruction, gdb connected."""
+def held_example(guest):
+    """minivmm held before the guest's first instruction, listening."""
     path = guest_path(guest)
     vm = minivmm("--gdb", "tcp:127.0.0.1:0", "--wait", path)
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -47,7 +50,13 @@ def debug_example(guest):
         time.sleep(0.02)
     vm.port = int(LISTEN_RE.search(vm.stderr()).group(1))
     vm.elf = Elf(path)
-    gdb_run("file " + path)
+    return vm
+
+
+def debug_example(guest):
+    """minivmm held before the guest's first instruction, gdb connected."""
+    vm = held_example(guest)
+    gdb_run("file " + vm.elf.path)
     connect(vm.port)
     return vm
 
@@ -168,6 +177,82 @@ def test_breakpoints_survive_a_guest_reset():
     check_eq(events.exits[-1], 0, "exit code reported to gdb")
     vm.expect_exit(0)
     check_eq(vm.serial(), "reboot: boot\n" * 3, "serial output")
+
+
+# Holds one thread of another process in a ptrace stop (the rest of the
+# process runs on) until a line comes on stdin; prints "held" once it is.
+HOLD_THREAD = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT, WALL = 17, 0x4206, 0x4207, 0x40000000
+tid = int(sys.argv[1])
+for req in (PTRACE_SEIZE, PTRACE_INTERRUPT):
+    if libc.ptrace(req, tid, None, None) < 0:
+        sys.exit("ptrace %#x: %s" % (req, os.strerror(ctypes.get_errno())))
+os.waitpid(tid, WALL)
+print("held", flush=True)
+sys.stdin.readline()
+libc.ptrace(PTRACE_DETACH, tid, None, None)
+"""
+
+
+def thread_named(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise TestFailure("no thread named %s in process %d" % (name, pid))
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])     # utime + stime
+
+
+@test
+def test_stop_report_to_a_gdb_gone():
+    # The stop and the end of gdb's connection reach the stub thread in one
+    # wake-up: the report cannot be sent, the session ends, the guest runs
+    # to its end, and the stub thread ends when minivmm frees the stub
+    # (kvmdbg_stub_free joins it) instead of waiting for another gdb.
+    # Holding the stub thread while both happen makes that order certain.
+    vm = held_example("ioloop.elf")
+    r = Rsp(vm.port)
+    # After the guest's 100,000 port writes, seconds after the continue.  A
+    # hardware breakpoint: a trap in memory would need the stub thread while
+    # it is held (its page is read-only, and so is the boot GDT on it, whose
+    # accessed bits the processor sets).
+    check_eq(r.request("Z1,%x,1" % vm.elf.sym("uart_putdec")), "OK", "Z1")
+    r.send_raw(r.frame("c"))
+    check_eq(r.read_ack(), b"+", "ack of c")
+    hold = subprocess.Popen(["python3", "-c", HOLD_THREAD,
+                             str(thread_named(vm.proc.pid, "kvmdbg-stub"))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        check_eq(hold.stdout.readline().strip(), "held", "the stub thread held")
+        r.sock.setblocking(False)
+        try:
+            early = r.sock.recv(64)
+        except BlockingIOError:
+            early = b""
+        check_eq(early, b"", "what the stub sent before it was held")
+        # The vCPU is parked at the breakpoint once the process stops
+        # using the CPU.
+        deadline = time.monotonic() + 60
+        samples = [cpu_ticks(vm.proc.pid)]
+        while len(samples) < 6 or len(set(samples[-6:])) > 1:
+            check(time.monotonic() < deadline, "the guest never stopped at uart_putdec")
+            time.sleep(0.1)
+            samples.append(cpu_ticks(vm.proc.pid))
+        # gdb gone at once: a reset, so that sending the report fails.
+        r.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        r.sock.close()
+    finally:
+        hold.communicate("go\n", timeout=10)
+    vm.expect_exit(exit_status(0x10))
+    check_eq(vm.serial(), "ioloop: done 100000\n", "serial output")
 
 
 main()
