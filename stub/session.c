@@ -338,7 +338,7 @@ void *stub_thread_main(void *arg)
 		bool on_conn = s->conn_fd >= 0;
 		struct pollfd p[2] = {
 			{ .fd = s->wake_fd, .events = POLLIN },
-			{ .fd = s->conn_fd >= 0 ? s->conn_fd : s->listen_fd,
+			{ .fd = on_conn ? s->conn_fd : s->listen_fd,
 			  .events = POLLIN },
 		};
 
