@@ -128,10 +128,18 @@ class Vm(base.Vm):
 
     def postmortem(self):
         """What the nested machine's kernel logged of an oops, a warning, a
-        process it killed or one that crashed: its console shows none."""
+        process it killed or one that crashed: its console shows none.  And
+        the state of its sockets on the gdb port: gdb reads the end of its
+        connection from qemu's port forward, which ends it both when the
+        kvmdbg inside closed its side (FIN_WAIT, TIME_WAIT) and when it
+        dropped the connection on its own (the side inside still open)."""
         _, out = shell("dmesg | grep -i -E 'oops|bug:|warning:|killed process|unhandled|"
                        "segfault|kernel panic' | tail -n 4")
-        return "nested kernel: " + out if out.strip() else ""
+        seen = "nested kernel: " + out if out.strip() else ""
+        _, table = shell("cat /proc/net/tcp")
+        socks = gdb_port_sockets(table)
+        return "; ".join(filter(None, (seen, "nested sockets on port %d: %s"
+                                       % (GDB_PORT_INSIDE, socks or "none"))))
 
     def kill(self):
         """Ends the process; no sanitizer runs inside."""
@@ -139,6 +147,28 @@ class Vm(base.Vm):
             shell("stop %s; rm -rf %s" % (self.dir, self.dir))
         except TestFailure:
             pass
+
+
+# /proc/net/tcp's st column (include/net/tcp_states.h).
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
+              5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK",
+              10: "LISTEN", 11: "CLOSING"}
+
+
+def gdb_port_sockets(table):
+    """The TCP sockets of /proc/net/tcp on GDB_PORT_INSIDE, as "LISTEN,
+    STATE from port N, ...": which side ended a connection gdb saw closed."""
+    out = []
+    for line in table.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 4 or ":" not in f[1] or ":" not in f[2]:
+            continue
+        if int(f[1].rsplit(":", 1)[1], 16) != GDB_PORT_INSIDE:
+            continue
+        state = TCP_STATES.get(int(f[3], 16), f[3])
+        peer = int(f[2].rsplit(":", 1)[1], 16)
+        out.append(state if state == "LISTEN" else "%s from port %d" % (state, peer))
+    return ", ".join(out)
 
 
 def kvmdbg(*args):
