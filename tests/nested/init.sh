@@ -52,13 +52,24 @@ start() {
 	done
 }
 
+# now: sets $now to the centiseconds since boot, without a fork.
+now() {
+	read -r now _ </proc/uptime
+	frac=${now#*.}
+	now=$((${now%.*} * 100 + ${frac#0}))
+}
+
 # await DIR SECONDS: waits at most that long for the command to end; prints
-# its status, or nothing if it is still running.
+# its status, or nothing if it is still running.  Timed by the clock, not
+# by counting sleeps: while a guest kept both CPUs busy, each 50 ms sleep
+# lasted over three times as long, and on a busier machine the host, which
+# waits three times SECONDS and 30 s more, gave up on the reply.
 await() {
-	n=$(($2 * 20))
-	while [ ! -e "$1/status" ] && [ "$n" -gt 0 ]; do
+	now
+	end=$((now + $2 * 100))
+	while [ ! -e "$1/status" ] && [ "$now" -lt "$end" ]; do
 		usleep 50000
-		n=$((n - 1))
+		now
 	done
 	cat "$1/status" 2>/dev/null
 }
