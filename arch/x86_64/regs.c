@@ -20,6 +20,9 @@
 #define XS_MXCSR	24
 #define XS_ST0		32
 #define XS_XMM0		160
+/* The XSAVE header's XSTATE_BV, and its x87 and SSE bits. */
+#define XS_XSTATE_BV	512
+#define XSTATE_X87_SSE	3ull
 
 /*
  * Some hosts leave MXCSR out of KVM_GET_FPU; the XSAVE image is the
@@ -45,6 +48,7 @@ static void fpu_from_xsave(struct kvm_fpu *f, const struct kvm_xsave *x)
 static void fpu_to_xsave(struct kvm_xsave *x, const struct kvm_fpu *f)
 {
 	uint8_t *b = (uint8_t *)x->region;
+	uint64_t bv;
 
 	memcpy(b + XS_FCW, &f->fcw, 2);
 	memcpy(b + XS_FSW, &f->fsw, 2);
@@ -57,6 +61,15 @@ static void fpu_to_xsave(struct kvm_xsave *x, const struct kvm_fpu *f)
 		memcpy(b + XS_ST0 + 16 * i, f->fpr[i], 16);
 	for (unsigned i = 0; i < 16; i++)
 		memcpy(b + XS_XMM0 + 16 * i, f->xmm[i], 16);
+	/* A component whose XSTATE_BV bit is clear is in its initial state:
+	 * KVM_SET_XSAVE then loads zeros, whatever the image holds.  The
+	 * x87 and SSE state of a guest that never used them reads back with
+	 * those bits clear (an AMD EPYC host, Linux 6.18), and a register
+	 * gdb wrote there would be lost.  The legacy area now holds all of
+	 * both components. */
+	memcpy(&bv, b + XS_XSTATE_BV, sizeof(bv));
+	bv |= XSTATE_X87_SSE;
+	memcpy(b + XS_XSTATE_BV, &bv, sizeof(bv));
 }
 
 /* The x87 and SSE state waits until gdb asks for it: a stop needs rip,
