@@ -962,6 +962,7 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         # Each test's own log; tests that keep one of their own replace it.
         remote_log = os.path.join(scratch(), "remote.log")
         gdb_run("set remotelogfile " + remote_log)
+        result = "FAIL: %s: did not finish" % name
         try:
             fn()
             result = "PASS: %s" % name
@@ -979,7 +980,15 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             result = "FAIL: %s: %s: %s (%s:%d)" % (name, type(e).__name__, _one_line(e),
                                                    os.path.basename(tb.filename), tb.lineno)
         finally:
-            reports = _cleanup()
+            # A teardown that fails (a nested machine gone with its
+            # console) must not hide what the test itself saw.
+            try:
+                reports = _cleanup()
+            except Exception as e:
+                reports = []
+                failed = "teardown failed: %s: %s" % (type(e).__name__, _one_line(e, 300))
+                result = (result + "; " + failed if result.startswith("FAIL")
+                          else "FAIL: %s: %s" % (name, failed))
         if reports:
             sanitizer = "kvmdbg sanitizer report: %s" % _one_line(reports[0], 300)
             if result.startswith("FAIL"):

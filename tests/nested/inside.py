@@ -69,7 +69,7 @@ def shell(text, timeout=RUN_TIMEOUT):
     except ChannelTimeout as e:
         _unanswered.append(repr(text[:60]))
         raise TestFailure("nested machine: %s" % e)
-    except ChannelError as e:
+    except (ChannelError, OSError) as e:
         raise TestFailure("nested machine: %s" % e)
     return status, out.decode("utf-8", "replace")
 

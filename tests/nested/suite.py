@@ -151,8 +151,10 @@ class Suite:
         results, why, log, seconds = self.file_results(path, vm, deadline)
         if (why or any(k == "FAIL" for k, _ in results)) and remake is not None and \
                 not answers(vm):
+            first = log[:-len(".log")] + "-first.log"
+            os.replace(log, first)
             note("%s: the nested machine stopped answering its console (log in %s); "
-                 "the file runs again in a fresh one" % (self.name(path), log))
+                 "the file runs again in a fresh one" % (self.name(path), first))
             vm.close()
             self.keep_logs(vm)
             try:

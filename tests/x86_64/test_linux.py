@@ -56,7 +56,8 @@ def wait_serial(vm, text, timeout=BOOT_TIMEOUT):
     while text not in vm.serial():
         check(time.monotonic() < deadline, "no %r on the serial console within %ds; it ends %r"
               % (text, timeout, vm.serial()[-800:]))
-        check_eq(vm.poll(), None, "kvmdbg's status (stderr %r)" % vm.stderr())
+        check_eq(vm.poll(), None, "kvmdbg's status (stderr %r; the serial console ends %r)"
+                 % (vm.stderr(), vm.serial()[-800:]))
         time.sleep(2)
 
 
