@@ -82,7 +82,7 @@ struct stub_vcpu {
 	unsigned long exits_checked;
 	bool check_stuck;	/* kicked by the watchdog */
 	struct kd_stall stall;	/* the watchdog's looks at this vCPU */
-	struct kvmdbg_step_mask step_mask; /* interrupts held off this run */
+	struct kvmdbg_step_state step_state; /* what this run of a step undoes */
 	bool exit_set;		/* the stub set run->immediate_exit */
 	/* pre_run has nothing to do: no debugger, nothing asked of this
 	 * vCPU.  Cleared before the vCPU is kicked. */

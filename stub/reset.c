@@ -46,7 +46,7 @@ void kvmdbg_stub_reset(struct kvmdbg_stub *s)
 		/* Whatever the VMM did to its vCPUs, KVM gets the stub's
 		 * debug state again before they run. */
 		v->debug_applied = false;
-		v->step_mask.active = false;
+		v->step_state.active = false;
 		stub_reads_forget(v);
 		atomic_store_explicit(&v->quiet, false, memory_order_release);
 	}

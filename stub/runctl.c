@@ -175,6 +175,7 @@ static void apply_debug(struct kvmdbg_stub *s, struct stub_vcpu *v)
 void kvmdbg_vcpu_pre_run(struct kvmdbg_stub *s, unsigned vcpu)
 {
 	struct stub_vcpu *v = &s->vcpus[vcpu];
+	const void *known;
 
 	/* The stub cleared quiet before it asks anything of this vCPU. */
 	if (atomic_load_explicit(&v->quiet, memory_order_acquire)) {
@@ -225,6 +226,8 @@ park:
 	/* Taking the others off the CPUs waits with the lock released. */
 	if (v->over_pending && !stub_ns_step_over(s, v))
 		goto park;
+	/* What the last exit or stop read is the vCPU's state until it runs. */
+	known = v->regs_valid ? v->regs : NULL;
 	v->regs_valid = false;
 	apply_debug(s, v);
 	/* A debug exit then finds the registers in kvm_run, without an ioctl;
@@ -232,14 +235,14 @@ park:
 	if (s->arch->regs_sync)
 		v->run->kvm_valid_regs = v->debug_applied && v->last_debug.control ?
 					 s->cfg.caps->sync_regs : 0;
-	if (s->arch->step_mask && s->cfg.caps->blockirq && v->debug_applied &&
+	if (s->arch->step_begin && v->debug_applied &&
 	    (v->last_debug.control & KVM_GUESTDBG_SINGLESTEP)) {
-		int err = s->arch->step_mask(v->fd, &s->cfg.mem, &v->step_mask);
+		int err = s->arch->step_begin(v->fd, &s->cfg.mem, known, &v->step_state);
 
-		if (err)
-			stub_log(s, "cannot hold interrupts off the step on vCPU %u: %s",
-				v->idx, strerror(-err));
-		else
+		if (err < 0)
+			stub_log(s, "cannot prepare the step of vCPU %u: %s", v->idx,
+				strerror(-err));
+		else if (err)
 			stub_vcpu_changed(s, v->idx);
 	}
 	/* A VMM may use immediate_exit itself: only the stub's goes. */
@@ -249,7 +252,7 @@ park:
 	}
 	atomic_store_explicit(&v->quiet, !s->debugger && !s->stopping && !s->exclusive &&
 			      !(v->debug_applied && v->last_debug.control) &&
-			      !v->step_mask.active, memory_order_relaxed);
+			      !v->step_state.active, memory_order_relaxed);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -450,13 +453,14 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	int lerr;
 
 	atomic_fetch_add_explicit(&v->exits, 1, memory_order_relaxed);
-	if (v->step_mask.active) {
-		int merr = s->arch->step_unmask(v->fd, &v->step_mask);
+	if (v->step_state.active) {
+		int merr = s->arch->step_end(v->fd, &s->cfg.mem, &v->step_state);
 
-		if (merr)
-			stub_log(s, "cannot give vCPU %u its interrupt mask back after a step: %s",
-				vcpu, strerror(-merr));
-		else
+		v->step_state.active = false;
+		if (merr < 0)
+			stub_log(s, "cannot undo what the step changed on vCPU %u: %s", vcpu,
+				strerror(-merr));
+		else if (merr)
 			stub_vcpu_changed(s, vcpu);
 	}
 	if (err == EINTR) {

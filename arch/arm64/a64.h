@@ -84,9 +84,10 @@ enum kvmdbg_exit_class a64_decode_exit(const struct kvm_run *run,
 int a64_deliver(int vcpu_fd, void *regs, const struct kvm_run *run,
 		const struct kvmdbg_caps *caps, const struct kd_debug_event *ev);
 
-int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem,
-		  struct kvmdbg_step_mask *m);
-int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m);
+int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem, const void *regs,
+		  struct kvmdbg_step_state *m);
+int a64_step_unmask(int vcpu_fd, const struct kvmdbg_mem *mem,
+		    struct kvmdbg_step_state *m);
 
 bool a64_undecoded_store(const struct kvm_run *run, uint64_t *gpa);
 int a64_enable_undecoded_exits(int vm_fd);

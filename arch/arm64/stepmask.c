@@ -54,7 +54,8 @@ static bool fetch(int fd, const struct kvmdbg_mem *mem, uint64_t pc, uint32_t *i
 	return true;
 }
 
-int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem, struct kvmdbg_step_mask *m)
+int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem, const void *regs,
+		  struct kvmdbg_step_state *m)
 {
 	uint64_t pstate;
 	int err;
@@ -69,13 +70,13 @@ int a64_step_mask(int vcpu_fd, const struct kvmdbg_mem *mem, struct kvmdbg_step_
 	m->insn_known = fetch(vcpu_fd, mem, m->pc, &m->insn);
 	err = a64_put(vcpu_fd, A64_REG_CPSR, pstate | m->forced);
 	m->active = !err;
-	return err;
+	return err ? err : 1;
 }
 
 /* An exception entry saved the masked PSTATE in SPSR_EL1: the guest's
  * handler must see (and its ERET restore) the guest's own bits.  1 when
  * the step ended on an exception vector, 0 when it was a branch. */
-static int fix_exception_entry(int fd, const struct kvmdbg_step_mask *m, uint64_t pc)
+static int fix_exception_entry(int fd, const struct kvmdbg_step_state *m, uint64_t pc)
 {
 	uint64_t vbar, elr, spsr;
 	int err;
@@ -94,7 +95,7 @@ static int fix_exception_entry(int fd, const struct kvmdbg_step_mask *m, uint64_
 	return err ? err : 1;
 }
 
-int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m)
+int a64_step_unmask(int vcpu_fd, const struct kvmdbg_mem *mem, struct kvmdbg_step_state *m)
 {
 	uint32_t insn = m->insn_known ? m->insn : 0, rt = insn & 0x1f;
 	bool next = false;
@@ -116,7 +117,7 @@ int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m)
 			 * is left in PSTATE then. */
 			err = fix_exception_entry(vcpu_fd, m, pc);
 			if (err)
-				return err < 0 ? err : 0;
+				return err;
 		}
 	}
 	if (next && (insn & SYSREG_RT_MASK) == MSR_DAIF)
@@ -133,5 +134,6 @@ int a64_step_unmask(int vcpu_fd, struct kvmdbg_step_mask *m)
 			return err;
 	}
 	/* What DAIFSet named stays set; everything else of ours goes. */
-	return a64_put(vcpu_fd, A64_REG_CPSR, pstate & ~(m->forced & ~keep));
+	err = a64_put(vcpu_fd, A64_REG_CPSR, pstate & ~(m->forced & ~keep));
+	return err ? err : 1;
 }

@@ -31,6 +31,8 @@ static const uint8_t x86_trap[] = { X86_INT3 };
 	.deliver = x86_deliver, \
 	.read_restarted = x86_read_restarted, \
 	.redo_locked_write = x86_redo_locked_write, \
+	.step_begin = x86_step_begin, \
+	.step_end = x86_step_end, \
 	.probe = x86_probe
 
 static const struct kvmdbg_arch_ops x86_ops = {

@@ -62,6 +62,7 @@ enum {
 #define X86_FL_ZF	0x040u
 #define X86_FL_SF	0x080u
 #define X86_FL_OF	0x800u
+#define X86_FL_TF	0x100u
 #define X86_FL_ARITH	(X86_FL_CF | X86_FL_PF | X86_FL_AF | X86_FL_ZF | X86_FL_SF | X86_FL_OF)
 
 extern const char x86_target_xml[];
@@ -138,6 +139,13 @@ bool x86_redo_locked_write(void *regs, const uint8_t *code, size_t ncode, uint32
 			   const uint8_t *data, const uint8_t *now, uint8_t *out,
 			   bool *write, bool *regs_changed);
 
+/* Single steps: a pushf's image of the flags must not keep the step's
+ * trap flag (stepflags.c). */
+bool x86_pushf_decode(const uint8_t *code, size_t n, bool long_mode, bool cs_32,
+		      uint8_t *insn_len, uint8_t *push_len);
+int x86_step_begin(int vcpu_fd, const struct kvmdbg_mem *mem, const void *regs,
+		   struct kvmdbg_step_state *st);
+int x86_step_end(int vcpu_fd, const struct kvmdbg_mem *mem, struct kvmdbg_step_state *st);
 bool x86_read_restarted(struct kvmdbg_read_history *h, uint64_t addr, uint32_t len,
 			int vcpu_fd, void *regs);
 void x86_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps);

@@ -35,14 +35,17 @@ enum kvmdbg_cpu_use {
 
 typedef void (*kvmdbg_cpu_page_fn)(uint64_t gpa, enum kvmdbg_cpu_use use, void *opaque);
 
-/* What a backend that holds interrupts off a step itself keeps from just
- * before one KVM_RUN of the step to just after it. */
-struct kvmdbg_step_mask {
-	bool active;		/* the guest's mask was changed for this run */
+/* What a backend keeps from just before one KVM_RUN of a single step to
+ * just after it (step_begin, step_end). */
+struct kvmdbg_step_state {
+	bool active;		/* step_end has work to do after this run */
 	uint64_t pc;		/* where the step started */
-	uint64_t forced;	/* mask bits set that the guest had clear */
-	uint32_t insn;		/* the instruction at pc, when insn_known */
+	uint64_t sp;		/* x86: the stack pointer there */
+	uint64_t forced;	/* arm64: mask bits set that the guest had clear */
+	uint32_t insn;		/* arm64: the instruction at pc, when insn_known */
 	bool insn_known;
+	uint8_t insn_len;	/* x86: the length of the pushf at pc */
+	uint8_t push_len;	/* x86: the bytes of flags that pushf stores */
 };
 
 /* Reads of watched RAM one vCPU made since its last other exit, kept for
@@ -154,18 +157,24 @@ struct kvmdbg_arch_ops {
 	int (*deliver)(int vcpu_fd, void *regs, const struct kvm_run *run,
 		       const struct kvmdbg_caps *caps,
 		       const struct kd_debug_event *ev);
-	/* For hosts whose KVM cannot hold interrupts off a single step
-	 * (arm64 has no BLOCKIRQ: an interrupt pending when the step starts
-	 * is taken first and the step stops in the guest's handler).  The
-	 * stub calls step_mask before each KVM_RUN of a step, to mask
-	 * interrupts in the vCPU for that instruction, and step_unmask
-	 * after it returns, to leave the guest in the state its own mask
-	 * would have given (what the instruction read, wrote or saved of
-	 * the mask included).  NULL where KVM does it (x86 BLOCKIRQ).
-	 * 0 or -errno. */
-	int (*step_mask)(int vcpu_fd, const struct kvmdbg_mem *mem,
-			 struct kvmdbg_step_mask *m);
-	int (*step_unmask)(int vcpu_fd, struct kvmdbg_step_mask *m);
+	/* A single step must leave the guest as running the instruction
+	 * would have, without what KVM or the stub changed to make it a
+	 * step.  The stub calls step_begin before each KVM_RUN of a step,
+	 * with regs when it holds the vCPU's current registers (else NULL),
+	 * and, when it left st->active, step_end after that KVM_RUN returns.
+	 * arm64, which has no BLOCKIRQ (an interrupt pending when the step
+	 * starts is taken first and the step stops in the guest's handler),
+	 * masks interrupts for the instruction and then gives the guest the
+	 * state its own mask would have given, what the instruction read,
+	 * wrote or saved of the mask included.  x86: a pushf stores the trap
+	 * flag KVM set for the step, which the guest's popf or iret would
+	 * load long after the debugger is gone; step_end takes it out of
+	 * the image.  Both return 1 when they changed the vCPU's registers,
+	 * else 0, or -errno.  NULL where nothing needs it. */
+	int (*step_begin)(int vcpu_fd, const struct kvmdbg_mem *mem, const void *regs,
+			  struct kvmdbg_step_state *st);
+	int (*step_end)(int vcpu_fd, const struct kvmdbg_mem *mem,
+			struct kvmdbg_step_state *st);
 	/* Some reads the processor makes itself cannot be served as MMIO
 	 * (x86: descriptor-table loads, interrupt delivery): KVM restarts
 	 * the instruction and asks again.  Called for each read of watched

@@ -7,11 +7,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, events,
-                        frame_names, gdb, gdb_run, main, pc, read_u32, read_u64, reg, resume,
-                        source_line, test)
+                        frame_names, gdb, gdb_run, main, pc, read_mem, read_u32, read_u64, reg,
+                        resume, source_line, test)
 
 DEMO_EXIT = 0x21
 IRQSTEP_EXIT = 7
+PUSHFLAGS_EXIT = 0x41
+RFLAGS_TF = 0x100
 STEPS_WITH_IRQS = 200
 
 
@@ -121,6 +123,29 @@ def test_stepi_never_enters_irq_handler():
     done.delete()
     cont_to_exit(vm, IRQSTEP_EXIT)
     check_eq(vm.serial(), "irqstep: start\nirqstep ticks: %d\n" % after, "serial output")
+
+
+@test
+def test_stepped_pushf_stores_guest_flags():
+    # Where KVM runs the guest natively it steps by setting the trap flag,
+    # which pushf stores: the stub takes it out of the image, or the popf
+    # the guest runs later without the debugger makes it trace itself (no
+    # IDT: a triple fault).  KVM's instruction emulator pushes the flags
+    # the guest sees; tests/x86_64/test_features.py runs this on a KVM that
+    # does not emulate.
+    vm = debug("pushflags.elf")
+    start = vm.elf.sym("_start")
+    pcs = []
+    for _ in range(2):
+        resume("stepi")
+        pcs.append(pc())
+    check_eq(pcs, [start + 1, start + 3], "pc after stepping pushfq, pushfw")
+    images = [int.from_bytes(read_mem(reg("rsp") + off, size), "little")
+              for off, size in ((0, 2), (2, 8))]
+    check_eq([i & RFLAGS_TF for i in images], [0, 0],
+             "TF in the pushfw and pushfq images %s" % [hex(i) for i in images])
+    cont_to_exit(vm, PUSHFLAGS_EXIT)
+    check_eq(vm.serial(), "pushflags: pushfq TF=0 pushfw TF=0\n", "serial output")
 
 
 main()

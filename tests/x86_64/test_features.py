@@ -10,12 +10,15 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "nested"))
 from inside import (bp_address, check, check_eq, cont, cont_to_exit, debug, events,  # noqa: E402
-                    exit_status, gdb, gdb_run, main, monitor, packet, pc, rows, run, shell,
-                    stepi, test)
+                    exit_status, gdb, gdb_run, main, monitor, packet, pc, read_mem, reg, rows,
+                    run, shell, stepi, test)
 
 INT3_ROUNDS = 5
 INT3_SERIAL = "int3count: start\nint3 count: 5\n"
 NOT_REPORTED = "no: not reported by this host"
+PUSHFLAGS_EXIT = 0x41
+PUSHFLAGS_SERIAL = "pushflags: pushfq TF=0 pushfw TF=0\n"
+RFLAGS_TF = 0x100
 _probe = {}
 
 
@@ -113,6 +116,22 @@ def test_guest_int3():
     cont_to_exit(vm, INT3_ROUNDS)
     check_eq(events.stops, [], "stops")
     check_eq(vm.serial(), INT3_SERIAL, "serial output under gdb")
+
+
+@test
+def test_stepped_pushf():
+    # This KVM steps by setting the trap flag, which a pushf stores with the
+    # rest: the images must hold the guest's flags, or its popf, run without
+    # the debugger, makes it trace itself and triple-fault.
+    vm = debug("pushflags.elf")
+    start = vm.elf.sym("_start")
+    check_eq((stepi(), stepi()), (start + 1, start + 3), "pc after stepping pushfq, pushfw")
+    images = [int.from_bytes(read_mem(reg("rsp") + off, size), "little")
+              for off, size in ((0, 2), (2, 8))]
+    check_eq([i & RFLAGS_TF for i in images], [0, 0],
+             "TF in the pushfw and pushfq images %s" % [hex(i) for i in images])
+    cont_to_exit(vm, PUSHFLAGS_EXIT)
+    check_eq(vm.serial(), PUSHFLAGS_SERIAL, "serial output")
 
 
 main()
