@@ -123,6 +123,11 @@ def test_raw_binary():
     check_eq(vm.status, exit_status(0x52), "exit status")
 
 
+TRIPLE_FAULT_RESET = ("kvmdbg: guest shut down (triple fault) on vCPU 0; this host's KVM reset "
+                      "the vCPU at the shutdown, as it does on AMD processors, so where it "
+                      "faulted is lost\n")
+
+
 def raw_blob(tmpdir, name, code):
     path = os.path.join(tmpdir, name)
     with open(path, "wb") as f:
@@ -161,7 +166,11 @@ def test_triple_fault():
     vm = kvmdbg("run", "--load-addr", "0x200000", "--entry", "0x200000",
                 raw_blob(scratch(), "tf.bin", code))
     check_eq(vm.wait(), 4, "exit status after a triple fault (stderr %r)" % vm.stderr())
-    check(vm.stderr().strip(), "no message about the triple fault")
+    # The address of the ud2, or, where KVM resets the vCPU at the shutdown
+    # (AMD; tests/x86_64/test_features.py), that it is lost.
+    check(vm.stderr() in ("kvmdbg: guest shut down (triple fault) on vCPU 0 at rip 0x200007\n",
+                          TRIPLE_FAULT_RESET),
+          "stderr after a triple fault %r" % vm.stderr())
 
 
 def expect_usage_error(vm, what):

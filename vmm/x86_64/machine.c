@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "linuxboot.h"
+#include "x86bits.h"
 #include "x86vmm.h"
 
 #define TSS_ADDR	0xfffbd000ull
@@ -21,6 +22,8 @@
 #define KBC_RESET	0xfe	/* pulse the reset line */
 #define FWAIT		0x9b
 #define FSW_ES		0x80	/* x87 error summary: an exception is pending */
+#define RESET_RIP	0xfff0ull	/* where INIT leaves a vCPU */
+#define RESET_CS_BASE	0xffff0000ull
 
 /* Stacks in the long-mode boot area and the APIC id byte allow this many. */
 const unsigned arch_max_vcpus = 64;
@@ -340,6 +343,30 @@ static uint64_t rip(struct vcpu *v)
 }
 
 /*
+ * On AMD processors KVM puts the vCPU through INIT at a shutdown, before
+ * it exits (the VMCB is undefined after one), so the registers then say
+ * nothing of where the guest faulted: better no address than the reset
+ * vector's.
+ */
+static void report_shutdown(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		fprintf(stderr, "kvmdbg: guest shut down (triple fault) on vCPU %u (its registers cannot be read: %s)\n",
+			v->idx, strerror(errno));
+		return;
+	}
+	if (regs.rip == RESET_RIP && sregs.cs.base == RESET_CS_BASE && !(sregs.cr0 & CR0_PE))
+		fprintf(stderr, "kvmdbg: guest shut down (triple fault) on vCPU %u; this host's KVM reset the vCPU at the shutdown, as it does on AMD processors, so where it faulted is lost\n",
+			v->idx);
+	else
+		fprintf(stderr, "kvmdbg: guest shut down (triple fault) on vCPU %u at rip 0x%llx\n",
+			v->idx, (unsigned long long)regs.rip);
+}
+
+/*
  * KVM's instruction emulator has no fwait.  With no unmasked x87
  * exception pending fwait does nothing, so kvmdbg moves past it; with one
  * pending it would raise #MF, which is left to fail visibly.
@@ -430,8 +457,7 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v)
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return;		/* arch_pre_run injects now */
 	case KVM_EXIT_SHUTDOWN:
-		fprintf(stderr, "kvmdbg: guest shut down (triple fault) on vCPU %u at rip 0x%llx\n",
-			v->idx, (unsigned long long)rip(v));
+		report_shutdown(v);
 		vmm_exit(vm, VMM_EXIT_CRASH);
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
