@@ -520,8 +520,12 @@ bool kvmdbg_vcpu_post_run(struct kvmdbg_stub *s, unsigned vcpu, int err)
 	}
 	v->regs_valid = true;
 	cls = s->arch->decode_exit(run, v->regs, s->pools, &ev, &pool);
-	if (cls == KVMDBG_EXIT_OTHER)
+	/* The VMM handles it and may change the registers itself (x86: an
+	 * fwait KVM gave up on). */
+	if (cls == KVMDBG_EXIT_OTHER) {
+		v->regs_valid = false;
 		return false;
+	}
 	pthread_mutex_lock(&s->lock);
 	read_code(s, v, &ev);
 	if (cls == KVMDBG_EXIT_MAYBE_TRAP && !trap_at(s, &ev)) {
