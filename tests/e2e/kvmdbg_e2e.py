@@ -850,11 +850,18 @@ def decode_body(body):
 # ---- the test driver ----------------------------------------------------------
 
 _tests = []
+_result_notes = []     # said on the running test's PASS line
 
 
 def test(fn):
     _tests.append(fn)
     return fn
+
+
+def note_on_result(text):
+    """Something the running test did that its PASS line must say (a retry
+    of what the nested machine broke, never silent)."""
+    _result_notes.append(text)
 
 
 def _cleanup():
@@ -959,13 +966,14 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             print("SKIP: %s: %s" % (name, unusable), flush=True)
             continue
         events.reset()
+        del _result_notes[:]
         # Each test's own log; tests that keep one of their own replace it.
         remote_log = os.path.join(scratch(), "remote.log")
         gdb_run("set remotelogfile " + remote_log)
         result = "FAIL: %s: did not finish" % name
         try:
             fn()
-            result = "PASS: %s" % name
+            result = "PASS: %s" % "; ".join([name] + _result_notes)
         except TestFailure as e:
             result = "FAIL: %s: %s%s%s" % (name, _one_line(e), _kvmdbg_states(exited_only=True),
                                            _stub_states() if local_kvm and " within " in str(e)

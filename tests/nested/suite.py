@@ -202,7 +202,8 @@ class Suite:
         failed = False
         for kind, line in results:
             report(kind, line)
-            seen.add(line[len(name) + 2:].split(":")[0])
+            # "test: why it failed", "test; what its PASS had to say"
+            seen.add(re.split(r"[:;]", line[len(name) + 2:])[0])
             failed |= kind == "FAIL"
         if why:
             failed = True

@@ -14,6 +14,7 @@ prints never reaches the UART and its reboot does not end the run (see
 the README), so this test watches the kernel itself.
 """
 
+import functools
 import os
 import re
 import sys
@@ -21,9 +22,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "nested"))
-from inside import (GDB_PORT_INSIDE, check, check_eq, connect, gdb, gdb_run,  # noqa: E402
-                    interrupt_after, kvmdbg, main, monitor, packet, pc, read_mem, reg, rows,
-                    stepi, test)
+from inside import (GDB_PORT_INSIDE, TestFailure, check, check_eq, connect, gdb,  # noqa: E402
+                    gdb_run, interrupt_after, kvmdbg, main, monitor, packet, pc, read_mem,
+                    reg, rows, stepi, test)
+from kvmdbg_e2e import note_on_result  # noqa: E402
 
 VMLINUX = os.environ.get("KVMDBG_X86_VMLINUX", "")
 RELEASE = os.environ.get("KVMDBG_X86_LINUX_RELEASE", "")
@@ -47,6 +49,42 @@ ENTRY_POINTS = ("asm_sysvec_apic_timer_interrupt", "asm_common_interrupt",
                 "asm_exc_int3", "asm_exc_debug")
 
 
+# What kvmdbg says of a triple fault on this KVM (kvm_amd re-initializes the
+# vCPU at the shutdown).
+AMD_SHUTDOWN = "this host's KVM reset the vCPU at the shutdown"
+
+
+class UndebuggedFault(TestFailure):
+    """Linux triple-faulted while it ran with no debugger attached."""
+
+
+def once_more_after_undebugged_fault(fn):
+    """Runs the test a second time, saying so on its PASS line, when Linux
+    triple-faulted while no debugger was attached.  On this nested KVM
+    that happens with no debugging at all: one boot in 52 of this kernel
+    under kvmdbg with no debugger ever attached ended so, a vCPU faulting
+    after both were up (the cause is not known).  A fault that kvmdbg's
+    debugging causes would come back the second time."""
+    @functools.wraps(fn)
+    def run():
+        try:
+            fn()
+        except UndebuggedFault as e:
+            note_on_result("ran twice, the first time %s" % e)
+            fn()
+    return run
+
+
+def check_undebugged_status(vm, status, expected, what):
+    """The exit status of a Linux run no debugger is attached to."""
+    if status == 4 and status != expected and AMD_SHUTDOWN in vm.stderr():
+        raise UndebuggedFault("Linux triple-faulted with no debugger attached (%s; the serial "
+                              "console ends %r)" % (vm.stderr().strip().splitlines()[-1],
+                                                    vm.serial()[-200:]))
+    check_eq(status, expected, "%s (stderr %r; the serial console ends %r)"
+             % (what, vm.stderr(), vm.serial()[-800:]))
+
+
 def sym(name):
     return int(gdb.parse_and_eval("(unsigned long)&" + name))
 
@@ -56,8 +94,7 @@ def wait_serial(vm, text, timeout=BOOT_TIMEOUT):
     while text not in vm.serial():
         check(time.monotonic() < deadline, "no %r on the serial console within %ds; it ends %r"
               % (text, timeout, vm.serial()[-800:]))
-        check_eq(vm.poll(), None, "kvmdbg's status (stderr %r; the serial console ends %r)"
-                 % (vm.stderr(), vm.serial()[-800:]))
+        check_undebugged_status(vm, vm.poll(), None, "kvmdbg's status")
         time.sleep(2)
 
 
@@ -113,6 +150,7 @@ def steps_hold_off_interrupts(regs):
 
 
 @test
+@once_more_after_undebugged_fault
 def test_debug_kernel():
     check(VMLINUX and os.path.exists(VMLINUX), "no vmlinux (%r)" % VMLINUX)
     vm = kvmdbg("run", "-smp", "2", "--mem", "256M", "--initrd", INITRD_INSIDE,
@@ -182,8 +220,7 @@ def test_debug_kernel():
     for i, c in enumerate(b"go\0"):
         gdb_run("set var init_uts_ns.name.nodename[%d] = %d" % (i, c))
     gdb_run("detach")
-    check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's poweroff (stderr %r)"
-             % vm.stderr())
+    check_undebugged_status(vm, vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's poweroff")
     m = init_marker(vm)
     check(m.group(2).isdigit() and int(m.group(2)) >= 1,
           "kprobe hits (the kernel's own int3) %r" % m.group(2))
@@ -201,13 +238,13 @@ def init_marker(vm):
 
 
 @test
+@once_more_after_undebugged_fault
 def test_reboot_ends_run():
     """Linux's own reboot, after /init: the reset reaches kvmdbg, which
     ends the run with status 0."""
     vm = kvmdbg("run", "-smp", "2", "--mem", "256M", "--initrd", INITRD_INSIDE,
                 "--append", "console=ttyS0 panic=-1 kvmdbg_end=reboot", VMLINUX_INSIDE)
-    check_eq(vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's reboot (stderr %r)"
-             % vm.stderr())
+    check_undebugged_status(vm, vm.wait(BOOT_TIMEOUT), 0, "exit status after /init's reboot")
     init_marker(vm)
     out = vm.serial()
     check("reboot: Restarting system" in out, "serial ends %r" % out[-300:])
