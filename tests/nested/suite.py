@@ -31,7 +31,7 @@ import run as runner  # noqa: E402  (tests/run.py)
 from nested_vm import Channel, ChannelError  # noqa: E402
 
 FILE_TIMEOUT = 300
-TEST_DEF_RE = re.compile(r"^@test\s*\ndef (?:test_)?(\w+)\(", re.M)
+TEST_DEF_RE = re.compile(r"^@test\s*\n(?:@[\w.]+\s*\n)*def (?:test_)?(\w+)\(", re.M)
 OUTER_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SANITIZE", "CC",
                         "CFLAGS", "LDFLAGS", "O")
 SETUP_ERRORS = (RuntimeError, ChannelError, OSError)
