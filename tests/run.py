@@ -36,7 +36,7 @@ E2E_JOBS = 2
 
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
-ARM64_TIMEOUT = 900
+ARM64_TIMEOUT = 1200
 X86_NESTED_TIMEOUT = 600
 FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "10"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
