@@ -508,6 +508,27 @@ def read_mem(addr, n):
     return gdb.selected_inferior().read_memory(addr, n).tobytes()
 
 
+# A raw x86-64 guest that triple-faults: lidt of an empty table, then ud2
+# (neither #UD nor #DF can be delivered); and what kvmdbg says of it where
+# KVM resets the vCPU at the shutdown (AMD).
+TRIPLE_FAULT_CODE = (b"\x0f\x01\x1d\x02\x00\x00\x00"    # lidt 2(%rip)
+                     b"\x0f\x0b"                          # ud2
+                     + bytes(10))                         # limit 0, base 0
+TRIPLE_FAULT_RESET = ("kvmdbg: guest shut down (triple fault) on vCPU 0; this host's KVM reset "
+                      "the vCPU at the shutdown, as it does on AMD processors, so where it "
+                      "faulted is lost\n")
+X86_TF = 0x100
+
+
+def pushflags_trap_flags():
+    """pushflags.elf stopped after its pushfq and pushfw: the trap flag of
+    each image on its stack, as [pushfw's, pushfq's] (both 0 when the
+    stepped pushf stored the guest's own flags)."""
+    images = [int.from_bytes(read_mem(reg("rsp") + off, size), "little")
+              for off, size in ((0, 2), (2, 8))]
+    return [i & X86_TF for i in images], [hex(i) for i in images]
+
+
 def write_mem(addr, data):
     gdb.selected_inferior().write_memory(addr, bytes(data))
 

@@ -7,8 +7,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (check, check_eq, connect, cont_to_exit, events, exit_status, gdb_run,
-                        guest_path, kvmdbg, main, run, scratch, test)
+from kvmdbg_e2e import (TRIPLE_FAULT_CODE, TRIPLE_FAULT_RESET, check, check_eq, connect,
+                        cont_to_exit, events, exit_status, gdb_run, guest_path, kvmdbg, main, run,
+                        scratch, test)
 
 DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
                "demo: sled clean\n"
@@ -123,11 +124,6 @@ def test_raw_binary():
     check_eq(vm.status, exit_status(0x52), "exit status")
 
 
-TRIPLE_FAULT_RESET = ("kvmdbg: guest shut down (triple fault) on vCPU 0; this host's KVM reset "
-                      "the vCPU at the shutdown, as it does on AMD processors, so where it "
-                      "faulted is lost\n")
-
-
 def raw_blob(tmpdir, name, code):
     path = os.path.join(tmpdir, name)
     with open(path, "wb") as f:
@@ -159,12 +155,8 @@ def test_fwait_runs():
 
 @test
 def test_triple_fault():
-    # lidt of an empty table, then ud2: #UD cannot be delivered, nor #DF.
-    code = (b"\x0f\x01\x1d\x02\x00\x00\x00"    # lidt 2(%rip)
-            b"\x0f\x0b"                          # ud2
-            + bytes(10))                         # limit 0, base 0
     vm = kvmdbg("run", "--load-addr", "0x200000", "--entry", "0x200000",
-                raw_blob(scratch(), "tf.bin", code))
+                raw_blob(scratch(), "tf.bin", TRIPLE_FAULT_CODE))
     check_eq(vm.wait(), 4, "exit status after a triple fault (stderr %r)" % vm.stderr())
     # The address of the ud2, or, where KVM resets the vCPU at the shutdown
     # (AMD; tests/x86_64/test_features.py), that it is lost.

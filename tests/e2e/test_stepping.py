@@ -7,13 +7,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvmdbg_e2e import (bp_address, check, check_eq, cont, cont_to_exit, debug, events,
-                        frame_names, gdb, gdb_run, main, pc, read_mem, read_u32, read_u64, reg,
-                        resume, source_line, test)
+                        frame_names, gdb, gdb_run, main, pc, pushflags_trap_flags, read_u32,
+                        read_u64, reg, resume, source_line, test)
 
 DEMO_EXIT = 0x21
 IRQSTEP_EXIT = 7
 PUSHFLAGS_EXIT = 0x41
-RFLAGS_TF = 0x100
 STEPS_WITH_IRQS = 200
 
 
@@ -140,10 +139,8 @@ def test_stepped_pushf_stores_guest_flags():
         resume("stepi")
         pcs.append(pc())
     check_eq(pcs, [start + 1, start + 3], "pc after stepping pushfq, pushfw")
-    images = [int.from_bytes(read_mem(reg("rsp") + off, size), "little")
-              for off, size in ((0, 2), (2, 8))]
-    check_eq([i & RFLAGS_TF for i in images], [0, 0],
-             "TF in the pushfw and pushfq images %s" % [hex(i) for i in images])
+    flags, images = pushflags_trap_flags()
+    check_eq(flags, [0, 0], "TF in the pushfw and pushfq images %s" % images)
     cont_to_exit(vm, PUSHFLAGS_EXIT)
     check_eq(vm.serial(), "pushflags: pushfq TF=0 pushfw TF=0\n", "serial output")
 
