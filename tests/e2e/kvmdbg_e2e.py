@@ -992,6 +992,7 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
         remote_log = os.path.join(scratch(), "remote.log")
         gdb_run("set remotelogfile " + remote_log)
         result = "FAIL: %s: did not finish" % name
+        started = time.monotonic()
         try:
             fn()
             result = "PASS: %s" % "; ".join([name] + _result_notes)
@@ -1025,6 +1026,8 @@ def main(connect_timeout=10, remote_timeout=10, local_kvm=True):
             else:
                 result = "FAIL: %s: %s" % (name, sanitizer)
         print(result, flush=True)
+        # For the file's log: where a suite's time goes, test by test.
+        print("TIME: %s: %.1fs" % (name, time.monotonic() - started), flush=True)
 
 
 def _kvm_unusable():

@@ -16,8 +16,8 @@
 #     @@ID end
 #
 # so that the host can pick replies out of anything else on the console.
-# Besides busybox, commands can use the functions start, await, stop and
-# stop_all defined below.
+# Besides busybox, commands can use the functions start, ended, await,
+# finished, listening, stop and stop_all defined below.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
 /bin/busybox --install -s
@@ -59,24 +59,62 @@ now() {
 	now=$((${now%.*} * 100 + ${frac#0}))
 }
 
-# await DIR SECONDS: waits at most that long for the command to end; prints
-# its status, or nothing if it is still running.  Timed by the clock, not
-# by counting sleeps: while a guest kept both CPUs busy, each 50 ms sleep
-# lasted over three times as long, and on a busier machine the host, which
-# waits three times SECONDS and 30 s more, gave up on the reply.
-await() {
+# ended DIR SECONDS: waits at most that long for the command to end; true
+# if it has.  Timed by the clock, not by counting sleeps: while a guest kept
+# both CPUs busy, each 50 ms sleep lasted over three times as long, and on a
+# busier machine the host, which waits three times SECONDS and 30 s more,
+# gave up on the reply.
+ended() {
 	now
 	end=$((now + $2 * 100))
 	while [ ! -e "$1/status" ] && [ "$now" -lt "$end" ]; do
 		usleep 50000
 		now
 	done
-	cat "$1/status" 2>/dev/null
+	[ -e "$1/status" ]
+}
+
+# await DIR SECONDS: ended, then prints the status, or nothing if the
+# command still runs.
+await() {
+	ended "$1" "$2" && cat "$1/status"
+}
+
+# finished DIR SECONDS: await, and of a command that has ended its stdout
+# and its stderr too, each after a line "@@end-of-file" of its own.  Each
+# request costs a quarter of a second of forks and execs here, and a test
+# reads both once the run is over.
+finished() {
+	ended "$1" "$2" || return 0
+	printf '\n@@end-of-file\n' >/tmp/end-of-file
+	cat "$1/status" /tmp/end-of-file "$1/out" /tmp/end-of-file "$1/err"
+}
+
+# listening DIR SECONDS: waits at most that long for the command, kvmdbg
+# with --gdb, to say that its stub listens, or to end; prints its stderr.
+listening() {
+	now
+	end=$((now + $2 * 100))
+	while [ ! -e "$1/status" ] && [ "$now" -lt "$end" ]; do
+		while IFS= read -r line; do
+			case $line in
+			"kvmdbg: gdb stub listening on "*)
+				cat "$1/err"
+				return
+				;;
+			esac
+		done <"$1/err"
+		usleep 20000
+		now
+	done
+	cat "$1/err"
 }
 
 # stop DIR: kills the command if it still runs and waits for its status.
 stop() {
-	[ -e "$1/status" ] || kill -9 "$(cat "$1/pid")" 2>/dev/null
+	if [ ! -e "$1/status" ] && read -r pid <"$1/pid"; then
+		kill -9 "$pid" 2>/dev/null
+	fi
 	await "$1" 10
 }
 
@@ -84,7 +122,7 @@ stop() {
 # removes their files: what a test that died left behind.
 stop_all() {
 	for dir in /tmp/kvmdbg-*; do
-		[ -e "$dir/pid" ] && stop "$dir" >/dev/null
+		[ -e "$dir/pid" ] && [ ! -e "$dir/status" ] && stop "$dir" >/dev/null
 	done
 	rm -rf /tmp/kvmdbg-*
 }
