@@ -302,13 +302,18 @@ def main():
             tally.add("SKIP", "e2e/%s: /dev/kvm is absent"
                       % os.path.splitext(os.path.basename(path))[0])
         files = []
+    # The longest first, so that no worker ends with one alone (test_linux
+    # is half the time of all the others together).
+    longest = [p for p in files if os.path.splitext(os.path.basename(p))[0] in E2E_TIMEOUTS]
     with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
-        # First, as they are among the longest.  Any report of
+        futures = [pool.submit(run_e2e, p, build, args.arch, logdir) for p in longest]
+        # Then, as they are among the longest.  Any report of
         # ThreadSanitizer in kvmdbg's stderr fails the test that saw it.
-        futures = [pool.submit(run_e2e, p, os.path.abspath(args.tsan_build), args.arch, logdir,
-                               "e2e-tsan", TSAN_FILES[os.path.basename(p)])
-                   for p in files if args.tsan_build and os.path.basename(p) in TSAN_FILES]
-        futures += [pool.submit(run_e2e, p, build, args.arch, logdir) for p in files]
+        futures += [pool.submit(run_e2e, p, os.path.abspath(args.tsan_build), args.arch, logdir,
+                                "e2e-tsan", TSAN_FILES[os.path.basename(p)])
+                    for p in files if args.tsan_build and os.path.basename(p) in TSAN_FILES]
+        futures += [pool.submit(run_e2e, p, build, args.arch, logdir)
+                    for p in files if p not in longest]
         for future in concurrent.futures.as_completed(futures):
             for kind, text in future.result():
                 if kind == "INFO":
