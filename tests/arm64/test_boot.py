@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: MIT
-"""Booting each arm64 guest without a debugger, and kvmdbg probe."""
+"""Booting each arm64 guest without a debugger, PSCI's SYSTEM_OFF and
+SYSTEM_RESET ending a run, and kvmdbg probe."""
 
+import base64
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (check, check_eq, exit_status, kvmdbg, main, rows, run,  # noqa: E402
-                       slots, test)
+from arm64_e2e import (RAM_BASE, check, check_eq, exit_status, kvmdbg, main, rows,  # noqa: E402
+                       run, shell, slots, test)
+
+HVC_0 = 0xd4000002
+# movk x0, #0x8400, lsl #16: the top half of PSCI 0.2's 32-bit function ids.
+MOVK_X0_PSCI = 0xf2b08000
 
 DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
                "demo: words 0xcafef00d 0x12345678\n"
@@ -31,6 +38,32 @@ def test_brkcount_runs():
 @test
 def test_watch_runs():
     check_run(run("watch.elf"), 0x3a, "watch: start\nwatch: sink 0x000000000000aaaa\n")
+
+
+def movz_x0(imm16):
+    return 0xd2800000 | imm16 << 5
+
+
+def run_raw(name, words):
+    """Runs these instruction words as a raw image at the start of RAM."""
+    path = "/tmp/kvmdbg-%s.bin" % name
+    data = struct.pack("<%dI" % len(words), *words)
+    status, out = shell("echo %s | base64 -d >%s" % (base64.b64encode(data).decode(), path))
+    check_eq(status, 0, "writing %s inside: %s" % (path, out))
+    vm = kvmdbg("run", "--load-addr", "%#x" % RAM_BASE, "--entry", "%#x" % RAM_BASE, path)
+    vm.wait()
+    return vm
+
+
+@test
+def test_psci_ends_run():
+    # What Linux's poweroff and reboot call, through the conduit kvmdbg's
+    # device tree names: SYSTEM_OFF ends the run with status 0,
+    # SYSTEM_RESET with 6.
+    for what, fn, status in (("SYSTEM_OFF", 8, 0), ("SYSTEM_RESET", 9, 6)):
+        vm = run_raw(what, [movz_x0(fn), MOVK_X0_PSCI, HVC_0])
+        check_eq((vm.status, vm.serial()), (status, ""),
+                 "%s: exit status and serial output (stderr %r)" % (what, vm.stderr()))
 
 
 @test
