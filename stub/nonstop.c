@@ -96,9 +96,14 @@ void stub_ns_unhold(struct kvmdbg_stub *s)
 		struct stub_vcpu *v = &s->vcpus[i];
 
 		/* Its stop was at a breakpoint gdb has removed since, which
-		 * discarded the event: gdb never heard of it, so it runs on. */
-		if (!v->runnable && !v->ns_seen && !v->ns_stop_req && !v->ns_unseen_hold &&
-		    !kd_stopq_pending(s->stopq, i))
+		 * discarded the event: gdb never heard of it, so it runs on;
+		 * unless gdb asked it to stop meanwhile, and waits for that. */
+		if (v->runnable || v->ns_seen || v->ns_unseen_hold ||
+		    kd_stopq_pending(s->stopq, i))
+			continue;
+		if (v->ns_stop_req)
+			stub_ns_parked(s, v);
+		else
 			v->runnable = true;
 	}
 	s->stopping = false;
@@ -132,7 +137,12 @@ void stub_ns_parked(struct kvmdbg_stub *s, struct stub_vcpu *v)
 		stub_wake(s);
 }
 
-/* Lock held.  A vCPU stopped or stopping already gives no second report. */
+/*
+ * Lock held.  A vCPU stopped or stopping already gives no second report.
+ * One stopped with its event not yet reported keeps the request: removing
+ * the breakpoint behind that event discards it, and the request then gives
+ * the stop gdb waits for (stub_ns_unhold).
+ */
 static void stop_one(struct kvmdbg_stub *s, struct stub_vcpu *v, uint8_t signal)
 {
 	if (v->ns_unseen_hold) {
@@ -142,8 +152,13 @@ static void stop_one(struct kvmdbg_stub *s, struct stub_vcpu *v, uint8_t signal)
 		stub_ns_parked(s, v);
 		return;
 	}
-	if (!v->runnable)
+	if (!v->runnable) {
+		if (!v->ns_seen && !v->ns_stop_req) {
+			v->ns_stop_req = true;
+			v->ns_stop_sig = signal;
+		}
 		return;
+	}
 	v->runnable = false;
 	v->ns_stop_req = true;
 	v->ns_stop_sig = signal;
@@ -262,6 +277,8 @@ static bool next_report(struct kvmdbg_stub *s, struct kd_stop_event *ev)
 	if (found) {
 		s->vcpus[ev->vcpu].ns_last = *ev;
 		s->vcpus[ev->vcpu].ns_seen = true;
+		/* This report answers a stop gdb asked for meanwhile. */
+		s->vcpus[ev->vcpu].ns_stop_req = false;
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (found) {

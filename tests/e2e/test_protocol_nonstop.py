@@ -444,6 +444,52 @@ def test_vcont_t_and_vctrlc():
 
 
 @test
+def test_stop_asked_while_a_withdrawn_hit_waits():
+    """gdb asks threads to stop (vCont;t) whose breakpoint hits still wait
+    to be reported, then removes the breakpoint, which withdraws those
+    hits: each thread still reports the stop gdb asked for.  Without it
+    gdb waits for them for ever; seen as a next in non-stop mode that never
+    ended (gdb stops every thread to step one over a breakpoint)."""
+    ncpus = 4
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    fold = vm.elf.sym("smp_fold")
+    ns.ok("Z0,%x,1" % fold)
+    ns.ok("vCont;c")
+    # The first hit's notification; the others' hits wait for its vStopped.
+    note = ns.rsp.notification(STOP_TIMEOUT)
+    check(note.startswith("Stop:T"), "first notification %r" % note[:60])
+    first = Stop(note[5:], "first hit")
+    check(first.why == "swbreak" and first.pc() == fold, "first stop %r" % first)
+    others = [t for t in range(1, ncpus + 1) if t != first.thread]
+
+    # A thread waiting at the breakpoint counts no more smp_fold calls.
+    def parked():
+        before = ns.counts(first.thread, ncpus)["fold"]
+        time.sleep(0.5)
+        return ns.counts(first.thread, ncpus)["fold"] == before
+    wait_until(parked, "the other vCPUs did not all reach smp_fold", STOP_TIMEOUT)
+
+    ns.ok("vCont" + "".join(";t:%x" % t for t in others), "stop the others")
+    ns.ok("z0,%x,1" % fold, "remove the breakpoint")
+    stops = {first.thread: first}
+    for s in ns.drain("after the removal"):
+        check(s.thread not in stops, "thread %d reported twice: %r" % (s.thread, s))
+        stops[s.thread] = s
+    while len(stops) < ncpus:
+        for s in ns.stops("threads asked to stop, %r reported" % sorted(stops)):
+            check(s.thread not in stops, "thread %d reported twice: %r" % (s.thread, s))
+            stops[s.thread] = s
+    check_eq(sorted((t, stops[t].signal) for t in others), [(t, 0) for t in others],
+             "threads and signals of the stops vCont;t asked for")
+    withdrawn = [t for t in others if (stops[t].pc() or ns.reg(t, RIP)) == fold]
+    check(withdrawn, "no thread stopped at smp_fold with its hit withdrawn: %r" % stops)
+    check_eq(sorted(ns.question("every thread stopped")), list(range(1, ncpus + 1)),
+             "threads '?' reports stopped")
+
+
+@test
 def test_question_and_vstopped():
     ncpus = 4
     vm = launch(ncpus, FOREVER)
