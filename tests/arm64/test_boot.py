@@ -2,14 +2,13 @@
 """Booting each arm64 guest without a debugger, PSCI's SYSTEM_OFF and
 SYSTEM_RESET ending a run, and kvmdbg probe."""
 
-import base64
 import os
 import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (RAM_BASE, check, check_eq, exit_status, kvmdbg, main, rows,  # noqa: E402
-                       run, shell, slots, test)
+from arm64_e2e import (RAM_BASE, check, check_eq, exit_status, kvmdbg, main,  # noqa: E402
+                       put_file, rows, run, slots, test)
 
 HVC_0 = 0xd4000002
 # movk x0, #0x8400, lsl #16: the top half of PSCI 0.2's 32-bit function ids.
@@ -48,8 +47,7 @@ def run_raw(name, words):
     """Runs these instruction words as a raw image at the start of RAM."""
     path = "/tmp/kvmdbg-%s.bin" % name
     data = struct.pack("<%dI" % len(words), *words)
-    status, out = shell("echo %s | base64 -d >%s" % (base64.b64encode(data).decode(), path))
-    check_eq(status, 0, "writing %s inside: %s" % (path, out))
+    put_file(path, data)
     vm = kvmdbg("run", "--load-addr", "%#x" % RAM_BASE, "--entry", "%#x" % RAM_BASE, path)
     vm.wait()
     return vm

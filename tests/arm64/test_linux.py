@@ -5,7 +5,6 @@ gdb-multiarch on the kernel with its own symbols (vmlinux from the -dbg
 package).  One boot to user space serves every check of a running kernel:
 each costs over 20 s of emulated machine."""
 
-import base64
 import gzip
 import os
 import re
@@ -15,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm64_e2e import (GDB_PORT_INSIDE, bp_address, check, check_eq, connect, cont,  # noqa: E402
                        events, frame_names, gdb, gdb_run, interrupt_after, interrupt_on_serial,
-                       kvmdbg, main, pc, read_mem, read_u32, reg, shell, stepi, test, thread_pcs)
+                       kvmdbg, main, pc, put_file, read_u32, reg, stepi, test, thread_pcs)
 
 VMLINUX = os.environ.get("KVMDBG_ARM64_VMLINUX", "")
 RELEASE = os.environ.get("KVMDBG_ARM64_LINUX_RELEASE", "")
@@ -71,9 +70,7 @@ def test_rejects_bad_images():
     }
     for n, (what, (data, message)) in enumerate(cases.items()):
         path = "/tmp/kvmdbg-image-%d" % n
-        status, out = shell("echo %s | base64 -d >%s"
-                            % (base64.b64encode(data).decode(), path))
-        check_eq(status, 0, "writing %s inside: %s" % (path, out))
+        put_file(path, data)
         vm = kvmdbg("run", path)
         check_eq(vm.wait(), 2, "%s: exit status (stderr %r)" % (what, vm.stderr()))
         check(message in vm.stderr(), "%s: stderr %r" % (what, vm.stderr()))
@@ -106,7 +103,7 @@ def test_software_break_start_kernel():
     """-S with the MMU off: start_kernel's address means nothing yet.  A
     software breakpoint there is pending until the kernel runs it, then
     planted, reported as itself, and its page write-protected."""
-    vm = held_at_entry()
+    held_at_entry()
     check_eq(pc(), RAM_BASE, "entry pc")
     gdb_run("set breakpoint always-inserted on")
     try:
