@@ -231,13 +231,21 @@ class Vm:
         """The exit status, or None while kvmdbg runs."""
         return self.proc.poll()
 
+    def listening_in(self, text):
+        """The address of kvmdbg's listening line in its stderr text (its
+        port kept in self.port), or None."""
+        m = LISTEN_RE.search(text)
+        if not m:
+            return None
+        self.port = int(m.group(2)) if m.group(2) else None
+        return m.group(1)
+
     def wait_listening(self, timeout=STARTUP_TIMEOUT):
         deadline = time.monotonic() + timeout
         while True:
-            m = LISTEN_RE.search(self.stderr())
-            if m:
-                self.port = int(m.group(2)) if m.group(2) else None
-                return m.group(1)
+            address = self.listening_in(self.stderr())
+            if address:
+                return address
             status = self.poll()
             if status is not None:
                 raise TestFailure("kvmdbg exited with status %d before listening: %s"

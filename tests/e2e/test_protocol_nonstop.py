@@ -474,16 +474,18 @@ def test_stop_asked_while_a_withdrawn_hit_waits():
     ns.ok("vCont" + "".join(";t:%x" % t for t in others), "stop the others")
     ns.ok("z0,%x,1" % fold, "remove the breakpoint")
     stops = {first.thread: first}
-    for s in ns.drain("after the removal"):
-        check(s.thread not in stops, "thread %d reported twice: %r" % (s.thread, s))
-        stops[s.thread] = s
-    while len(stops) < ncpus:
-        for s in ns.stops("threads asked to stop, %r reported" % sorted(stops)):
+    batch = ns.drain("after the removal")
+    while True:
+        for s in batch:
             check(s.thread not in stops, "thread %d reported twice: %r" % (s.thread, s))
             stops[s.thread] = s
+        if len(stops) == ncpus:
+            break
+        batch = ns.stops("threads asked to stop, %r reported" % sorted(stops))
     check_eq(sorted((t, stops[t].signal) for t in others), [(t, 0) for t in others],
              "threads and signals of the stops vCont;t asked for")
-    withdrawn = [t for t in others if (stops[t].pc() or ns.reg(t, RIP)) == fold]
+    withdrawn = [t for t in others
+                 if (stops[t].pc() if stops[t].pc() is not None else ns.reg(t, RIP)) == fold]
     check(withdrawn, "no thread stopped at smp_fold with its hit withdrawn: %r" % stops)
     check_eq(sorted(ns.question("every thread stopped")), list(range(1, ncpus + 1)),
              "threads '?' reports stopped")

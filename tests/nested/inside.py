@@ -133,11 +133,7 @@ class Vm(base.Vm):
         return self.status if self.status is not None else self._await(0)
 
     def wait_listening(self, timeout=STARTUP_TIMEOUT):
-        m = base.LISTEN_RE.search(self.started)
-        if not m:
-            return super().wait_listening(timeout)
-        self.port = int(m.group(2)) if m.group(2) else None
-        return m.group(1)
+        return self.listening_in(self.started) or super().wait_listening(timeout)
 
     def wait(self, timeout=RUN_TIMEOUT):
         """The exit status; a test failure if it does not come in time."""
