@@ -464,6 +464,8 @@ static int probe(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	char err[160];
+
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		fputs(arch_vmm_usage, argc < 2 ? stderr : stdout);
@@ -473,6 +475,8 @@ int main(int argc, char **argv)
 		puts("kvmdbg " KVMDBG_VERSION);
 		return 0;
 	}
+	if (vmm_report_crashes(err, sizeof(err)) < 0)
+		die("%s", err);
 	if (!strcmp(argv[1], "run"))
 		return run(argc, argv);
 	if (!strcmp(argv[1], "probe"))

@@ -94,6 +94,9 @@ int elf_load(struct vm *vm, const struct guest_image *img, uint64_t *entry,
 	     char *err, size_t len);
 bool elf_is_elf(const struct guest_image *img);
 
+/* A crash of kvmdbg names its signal, address and code on stderr. */
+int vmm_report_crashes(char *err, size_t len);
+
 /* Architecture hooks, vmm/$(ARCH)/. */
 extern const unsigned arch_max_vcpus;
 extern const uint64_t arch_ram_base;	/* guest-physical start of RAM */
@@ -114,5 +117,8 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v);
 const char *arch_gdb_view(const struct vm *vm);
 /* "key: value" lines for kvmdbg probe about the machine (not the stub). */
 void arch_probe_describe(int kvm_fd, char *out, size_t len);
+/* From a signal handler's context: where it struck, and the return
+ * address where the architecture keeps one in a register (else 0). */
+void arch_crash_pcs(const void *uctx, uint64_t *pc, uint64_t *ret);
 
 #endif

@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: MIT
 """Booting each arm64 guest without a debugger, PSCI's SYSTEM_OFF and
-SYSTEM_RESET ending a run, and kvmdbg probe."""
+SYSTEM_RESET ending a run, kvmdbg probe, and kvmdbg's report of its own
+crash."""
 
 import os
+import re
 import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (RAM_BASE, check, check_eq, exit_status, kvmdbg, main,  # noqa: E402
-                       put_file, rows, run, slots, test)
+from arm64_e2e import (GDB_PORT_INSIDE, GUESTS_INSIDE, RAM_BASE, check, check_eq,  # noqa: E402
+                       exit_status, guest_path, kvmdbg, main, put_file, rows, run, shell, slots,
+                       test)
+from kvmdbg_e2e import crash_site  # noqa: E402
 
 HVC_0 = 0xd4000002
 # movk x0, #0x8400, lsl #16: the top half of PSCI 0.2's 32-bit function ids.
@@ -90,6 +94,25 @@ def test_mmu_granules_run():
 @test
 def test_mem_option():
     check_run(run("demo.elf", ["--mem", "16M"]), 0x21, DEMO_SERIAL)
+
+
+@test
+def test_crash_is_reported():
+    # The binary is static: where it is, libc or not, is kvmdbg+OFFSET,
+    # which the host's addr2line names from the arm64 build.
+    guest_path("demo.elf")
+    vm = kvmdbg("run", "--gdb", "tcp:0.0.0.0:%d" % GDB_PORT_INSIDE, "-S",
+                GUESTS_INSIDE + "/demo.elf")
+    vm.wait_listening()
+    status, out = shell("kill -SEGV $(cat %s/pid)" % vm.dir)
+    check_eq(status, 0, "kill: %r" % out)
+    check_eq(vm.wait(), 128 + 11, "exit status")
+    last = vm.stderr().splitlines()[-1]
+    check(re.match(r"^kvmdbg: crashed: SEGV sent by another process, pc kvmdbg\+0x[0-9a-f]+, "
+                   r"return address kvmdbg\+0x[0-9a-f]+$", last), "stderr ends %r" % last)
+    site = crash_site(vm, last)
+    check(re.match(r"^0x[0-9a-f]+ in \w+ at .*, 0x[0-9a-f]+ in \w+ at ", site),
+          "crash site %r" % site)
 
 
 @test

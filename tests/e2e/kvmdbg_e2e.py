@@ -275,6 +275,11 @@ class Vm:
         more for a local process, whose state and stderr say it."""
         return ""
 
+    def symbols(self):
+        """The kvmdbg binary with this process's symbols, and the addr2line
+        that reads it."""
+        return self.argv[0], "addr2line"
+
     def kill(self):
         """Ends the process; returns any sanitizer report it printed."""
         if self.proc.poll() is None:
@@ -909,6 +914,23 @@ def _one_line(text, limit=600):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+CRASH_OFFSET = re.compile(r"\bkvmdbg\+(0x[0-9a-f]+)")
+
+
+def crash_site(vm, stderr):
+    """The functions and source lines of the kvmdbg+OFFSET addresses in a
+    crash report on stderr, or ""."""
+    offsets = CRASH_OFFSET.findall(stderr)
+    binary, addr2line = vm.symbols()
+    if not offsets or not os.path.exists(binary) or shutil.which(addr2line) is None:
+        return ""
+    r = subprocess.run([addr2line, "-f", "-e", binary] + offsets, capture_output=True, text=True,
+                       timeout=60)
+    lines = r.stdout.splitlines()
+    return ", ".join("%s in %s at %s" % (off, fn, where)
+                     for off, fn, where in zip(offsets, lines[0::2], lines[1::2]))
+
+
 def _kvmdbg_states(exited_only=False):
     """What became of the test's kvmdbg processes, for a gdb error: a
     connection gdb saw closed says nothing of why; for any other failure,
@@ -920,7 +942,11 @@ def _kvmdbg_states(exited_only=False):
             if exited_only and status is None:
                 continue
             state = "running" if status is None else "exited with status %d" % status
-            out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(vm.stderr()[-400:]), 420))
+            err = vm.stderr()
+            out += "; kvmdbg %s, stderr %s" % (state, _one_line(repr(err[-400:]), 420))
+            site = crash_site(vm, err)
+            if site:
+                out += "; crashed at %s" % site
             seen = vm.postmortem()
             if seen:
                 out += "; %s" % _one_line(seen, 600)

@@ -164,6 +164,12 @@ class Vm(base.Vm):
         return "; ".join(filter(None, (seen, "nested sockets on port %d: %s"
                                        % (GDB_PORT_INSIDE, socks or "none"))))
 
+    def symbols(self):
+        # The suite's runner built it next to the guests.
+        binary = os.path.join(os.path.dirname(os.environ.get("KVMDBG_GUESTS", "")), "kvmdbg")
+        arm64 = os.environ.get("KVMDBG_ARCH") == "arm64"
+        return binary, "aarch64-linux-gnu-addr2line" if arm64 else "addr2line"
+
     def kill(self):
         """Ends the process; no sanitizer runs inside.  Its files stay for
         the runner's stop_all to remove, and one that has ended costs no
