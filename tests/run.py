@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs every test: the cmocka unit binaries, the fuzz targets, the real-gdb
-end-to-end files and, on an x86-64 host, the nested suites (arm64, x86-64).
+"""Runs every test: the cmocka unit binaries and the real-gdb end-to-end files.
 
     tests/run.py --build DIR --arch ARCH [--tsan-build DIR] [NAME ...]
 
@@ -9,10 +8,9 @@ NAMEs restrict the run to unit binaries, fuzz targets and e2e files whose
 names contain one of them.  Each fuzz target runs for FUZZ_CHECK_SECONDS
 (10 by default) from its committed corpus.  With --tsan-build, the SMP,
 watchpoint and non-stop files (TSAN_FILES) run once more with that
-ThreadSanitizer build, reported as e2e-tsan/test_X.  After the unit tests,
-everything runs two at a time.  Each result is printed as it is known; the
-last line is the total, and the exit status is non-zero when anything
-failed.
+ThreadSanitizer build, reported as e2e-tsan/test_X.  Each result is printed
+as it is known; the last line is the total, and the exit status is non-zero
+when anything failed.
 """
 
 import argparse
@@ -34,21 +32,12 @@ UNIT_TIMEOUT = 120
 E2E_TIMEOUT = 420
 # Files that boot a real kernel under emulated guest code get longer.
 E2E_TIMEOUTS = {"test_linux": 900}
-# Then the longest of the others, longest first (their TIME lines, on two
-# idle cores: test_smp about 60 s, test_breakpoints 40, test_watchpoints
-# 40 under ThreadSanitizer, ...); the rest take a few seconds each.
-LONG_E2E = ("test_smp", "test_breakpoints", "test_watchpoints", "test_protocol_nonstop",
-            "test_nonstop", "test_conditions")
-JOBS = 2
+E2E_JOBS = 2
 
 TAP_PLAN = re.compile(r"^1\.\.(\d+)")
 TAP_RESULT = re.compile(r"^(ok|not ok) \d+(?: - )?\s*(.*?)\s*$")
 ARM64_TIMEOUT = 1200
 X86_NESTED_TIMEOUT = 600
-# The suites on a real KVM in a nested machine, one after the other: two
-# nested machines side by side have lost replies on their consoles.
-NESTED_SUITES = (("x86_64-nested", os.path.join("x86_64", "run_x86_64.py"), X86_NESTED_TIMEOUT),
-                 ("arm64", os.path.join("arm64", "run_arm64.py"), ARM64_TIMEOUT))
 FUZZ_SECONDS = int(os.environ.get("FUZZ_CHECK_SECONDS", "10"))
 FUZZ_STATS = re.compile(r"^#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 # Run once more under ThreadSanitizer (--tsan-build): the files where the
@@ -147,9 +136,9 @@ def run_unit(path, logdir, tally):
         tally.add("FAIL", "%s: exit status %d" % (name, status))
 
 
-def run_fuzz(path, logdir):
+def run_fuzz(path, logdir, tally):
     """One libFuzzer target for FUZZ_SECONDS from its committed corpus (read
-    only: new inputs go to a scratch directory); returns [(kind, text)]."""
+    only: new inputs go to a scratch directory)."""
     target = os.path.basename(path)
     name = "fuzz/" + target
     work = os.path.join(logdir, "fuzz", target)
@@ -167,17 +156,19 @@ def run_fuzz(path, logdir):
                      glob.glob(os.path.join(work, "timeout-*")))
     if status == 0 and stats and not crashes:
         runs, cov, ft = stats[-1].groups()
-        return [("PASS", "%s: %s runs in %ds, cov %s ft %s" % (name, runs, FUZZ_SECONDS, cov, ft))]
+        tally.add("PASS", "%s: %s runs in %ds, cov %s ft %s" % (name, runs, FUZZ_SECONDS, cov, ft))
+        return
     if crashes:
         # Once more on the input alone, stderr open: the property it broke.
         status2, why = run_group([path, crashes[0]], dict(os.environ), UNIT_TIMEOUT,
                                  log + ".reproduce")
         lines = [l for l in why.splitlines() if "property violated" in l or "ERROR:" in l]
-        return [("FAIL", "%s: %s on %s; see %s.reproduce"
-                 % (name, lines[0].strip() if lines else "crash", crashes[0], log))]
-    if status is None:
-        return [("FAIL", "%s: timed out; see %s" % (name, log))]
-    return [("FAIL", "%s: exit status %s; see %s" % (name, status, log))]
+        tally.add("FAIL", "%s: %s on %s; see %s.reproduce"
+                  % (name, lines[0].strip() if lines else "crash", crashes[0], log))
+    elif status is None:
+        tally.add("FAIL", "%s: timed out; see %s" % (name, log))
+    else:
+        tally.add("FAIL", "%s: exit status %s; see %s" % (name, status, log))
 
 
 def gdb_results(out, status, timeout, name):
@@ -253,18 +244,6 @@ def run_nested(suite, script, build, logdir, names, timeout):
     return results
 
 
-def run_nested_suites(suites, build, logdir, names):
-    """The nested suites given, one after the other; returns [(kind, text)]."""
-    results = []
-    for suite, script, timeout in suites:
-        why = x86_nested_missing() if suite == "x86_64-nested" else None
-        if why:
-            results.append(("SKIP", "%s: %s" % (suite, why)))
-        else:
-            results += run_nested(suite, script, build, logdir, names, timeout)
-    return results
-
-
 def x86_nested_missing():
     """Why the x86-64 nested suite cannot run here, or None."""
     if shutil.which("qemu-system-x86_64") is None:
@@ -303,7 +282,7 @@ def main():
                for p in sorted(glob.glob(os.path.join(HERE, "fuzz", "fuzz_*.c")))]
     targets = [p for p in targets if selected(p, args.names)]
     skip = os.path.join(fuzz_dir, "SKIP")
-    fuzzable = []
+    runnable = []
     for path in targets:
         if os.path.exists(skip):
             with open(skip) as f:
@@ -311,7 +290,11 @@ def main():
         elif not os.access(path, os.X_OK):
             tally.add("SKIP", "fuzz/%s: not built (make fuzz-build)" % os.path.basename(path))
         else:
-            fuzzable.append(path)
+            runnable.append(path)
+    # Each keeps one core busy for its time: two at once.
+    with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
+        for future in [pool.submit(run_fuzz, p, logdir, tally) for p in runnable]:
+            future.result()
 
     files = [p for p in sorted(glob.glob(os.path.join(HERE, "e2e", "test_*.py")))
              if selected(p, args.names)]
@@ -320,43 +303,43 @@ def main():
             tally.add("SKIP", "e2e/%s: /dev/kvm is absent"
                       % os.path.splitext(os.path.basename(path))[0])
         files = []
-    nested = []
-    if platform.machine() == "x86_64":
-        nested = [s for s in NESTED_SUITES
-                  if not args.names or any(s[0] in n or n.startswith("test_") for n in args.names)]
-
-    # One pool for everything after the unit tests.  A nested suite leaves
-    # a third of both cores idle (its machine waits on its console), and so
-    # does an e2e file part of its time: side by side they fill each other's
-    # gaps.  The jobs go in longest first, so that no worker ends alone with
-    # a long one; the fuzz targets, short and of fixed length, fill the end.
-    def stem(path):
-        return os.path.splitext(os.path.basename(path))[0]
-
-    def by_length(path):
-        return LONG_E2E.index(stem(path)) if stem(path) in LONG_E2E else len(LONG_E2E)
-
-    jobs = []
-    if nested:
-        jobs.append((run_nested_suites, nested, build, logdir, args.names))
-    jobs += [(run_e2e, p, build, args.arch, logdir) for p in files if stem(p) in E2E_TIMEOUTS]
-    # Any report of ThreadSanitizer in kvmdbg's stderr fails the test that
-    # saw it.
-    if args.tsan_build:
-        tsan = os.path.abspath(args.tsan_build)
-        jobs += [(run_e2e, p, tsan, args.arch, logdir, "e2e-tsan", TSAN_FILES[os.path.basename(p)])
-                 for p in sorted(files, key=by_length) if os.path.basename(p) in TSAN_FILES]
-    jobs += [(run_e2e, p, build, args.arch, logdir)
-             for p in sorted(files, key=by_length) if stem(p) not in E2E_TIMEOUTS]
-    jobs += [(run_fuzz, p, logdir) for p in fuzzable]
-    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
-        futures = [pool.submit(*job) for job in jobs]
+    # The longest first, so that no worker ends with one alone (test_linux
+    # is half the time of all the others together).
+    longest = [p for p in files if os.path.splitext(os.path.basename(p))[0] in E2E_TIMEOUTS]
+    with concurrent.futures.ThreadPoolExecutor(E2E_JOBS) as pool:
+        futures = [pool.submit(run_e2e, p, build, args.arch, logdir) for p in longest]
+        # Then, as they are among the longest.  Any report of
+        # ThreadSanitizer in kvmdbg's stderr fails the test that saw it.
+        futures += [pool.submit(run_e2e, p, os.path.abspath(args.tsan_build), args.arch, logdir,
+                                "e2e-tsan", TSAN_FILES[os.path.basename(p)])
+                    for p in files if args.tsan_build and os.path.basename(p) in TSAN_FILES]
+        futures += [pool.submit(run_e2e, p, build, args.arch, logdir)
+                    for p in files if p not in longest]
         for future in concurrent.futures.as_completed(futures):
             for kind, text in future.result():
                 if kind == "INFO":
                     print("      %s" % text, flush=True)
                 else:
                     tally.add(kind, text)
+
+    # After the x86 pool, not beside it, and one after the other: a nested
+    # machine keeps both cores busy.
+    nested = []
+    if platform.machine() == "x86_64":
+        nested = [("x86_64-nested", os.path.join("x86_64", "run_x86_64.py"), X86_NESTED_TIMEOUT),
+                  ("arm64", os.path.join("arm64", "run_arm64.py"), ARM64_TIMEOUT)]
+    for suite, script, timeout in nested:
+        if args.names and not any(suite in n or n.startswith("test_") for n in args.names):
+            continue
+        why = x86_nested_missing() if suite == "x86_64-nested" else None
+        if why:
+            tally.add("SKIP", "%s: %s" % (suite, why))
+            continue
+        for kind, text in run_nested(suite, script, build, logdir, args.names, timeout):
+            if kind == "INFO":
+                print("      %s" % text, flush=True)
+            else:
+                tally.add(kind, text)
 
     print(tally.summary(), flush=True)
     return 1 if tally.counts["FAIL"] else 0
