@@ -89,8 +89,8 @@ static void on_crash(int sig, siginfo_t *si, void *uctx)
 	at = put(buf, at, "\n");
 	if (write(STDERR_FILENO, buf, at) < 0)
 		_exit(128 + sig);
-	/* Dies of the signal itself: the exit status and a core say so. */
-	signal(sig, SIG_DFL);
+	/* Dies of the signal itself (SA_RESETHAND put back the default): the
+	 * exit status and a core say so. */
 	raise(sig);
 }
 
