@@ -331,7 +331,10 @@ void stub_ns_notify(struct kvmdbg_stub *s)
 }
 
 /* vStopped: the next stop, or OK to end the sequence; the guest's exit
- * comes last, and its OK ends the stub. */
+ * comes last, and its OK ends the stub.  A stop handed out opens the
+ * sequence if no notification did (a vStopped that crossed the stub's
+ * news): gdb ignores notifications until the OK, and would never hear of
+ * a stop notified before it. */
 void stub_ns_stopped(struct kvmdbg_stub *s)
 {
 	struct kd_stop_event ev;
@@ -351,6 +354,7 @@ void stub_ns_stopped(struct kvmdbg_stub *s)
 	}
 	if (next_report(s, &ev)) {
 		stub_send_stop(s, &ev);
+		s->ns_seq = true;
 		return;
 	}
 	s->ns_seq = false;

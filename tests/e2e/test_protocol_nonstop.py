@@ -536,6 +536,34 @@ def test_question_and_vstopped():
     check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
 
 
+@test
+def test_vstopped_ahead_of_the_notification():
+    """A vStopped that arrives before the notification it would answer
+    (gdb's request crossed the stub's news) takes the first stop as its
+    reply, and so opens the sequence: the next stop must come as the reply
+    to the next vStopped, never as a notification before the OK, which
+    gdb ignores there, losing that thread's stop."""
+    ncpus = 4
+    vm = launch(ncpus, FOREVER)
+    ns = NonStop(vm)
+    ns.start(ncpus)
+    ns.ok("vCont;c")
+    check_eq(ns.question("all running"), {}, "stops '?' reports with every vCPU running")
+    # One write: the stub reads both packets at once, so it answers the
+    # vStopped with both stops already queued and none notified yet.
+    ns.rsp.send_raw(Rsp.frame("vCont;t:1;t:2") + Rsp.frame("vStopped"))
+    check_eq(ns.rsp.read_ack(), b"+", "ack for vCont;t:1;t:2")
+    check_eq(ns.rsp.read_packet(), "OK", "reply to vCont;t:1;t:2")
+    check_eq(ns.rsp.read_ack(), b"+", "ack for vStopped")
+    first = Stop(ns.rsp.read_packet(), "reply to the early vStopped")
+    stops = [first] + ns.drain("after the early vStopped")
+    check_eq(sorted((s.thread, s.signal) for s in stops), [(1, 0), (2, 0)],
+             "threads and signals of the stops handed out")
+    check(not ns.rsp.notes, "notification %r for a stop already handed out" % ns.rsp.notes[:1])
+    check_eq(sorted(ns.question("threads 1 and 2 stopped")), [1, 2], "threads '?' reports")
+    check(vm.poll() is None, "kvmdbg exited: %r" % vm.stderr())
+
+
 def disconnect_with_breakpoints(how):
     """Breakpoints of every kind inserted, some vCPUs stopped, a stop
     pending, others running: the session ends (how) and the guest must end
