@@ -394,14 +394,21 @@ def test_step_over_breakpoint_while_others_run():
     check_eq(vm.serial(), expected_serial(ncpus, iterations), "serial output")
 
 
-@test
-def test_vcont_t_and_vctrlc():
-    ncpus = 2
+def all_running(ncpus):
+    """kvmdbg with ncpus vCPUs in a non-stop session, every one resumed and
+    '?' reporting none stopped."""
     vm = launch(ncpus, FOREVER)
     ns = NonStop(vm)
     ns.start(ncpus)
     ns.ok("vCont;c")
     check_eq(ns.question("all running"), {}, "stops '?' reports with every vCPU running")
+    return vm, ns
+
+
+@test
+def test_vcont_t_and_vctrlc():
+    ncpus = 2
+    vm, ns = all_running(ncpus)
     ns.ok("vCont;t:2", "stop thread 2")
     stops = ns.stops("vCont;t:2")
     check(len(stops) == 1 and stops[0].thread == 2 and stops[0].signal == 0,
@@ -544,11 +551,7 @@ def test_vstopped_ahead_of_the_notification():
     to the next vStopped, never as a notification before the OK, which
     gdb ignores there, losing that thread's stop."""
     ncpus = 4
-    vm = launch(ncpus, FOREVER)
-    ns = NonStop(vm)
-    ns.start(ncpus)
-    ns.ok("vCont;c")
-    check_eq(ns.question("all running"), {}, "stops '?' reports with every vCPU running")
+    vm, ns = all_running(ncpus)
     # One write: the stub reads both packets at once, so it answers the
     # vStopped with both stops already queued and none notified yet.
     ns.rsp.send_raw(Rsp.frame("vCont;t:1;t:2") + Rsp.frame("vStopped"))
