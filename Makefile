@@ -213,6 +213,16 @@ GUEST_O := $(O)/guests
 include guests/$(ARCH)/guests.mk
 guests: $(GUESTS)
 
+# Programs the nested suites run inside their machine beside kvmdbg,
+# static like it: tests/$(ARCH)/*.c.
+NESTED_TOOLS := $(patsubst tests/$(ARCH)/%.c,$(O)/nested-tools/%,$(wildcard tests/$(ARCH)/*.c))
+
+$(O)/nested-tools/%: tests/$(ARCH)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+nested-tools: $(NESTED_TOOLS)
+
 # A plain `make check` also runs the SMP and watchpoint tests under
 # ThreadSanitizer, from a build of its own.
 TSAN_O := build/$(ARCH)-tsan$(if $(filter clang%,$(notdir $(CC))),-clang)
@@ -246,7 +256,7 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all unit guests check bench demo clean fuzz fuzz-build install uninstall example
+.PHONY: all unit guests nested-tools check bench demo clean fuzz fuzz-build install uninstall example
 
 -include $(LIB_OBJS:.o=.d) $(VMM_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_LIB_OBJS:.o=.d) \
-	 $(FUZZ_BINS:=.d)
+	 $(FUZZ_BINS:=.d) $(NESTED_TOOLS:=.d)

@@ -254,12 +254,17 @@ static void *vcpu_main(void *arg)
 	struct vm *vm = v->vm;
 
 	for (;;) {
+		bool repaired;
 		int r, err;
 
 		kvmdbg_vcpu_pre_run(vm->stub, v->idx);
 		arch_pre_run(vm, v);
-		r = ioctl(v->fd, KVM_RUN, 0);
+		r = kvmdbg_kvm_run(kvmdbg_arch(), v->fd, &repaired);
 		err = r < 0 ? errno : 0;
+		if (repaired && !atomic_exchange(&vm->host_bug_told, true))
+			fprintf(stderr, "kvmdbg: warning: KVM_RUN came back to vCPU %u's thread "
+				"with its thread pointer changed, a bug of this host's kernel; "
+				"kvmdbg put it back and goes on (said once)\n", v->idx);
 		if (kvmdbg_vcpu_post_run(vm->stub, v->idx, err))
 			continue;
 		/* A vCPU waiting for INIT/SIPI in KVM returns EAGAIN once its
@@ -427,12 +432,19 @@ static int run(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < vm.nvcpus; i++) {
 		int e = pthread_create(&vm.vcpus[i].thread, NULL, vcpu_main, &vm.vcpus[i]);
+		char name[32];	/* under 16 in use: arch_max_vcpus is below 1000 */
 
 		if (e) {
 			fprintf(stderr, "kvmdbg: cannot start vCPU %u thread: %s\n", i,
 				strerror(e));
 			vmm_exit(&vm, VMM_EXIT_SETUP);
 		}
+		/* For top -H, ps -L and a debugger attached to kvmdbg itself. */
+		snprintf(name, sizeof(name), "kvmdbg-vcpu%u", i);
+		e = pthread_setname_np(vm.vcpus[i].thread, name);
+		if (e)
+			fprintf(stderr, "kvmdbg: warning: cannot name vCPU %u's thread: %s\n", i,
+				strerror(e));
 	}
 	for (unsigned i = 0; i < vm.nvcpus; i++)
 		pthread_join(vm.vcpus[i].thread, NULL);

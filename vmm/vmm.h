@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ struct vm {
 	pthread_mutex_t exit_lock;	/* and halted */
 	bool exiting;
 	unsigned halted;		/* vCPUs stopped for good */
+	atomic_bool host_bug_told;	/* kvmdbg_kvm_run repaired a thread */
 };
 
 /* Maps the regular file at path read-only; what names it in messages

@@ -91,6 +91,7 @@ int a64_step_unmask(int vcpu_fd, const struct kvmdbg_mem *mem,
 
 bool a64_undecoded_store(const struct kvm_run *run, uint64_t *gpa);
 int a64_enable_undecoded_exits(int vm_fd);
+int a64_kvm_run(int vcpu_fd, bool *repaired);
 void a64_probe(int kvm_fd, const struct kvmdbg_probe_env *env, struct kvmdbg_caps *caps);
 
 #endif

@@ -41,6 +41,7 @@ static const struct kvmdbg_arch_ops a64_ops = {
 	.step_end = a64_step_unmask,
 	.undecoded_store = a64_undecoded_store,
 	.enable_undecoded_exits = a64_enable_undecoded_exits,
+	.vcpu_run = a64_kvm_run,
 	.probe = a64_probe,
 };
 

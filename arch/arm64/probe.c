@@ -75,6 +75,7 @@ static int scratch_run(struct kvmdbg_scratch *s, uint64_t pc, const struct kvm_g
 		       uint64_t *exit_pc)
 {
 	struct kvm_one_reg reg = { .id = CORE64(regs.pc), .addr = (uintptr_t)exit_pc };
+	bool repaired;
 
 	if (set_reg(s->vcpu, CORE64(regs.pc), pc) < 0 ||
 	    set_reg(s->vcpu, CORE64(regs.pstate), PSTATE_DAIF | PSTATE_EL1H) < 0 ||
@@ -82,7 +83,7 @@ static int scratch_run(struct kvmdbg_scratch *s, uint64_t pc, const struct kvm_g
 	    set_reg(s->vcpu, CORE64(regs.regs[2]), OUTSIDE_RAM) < 0 ||
 	    ioctl(s->vcpu, KVM_SET_GUEST_DEBUG, dbg) < 0)
 		return -1;
-	while (ioctl(s->vcpu, KVM_RUN, 0) < 0)
+	while (a64_kvm_run(s->vcpu, &repaired) < 0)
 		if (errno != EINTR)
 			return -1;
 	if (ioctl(s->vcpu, KVM_GET_ONE_REG, &reg) < 0)

@@ -68,6 +68,7 @@ struct machine {
 	unsigned resets;
 	unsigned long stub_writes;	/* of vCPU state, told by the stub */
 	uint8_t lcr;
+	bool told_repair;
 };
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -291,6 +292,21 @@ static void finish(struct machine *m, int status)
 	exit(status);
 }
 
+/* KVM_RUN through the library, which mends what some hosts break in the
+ * calling thread on the way back; says so once. */
+static int kvm_run(struct machine *m)
+{
+	bool repaired;
+	int r = kvmdbg_kvm_run(kvmdbg_arch(), m->vcpu, &repaired);
+
+	if (repaired && !m->told_repair) {
+		m->told_repair = true;
+		fprintf(stderr, "minivmm: KVM_RUN changed this thread's state, a host bug; "
+			"repaired\n");
+	}
+	return r;
+}
+
 /* RAM and the vCPU as at power-on, the guest loaded again; the stub puts
  * gdb's breakpoints back into it. */
 static void reset_machine(struct machine *m)
@@ -302,7 +318,7 @@ static void reset_machine(struct machine *m)
 	/* KVM completes the port write at the next KVM_RUN: let it, before
 	 * the vCPU's state is replaced. */
 	m->run->immediate_exit = 1;
-	err = ioctl(m->vcpu, KVM_RUN, 0) < 0 ? errno : 0;
+	err = kvm_run(m) < 0 ? errno : 0;
 	m->run->immediate_exit = 0;
 	if (err != EINTR)
 		die("KVM_RUN to complete the reset request: %s", err ? strerror(err) : "ran the guest");
@@ -346,7 +362,7 @@ static void run_vcpu(struct machine *m)
 
 		if (m->stub)
 			kvmdbg_vcpu_pre_run(m->stub, 0);
-		err = ioctl(m->vcpu, KVM_RUN, 0) < 0 ? errno : 0;
+		err = kvm_run(m) < 0 ? errno : 0;
 		if (m->stub && kvmdbg_vcpu_post_run(m->stub, 0, err))
 			continue;
 		if (err == EINTR || err == EAGAIN)

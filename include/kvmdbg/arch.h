@@ -208,6 +208,10 @@ struct kvmdbg_arch_ops {
 	/* Asks the VM to exit for those stores rather than fail KVM_RUN;
 	 * 0 or -errno.  NULL where nothing needs asking. */
 	int (*enable_undecoded_exits)(int vm_fd);
+	/* KVM_RUN on vcpu_fd, returning as ioctl() does; *repaired when the
+	 * host changed thread state it must not have (arm64: the thread
+	 * pointer) and it was put back.  NULL where ioctl() is safe. */
+	int (*vcpu_run)(int vcpu_fd, bool *repaired);
 	/* Runs probe guests in scratch VMs from env; never fails the caller:
 	 * what cannot be probed is reported as KVMDBG_MECH_NONE with a note. */
 	void (*probe)(int kvm_fd, const struct kvmdbg_probe_env *env,

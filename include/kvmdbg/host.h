@@ -76,6 +76,16 @@ const struct kvmdbg_arch_ops *kvmdbg_arch_view(const char *gdb_arch);
 void kvmdbg_arch_probe(const struct kvmdbg_arch_ops *arch, int kvm_fd,
 		       struct kvmdbg_caps *caps);
 
+/*
+ * KVM_RUN on vcpu_fd, for the VMM's vCPU loop: returns as
+ * ioctl(vcpu_fd, KVM_RUN, 0) does, but survives hosts known to return
+ * from it with thread state of the caller changed (arm64: the vCPU's
+ * TPIDR_EL0 left as the thread pointer, so the first access to errno
+ * or any thread-local variable crashed).  *repaired is set when this
+ * call put such state back: the VMM may tell its user, once.
+ */
+int kvmdbg_kvm_run(const struct kvmdbg_arch_ops *arch, int vcpu_fd, bool *repaired);
+
 /* What the host offers and which mechanism serves each feature, one
  * "feature: ..." line each, for `kvmdbg probe` and `monitor caps`. */
 void kvmdbg_caps_describe(const struct kvmdbg_arch_ops *arch,

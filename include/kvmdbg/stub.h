@@ -6,7 +6,7 @@
  *
  *	for (;;) {
  *		kvmdbg_vcpu_pre_run(stub, i);		(may block while stopped)
- *		r = ioctl(vcpu_fd, KVM_RUN, 0);
+ *		r = kvmdbg_kvm_run(arch, vcpu_fd, &repaired);	(host.h)
  *		if (kvmdbg_vcpu_post_run(stub, i, r < 0 ? errno : 0))
  *			continue;			(the stub's exit, handled)
  *		...the VMM's own exits (I/O, MMIO, ...)

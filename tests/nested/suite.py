@@ -80,11 +80,12 @@ def install_deps(argv, logdir, wanted):
 
 
 def build_static(build, logdir, make_args):
-    """Builds kvmdbg and the guests into build as static binaries, for a
-    nested machine with no C library of its own."""
+    """Builds kvmdbg, the guests and the tools tests run beside them into
+    build as static binaries, for a nested machine with no C library of
+    its own."""
     log = os.path.join(logdir, "make.log")
     argv = ["setpriv", "--pdeathsig", "KILL", "--",
-            "make", "--no-print-directory", "-j2", "O=" + build] + make_args + ["all"]
+            "make", "--no-print-directory", "-j2", "O=" + build] + make_args + ["all", "nested-tools"]
     # An outer make (make check SANITIZE=1, make CC=clang) passes its
     # variables down through the environment; none of them suits a static
     # build, and objects built with them would stay in O.
@@ -95,10 +96,14 @@ def build_static(build, logdir, make_args):
 
 
 def nested_files(build):
-    """{path inside the nested machine: host path}: kvmdbg and the guests."""
+    """{path inside the nested machine: host path}: kvmdbg, the guests
+    and the tools (tests/ARCH/*.c)."""
     files = {"kvmdbg": os.path.join(build, "kvmdbg")}
     for path in glob.glob(os.path.join(build, "guests", "*.elf")):
         files["guests/" + os.path.basename(path)] = path
+    for path in glob.glob(os.path.join(build, "nested-tools", "*")):
+        if not path.endswith(".d"):
+            files["tools/" + os.path.basename(path)] = path
     return files
 
 

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: MIT
+"""Bugs of the host kernel that kvmdbg works around, so that neither the
+guest nor gdb sees them."""
+
+import os
+import re
+import signal
+import struct
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm64_e2e import (check, check_eq, cont_to_exit, debug, events, main, pc,  # noqa: E402
+                       read_mem, resume, shell, test, write_mem)
+
+# B . : the guest spins there inside KVM_RUN, with no exit.
+B_SELF = 0x14000000
+# What KVM arm64 writes into a vCPU's registers whose reset value is
+# UNKNOWN, TPIDR_EL0 among them; a nested Linux 6.1 host handed it to
+# kvmdbg's thread as its thread pointer.
+KVM_RESET_MARKER = 0x1de7ec7edbadc0de
+LEAK_TOOL = "/tools/leak_thread_pointer"
+DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
+               "demo: words 0xcafef00d 0x12345678\n"
+               "demo: counter 3 result 0x0000000000000057\n")
+WARNING = re.compile(r"kvmdbg: warning: KVM_RUN came back to vCPU 0's thread with its thread "
+                     r"pointer changed, a bug of this host's kernel; kvmdbg put it back")
+
+
+def vcpu_thread(vm, idx):
+    """The id of kvmdbg's thread for vCPU idx, by its name."""
+    status, out = shell("grep -l '^kvmdbg-vcpu%d$' /proc/$(cat %s/pid)/task/*/comm"
+                        % (idx, vm.dir))
+    check_eq(status, 0, "a thread named kvmdbg-vcpu%d (%r)" % (idx, out))
+    return int(out.split("/")[-2])
+
+
+@test
+def test_thread_pointer_changed_in_kvm_run():
+    # The host returns from KVM_RUN with the thread pointer changed: made
+    # here by ptrace, at the same point (the return of an interrupted
+    # KVM_RUN), with the value the host was seen to leave.
+    vm = debug("demo.elf")
+    entry = pc()
+    code = read_mem(entry, 4)
+    write_mem(entry, struct.pack("<I", B_SELF))
+    tid = vcpu_thread(vm, 0)
+    leaked = []
+    resumed = threading.Event()
+
+    def leak_then_interrupt():
+        try:
+            leaked.append(shell("%s %d %#x" % (LEAK_TOOL, tid, KVM_RESET_MARKER)))
+            # Rounds of KVM_RUN after the one that came back changed,
+            # unless kvmdbg is gone already.
+            resumed.wait(2)
+        finally:
+            if not resumed.is_set():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    before = len(events.stops)
+    t = threading.Thread(target=leak_then_interrupt, daemon=True)
+    t.start()
+    try:
+        resume("continue")
+    finally:
+        resumed.set()
+        try:
+            t.join()
+        except KeyboardInterrupt:
+            t.join()
+    check(leaked and leaked[0][0] == 0, "%s: %r" % (LEAK_TOOL, leaked))
+    check_eq(len(events.stops), before + 1, "stops after the interrupt")
+    check_eq(events.stops[-1]["signal"], "SIGINT", "stop signal")
+    check_eq(pc(), entry, "pc where the guest spun")
+    write_mem(entry, code)
+    cont_to_exit(vm, 0x21)
+    check_eq(vm.serial(), DEMO_SERIAL, "serial output")
+    check(WARNING.search(vm.stderr()), "no warning on stderr: %r" % vm.stderr())
+
+
+main()
