@@ -4,12 +4,19 @@
  * of it: a report from a run nobody can repeat (a nested machine, a CI
  * host) then names the code.  Offsets are from kvmdbg's own load address,
  * for addr2line -f -e kvmdbg.
+ *
+ * The handler must work when the thread's pointer to its own storage is
+ * what broke (a host kernel has left a vCPU's there): it makes no call
+ * that reads thread-local state.  glibc's write() does, as a
+ * cancellation point, and raise() does, to find the thread; syscall(),
+ * getpid(), gettid() and tgkill() only do on an error.
  */
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -36,7 +43,8 @@ static int find_image(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;
 }
 
-/* Only write(2) from here on: the heap or stdio may be what broke. */
+/* Only the write system call from here on: the heap or stdio may be what
+ * broke. */
 static size_t put(char *buf, size_t at, const char *s)
 {
 	size_t n = strlen(s);
@@ -73,7 +81,7 @@ static size_t put_code(char *buf, size_t at, const char *what, uint64_t addr)
 static void on_crash(int sig, siginfo_t *si, void *uctx)
 {
 	char buf[256];
-	uint64_t pc = 0, ret = 0;
+	uint64_t pc = 0, ret = 0, tp = 0;
 	size_t at = put(buf, 0, "kvmdbg: crashed: ");
 
 	at = put(buf, at, sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
@@ -82,16 +90,18 @@ static void on_crash(int sig, siginfo_t *si, void *uctx)
 		at = put(buf, at, " sent by another process");
 	else if (sig != SIGABRT)
 		at = put_hex(buf, put(buf, at, " at address "), (uintptr_t)si->si_addr);
-	arch_crash_pcs(uctx, &pc, &ret);
+	arch_crash_pcs(uctx, &pc, &ret, &tp);
 	at = put_code(buf, at, ", pc ", pc);
 	if (ret)
 		at = put_code(buf, at, ", return address ", ret);
+	if (tp)
+		at = put_hex(buf, put(buf, at, ", thread pointer "), tp);
 	at = put(buf, at, "\n");
-	if (write(STDERR_FILENO, buf, at) < 0)
+	if (syscall(SYS_write, STDERR_FILENO, buf, at) < 0)
 		_exit(128 + sig);
 	/* Dies of the signal itself (SA_RESETHAND put back the default): the
 	 * exit status and a core say so. */
-	raise(sig);
+	tgkill(getpid(), gettid(), sig);
 }
 
 int vmm_report_crashes(char *err, size_t len)

@@ -119,8 +119,10 @@ void arch_handle_exit(struct vm *vm, struct vcpu *v);
 const char *arch_gdb_view(const struct vm *vm);
 /* "key: value" lines for kvmdbg probe about the machine (not the stub). */
 void arch_probe_describe(int kvm_fd, char *out, size_t len);
-/* From a signal handler's context: where it struck, and the return
- * address where the architecture keeps one in a register (else 0). */
-void arch_crash_pcs(const void *uctx, uint64_t *pc, uint64_t *ret);
+/* From a signal handler's context: where it struck, the return address
+ * where the architecture keeps one in a register, and the thread pointer
+ * where it is a register user space sets and a host kernel may break
+ * (else 0 for either). */
+void arch_crash_pcs(const void *uctx, uint64_t *pc, uint64_t *ret, uint64_t *tp);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * leak_thread_pointer TID VALUE: makes thread TID of another process
+ * leak_thread_pointer [-a] TID VALUE: makes thread TID of another process
  * return from KVM_RUN with its thread pointer (TPIDR_EL0) set to VALUE,
  * as some arm64 host kernels do with the vCPU's value.
  *
@@ -8,10 +8,13 @@
  * KVM_RUN (the ioctl returning EINTR), writes VALUE into the thread's
  * TPIDR_EL0 there and lets it go on: the thread's code after the system
  * call sees VALUE, exactly as after the host bug.  Prints how many stops
- * it took; exits 1 when none landed in KVM_RUN.
+ * it took; exits 1 when none landed in KVM_RUN.  With -a, at the first
+ * stop, wherever the thread is (a thread blocked in a system call goes
+ * on waiting, and meets VALUE when it wakes up).
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +55,16 @@ static int in_kvm_run(pid_t tid)
 
 int main(int argc, char **argv)
 {
+	bool anywhere = argc == 4 && !strcmp(argv[1], "-a");
 	pid_t tid;
 	unsigned long long value;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: leak_thread_pointer TID VALUE\n");
+	if (argc != 3 && !anywhere) {
+		fprintf(stderr, "usage: leak_thread_pointer [-a] TID VALUE\n");
 		return 2;
 	}
-	tid = (pid_t)strtol(argv[1], NULL, 0);
-	value = strtoull(argv[2], NULL, 0);
+	tid = (pid_t)strtol(argv[argc - 2], NULL, 0);
+	value = strtoull(argv[argc - 1], NULL, 0);
 	for (int i = 1; i <= TRIES; i++) {
 		int status;
 
@@ -70,15 +74,15 @@ int main(int argc, char **argv)
 			die("PTRACE_INTERRUPT");
 		if (waitpid(tid, &status, __WALL) < 0)
 			die("waitpid");
-		if (in_kvm_run(tid)) {
+		if (anywhere || in_kvm_run(tid)) {
 			struct iovec iov = { .iov_base = &value, .iov_len = sizeof(value) };
 
 			if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_ARM_TLS, &iov) < 0)
 				die("PTRACE_SETREGSET NT_ARM_TLS");
 			if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)
 				die("PTRACE_DETACH");
-			printf("thread pointer of %d set to %#llx in KVM_RUN after %d stops\n",
-			       (int)tid, value, i);
+			printf("thread pointer of %d set to %#llx %s after %d stops\n",
+			       (int)tid, value, anywhere ? "where it was" : "in KVM_RUN", i);
 			return 0;
 		}
 		if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)

@@ -109,7 +109,8 @@ def test_crash_is_reported():
     check_eq(vm.wait(), 128 + 11, "exit status")
     last = vm.stderr().splitlines()[-1]
     check(re.match(r"^kvmdbg: crashed: SEGV sent by another process, pc kvmdbg\+0x[0-9a-f]+, "
-                   r"return address kvmdbg\+0x[0-9a-f]+$", last), "stderr ends %r" % last)
+                   r"return address kvmdbg\+0x[0-9a-f]+, thread pointer 0x[0-9a-f]+$", last),
+          "stderr ends %r" % last)
     site = crash_site(vm, last)
     check(re.match(r"^0x[0-9a-f]+ in \w+ at .*, 0x[0-9a-f]+ in \w+ at ", site),
           "crash site %r" % site)

@@ -10,8 +10,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (check, check_eq, cont_to_exit, debug, events, main, pc,  # noqa: E402
-                       read_mem, resume, shell, test, write_mem)
+from arm64_e2e import (check, check_eq, check_raises, cont_to_exit, debug, events,  # noqa: E402
+                       gdb_run, main, pc, read_mem, resume, shell, test, write_mem)
 
 # B . : the guest spins there inside KVM_RUN, with no exit.
 B_SELF = 0x14000000
@@ -27,11 +27,10 @@ WARNING = re.compile(r"kvmdbg: warning: KVM_RUN came back to vCPU 0's thread wit
                      r"pointer changed, a bug of this host's kernel; kvmdbg put it back")
 
 
-def vcpu_thread(vm, idx):
-    """The id of kvmdbg's thread for vCPU idx, by its name."""
-    status, out = shell("grep -l '^kvmdbg-vcpu%d$' /proc/$(cat %s/pid)/task/*/comm"
-                        % (idx, vm.dir))
-    check_eq(status, 0, "a thread named kvmdbg-vcpu%d (%r)" % (idx, out))
+def thread_named(vm, name):
+    """The id of kvmdbg's thread of that name."""
+    status, out = shell("grep -l '^%s$' /proc/$(cat %s/pid)/task/*/comm" % (name, vm.dir))
+    check_eq(status, 0, "a thread named %s (%r)" % (name, out))
     return int(out.split("/")[-2])
 
 
@@ -44,7 +43,7 @@ def test_thread_pointer_changed_in_kvm_run():
     entry = pc()
     code = read_mem(entry, 4)
     write_mem(entry, struct.pack("<I", B_SELF))
-    tid = vcpu_thread(vm, 0)
+    tid = thread_named(vm, "kvmdbg-vcpu0")
     leaked = []
     resumed = threading.Event()
 
@@ -77,6 +76,24 @@ def test_thread_pointer_changed_in_kvm_run():
     cont_to_exit(vm, 0x21)
     check_eq(vm.serial(), DEMO_SERIAL, "serial output")
     check(WARNING.search(vm.stderr()), "no warning on stderr: %r" % vm.stderr())
+
+
+
+@test
+def test_crash_report_with_a_broken_thread_pointer():
+    # Should the thread pointer break anywhere else, kvmdbg still says
+    # where it crashed, and with which thread pointer.
+    vm = debug("demo.elf")
+    tid = thread_named(vm, "kvmdbg-stub")
+    status, out = shell("%s -a %d %#x" % (LEAK_TOOL, tid, KVM_RESET_MARKER))
+    check_eq(status, 0, "%s: %r" % (LEAK_TOOL, out))
+    # The stub thread wakes up for the packet and meets it.
+    check_raises(lambda: gdb_run("monitor caps"), "monitor caps", "Remote connection closed")
+    check_eq(vm.wait(), 128 + 11, "exit status (stderr %r)" % vm.stderr())
+    last = vm.stderr().splitlines()[-1]
+    check(re.match(r"^kvmdbg: crashed: SEGV at address 0x[0-9a-f]+, pc kvmdbg\+0x[0-9a-f]+, "
+                   r"return address kvmdbg\+0x[0-9a-f]+, thread pointer %#x$"
+                   % KVM_RESET_MARKER, last), "stderr ends %r" % last)
 
 
 main()
