@@ -85,7 +85,8 @@ def build_static(build, logdir, make_args):
     its own."""
     log = os.path.join(logdir, "make.log")
     argv = ["setpriv", "--pdeathsig", "KILL", "--",
-            "make", "--no-print-directory", "-j2", "O=" + build] + make_args + ["all", "nested-tools"]
+            "make", "--no-print-directory", "-j2", "O=" + build] + make_args + \
+        ["all", "nested-tools"]
     # An outer make (make check SANITIZE=1, make CC=clang) passes its
     # variables down through the environment; none of them suits a static
     # build, and objects built with them would stay in O.
