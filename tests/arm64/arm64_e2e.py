@@ -21,6 +21,10 @@ from inside import check  # noqa: E402
 
 RAM_BASE = 0x40000000
 DEFAULT_RAM = 64 << 20
+# What demo.elf prints when it runs undisturbed.
+DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
+               "demo: words 0xcafef00d 0x12345678\n"
+               "demo: counter 3 result 0x0000000000000057\n")
 
 
 def pc_of(reply):

@@ -9,18 +9,14 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (GDB_PORT_INSIDE, GUESTS_INSIDE, RAM_BASE, check, check_eq,  # noqa: E402
-                       exit_status, guest_path, kvmdbg, main, put_file, rows, run, shell, slots,
-                       test)
+from arm64_e2e import (DEMO_SERIAL, GDB_PORT_INSIDE, GUESTS_INSIDE, RAM_BASE, check,  # noqa: E402
+                       check_eq, exit_status, guest_path, kvmdbg, main, put_file, rows, run, shell,
+                       slots, test)
 from kvmdbg_e2e import crash_site  # noqa: E402
 
 HVC_0 = 0xd4000002
 # movk x0, #0x8400, lsl #16: the top half of PSCI 0.2's 32-bit function ids.
 MOVK_X0_PSCI = 0xf2b08000
-
-DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
-               "demo: words 0xcafef00d 0x12345678\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 
 
 def check_run(vm, code, serial):

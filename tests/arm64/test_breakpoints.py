@@ -5,14 +5,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (bp_address, check, check_eq, check_raises, cont, cont_to_exit,  # noqa: E402
-                       debug, frame_names, gdb, gdb_run, in_function, main, read_u64, reg,
-                       resume, stub_bytes, test)
+from arm64_e2e import (DEMO_SERIAL, bp_address, check, check_eq, check_raises, cont,  # noqa: E402
+                       cont_to_exit, debug, frame_names, gdb, gdb_run, in_function, main, read_u64,
+                       reg, resume, stub_bytes, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
-               "demo: words 0xcafef00d 0x12345678\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 BRK0 = bytes.fromhex("000020d4")   # brk #0, little-endian
 HW_SLOTS = 6
 

@@ -6,13 +6,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (bp_address, check_eq, cont_to_exit, debug, events, exit_status,  # noqa: E402
-                       gdb, gdb_run, main, resume, test)
+from arm64_e2e import (DEMO_SERIAL, bp_address, check_eq, cont_to_exit, debug,  # noqa: E402
+                       events, exit_status, gdb, gdb_run, main, resume, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
-               "demo: words 0xcafef00d 0x12345678\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 LEAF_ARGS = [0, 7, 1, 8, 2, 9]
 
 

@@ -5,13 +5,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (check_eq, cont, debug, exit_status, gdb, gdb_run, main,  # noqa: E402
-                       test)
+from arm64_e2e import (DEMO_SERIAL, check_eq, cont, debug, exit_status, gdb, gdb_run,  # noqa: E402
+                       main, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
-               "demo: words 0xcafef00d 0x12345678\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 
 
 def check_runs_to_end(vm):

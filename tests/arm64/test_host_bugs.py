@@ -10,8 +10,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm64_e2e import (check, check_eq, check_raises, cont_to_exit, debug, events,  # noqa: E402
-                       gdb_run, main, pc, read_mem, resume, shell, test, write_mem)
+from arm64_e2e import (DEMO_SERIAL, check, check_eq, check_raises, cont_to_exit,  # noqa: E402
+                       debug, events, gdb_run, main, pc, read_mem, resume, shell, test, write_mem)
 
 # B . : the guest spins there inside KVM_RUN, with no exit.
 B_SELF = 0x14000000
@@ -20,9 +20,6 @@ B_SELF = 0x14000000
 # kvmdbg's thread as its thread pointer.
 KVM_RESET_MARKER = 0x1de7ec7edbadc0de
 LEAK_TOOL = "/tools/leak_thread_pointer"
-DEMO_SERIAL = ("demo: hello from the kvmdbg arm64 demo guest\n"
-               "demo: words 0xcafef00d 0x12345678\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 WARNING = re.compile(r"kvmdbg: warning: KVM_RUN came back to vCPU 0's thread with its thread "
                      r"pointer changed, a bug of this host's kernel; kvmdbg put it back")
 
@@ -76,7 +73,6 @@ def test_thread_pointer_changed_in_kvm_run():
     cont_to_exit(vm, 0x21)
     check_eq(vm.serial(), DEMO_SERIAL, "serial output")
     check(WARNING.search(vm.stderr()), "no warning on stderr: %r" % vm.stderr())
-
 
 
 @test

@@ -35,6 +35,11 @@ STARTUP_TIMEOUT = 10    # kvmdbg up and listening
 RUN_TIMEOUT = 30        # one continue, or a whole guest run
 SANITIZER_RE = re.compile(r"^.*(ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|runtime error:).*$", re.M)
 LISTEN_RE = re.compile(r"^kvmdbg: gdb stub listening on (tcp:[0-9.]+:(\d+)|unix:(\S+))$", re.M)
+# What demo.elf prints when it runs undisturbed.
+DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
+               "demo: sled clean\n"
+               "demo: patch 0x00000011\n"
+               "demo: counter 3 result 0x0000000000000057\n")
 
 
 class TestFailure(Exception):

@@ -7,14 +7,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (TRIPLE_FAULT_CODE, TRIPLE_FAULT_RESET, check, check_eq, connect,
-                        cont_to_exit, events, exit_status, gdb_run, guest_path, kvmdbg, main, run,
-                        scratch, test)
+from kvmdbg_e2e import (DEMO_SERIAL, TRIPLE_FAULT_CODE, TRIPLE_FAULT_RESET, check,  # noqa: E402
+                        check_eq, connect, cont_to_exit, events, exit_status, gdb_run, guest_path,
+                        kvmdbg, main, run, scratch, test)
 
-DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
-               "demo: sled clean\n"
-               "demo: patch 0x00000011\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 INT3COUNT_SERIAL = "int3count: start\nint3 count: 5\n"
 MiB = 1024 * 1024
 

@@ -10,14 +10,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (Elf, TestFailure, check, check_eq, connect, cont_to_exit, events, gdb_run,
-                        guest_path, kvmdbg, main, pc, scratch, test)
+from kvmdbg_e2e import (DEMO_SERIAL, Elf, TestFailure, check, check_eq, connect,  # noqa: E402
+                        cont_to_exit, events, gdb_run, guest_path, kvmdbg, main, pc, scratch, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
-               "demo: sled clean\n"
-               "demo: patch 0x00000011\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 # Long enough for a released guest to print its first line many times over;
 # a guest that is held prints nothing however long this is.
 SETTLE = 0.5

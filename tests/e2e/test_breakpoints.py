@@ -5,15 +5,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (bp_address, check, check_eq, check_raises, cont, cont_to_exit, debug,
-                        events, frame_names, gdb, gdb_run, in_function, main, packet, pc,
-                        read_u64, reg, resume, scratch, stub_bytes, test)
+from kvmdbg_e2e import (DEMO_SERIAL, bp_address, check, check_eq, check_raises, cont,  # noqa: E402
+                        cont_to_exit, debug, events, frame_names, gdb, gdb_run, in_function, main,
+                        packet, pc, read_u64, reg, resume, scratch, stub_bytes, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
-               "demo: sled clean\n"
-               "demo: patch 0x00000011\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 SLED_BPS = 10000
 SLED_FIRST = 0x100      # leave the sled's first bytes untouched
 

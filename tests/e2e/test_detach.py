@@ -6,14 +6,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (ChildGdb, check, check_eq, cont, debug, exit_status, gdb, gdb_run,
-                        guest_path, kvmdbg, main, packet, test)
+from kvmdbg_e2e import (ChildGdb, DEMO_SERIAL, check, check_eq, cont, debug,  # noqa: E402
+                        exit_status, gdb, gdb_run, guest_path, kvmdbg, main, packet, test)
 
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
-               "demo: sled clean\n"
-               "demo: patch 0x00000011\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 
 
 @test

@@ -12,18 +12,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kvmdbg_e2e import (KVMDBG, STARTUP_TIMEOUT, Elf, Rsp, TestFailure, Vm, bp_address,  # noqa: E402
-                        check, check_eq, cont, connect, events, exit_status, gdb, gdb_run,
-                        guest_path, main, packet, pc, read_mem, read_u32, read_u64, reg, resume,
-                        scratch, test, write_mem)
+from kvmdbg_e2e import (DEMO_SERIAL, Elf, KVMDBG, Rsp, STARTUP_TIMEOUT, TestFailure,  # noqa: E402
+                        Vm, bp_address, check, check_eq, connect, cont, events, exit_status, gdb,
+                        gdb_run, guest_path, main, packet, pc, read_mem, read_u32, read_u64, reg,
+                        resume, scratch, test, write_mem)
 
 EXAMPLE = os.path.join(os.path.dirname(KVMDBG), "examples", "minivmm")
 LISTEN_RE = re.compile(r"^minivmm: gdb stub listening on tcp:127\.0\.0\.1:(\d+)$", re.M)
 DEMO_EXIT = 0x21
-DEMO_SERIAL = ("demo: hello from the kvmdbg demo guest\n"
-               "demo: sled clean\n"
-               "demo: patch 0x00000011\n"
-               "demo: counter 3 result 0x0000000000000057\n")
 MB_BOOT_MAGIC = 0x2badb002
 MB_INFO_ADDR = 0x8000   # where minivmm puts the Multiboot information
 CR0_PE, CR0_PG = 1 << 0, 1 << 31
